@@ -70,3 +70,10 @@ func ctxT(t testing.TB) context.Context {
 func key(t testing.TB, suffix string) string {
 	return "/" + strings.ReplaceAll(t.Name(), "/", "_") + "/" + suffix
 }
+
+// startCluster starts a 3.7 cluster of n members for a test that breaks
+// it; it is removed when t ends.
+func startCluster(t testing.TB, n int, opts ...etcdtest.Option) *etcdtest.Cluster {
+	t.Helper()
+	return etcdtest.NewCluster(t, append([]etcdtest.Option{etcdtest.WithSize(n)}, opts...)...)
+}
