@@ -379,4 +379,3 @@ func checkRevisions(t testing.TB, who string, evs []*Event, revs []int64) {
 		}
 	}
 }
-
