@@ -1,4 +1,4 @@
-package clientv3
+package clientv3_test
 
 import (
 	"context"
@@ -6,17 +6,18 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 )
 
-func grant(t testing.TB, l Lease, ttl int64) LeaseID {
+func grant(t testing.TB, l clientv3.Lease, ttl int64) clientv3.LeaseID {
 	t.Helper()
 	resp, err := l.Grant(testCtx(t), ttl)
 	if err != nil {
 		t.Fatalf("Grant(%d): %v", ttl, err)
 	}
-	if resp.ID == NoLease || resp.TTL != ttl {
+	if resp.ID == clientv3.NoLease || resp.TTL != ttl {
 		t.Fatalf("Grant(%d) = ID %d, TTL %d; want a lease with TTL %d", ttl, resp.ID, resp.TTL, ttl)
 	}
 	return resp.ID
@@ -24,7 +25,7 @@ func grant(t testing.TB, l Lease, ttl int64) LeaseID {
 
 // nextKeepAlive returns the next renewal on ch, failing t if ch closes or
 // stays silent.
-func nextKeepAlive(t testing.TB, ch <-chan *LeaseKeepAliveResponse) *LeaseKeepAliveResponse {
+func nextKeepAlive(t testing.TB, ch <-chan *clientv3.LeaseKeepAliveResponse) *clientv3.LeaseKeepAliveResponse {
 	t.Helper()
 	select {
 	case r, ok := <-ch:
@@ -39,7 +40,7 @@ func nextKeepAlive(t testing.TB, ch <-chan *LeaseKeepAliveResponse) *LeaseKeepAl
 }
 
 // expectKeepAliveClosed waits for ch to close, skipping renewals.
-func expectKeepAliveClosed(t testing.TB, ch <-chan *LeaseKeepAliveResponse) {
+func expectKeepAliveClosed(t testing.TB, ch <-chan *clientv3.LeaseKeepAliveResponse) {
 	t.Helper()
 	timeout := time.After(waitTimeout)
 	for {
@@ -59,9 +60,9 @@ func TestLeaseGrantTimeToLiveAndRevoke(t *testing.T) {
 	ctx := testCtx(t)
 	id := grant(t, c, 30)
 	key := t.Name()
-	put(t, c, key, "v", id)
+	put(t, c, key, "v", clientv3.WithLease(id))
 
-	ttl, err := c.TimeToLive(ctx, id, WithAttachedKeys())
+	ttl, err := c.TimeToLive(ctx, id, clientv3.WithAttachedKeys())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestLeaseGrantTimeToLiveAndRevoke(t *testing.T) {
 		t.Fatalf("attached keys %q; want [%q]", ttl.Keys, key)
 	}
 	if noKeys, err := c.TimeToLive(ctx, id); err != nil || len(noKeys.Keys) != 0 {
-		t.Fatalf("TimeToLive without WithAttachedKeys = %v keys, %v; want none", noKeys, err)
+		t.Fatalf("TimeToLive without clientv3.WithAttachedKeys = %v keys, %v; want none", noKeys, err)
 	}
 
 	if _, err := c.Revoke(ctx, id); err != nil {
@@ -81,7 +82,7 @@ func TestLeaseGrantTimeToLiveAndRevoke(t *testing.T) {
 	if ttl, err := c.TimeToLive(ctx, id); err != nil || ttl.TTL != -1 {
 		t.Fatalf("TimeToLive after Revoke = %+v, %v; want TTL -1", ttl, err)
 	}
-	resp, err := kvOf(c).Range(ctx, &pb.RangeRequest{Key: []byte(key)})
+	resp, err := c.Get(ctx, key)
 	if err != nil || len(resp.Kvs) != 0 {
 		t.Fatalf("key after Revoke: %v, %v; want it deleted with its lease", resp, err)
 	}
@@ -138,7 +139,7 @@ func TestKeepAliveChannelClosesWhenTheLeaseIsRevoked(t *testing.T) {
 
 func TestKeepAliveOfAnUnknownLeaseClosesTheChannel(t *testing.T) {
 	c := sharedClient(t)
-	ch, err := c.KeepAlive(testCtx(t), LeaseID(0x7eadbeef))
+	ch, err := c.KeepAlive(testCtx(t), clientv3.LeaseID(0x7eadbeef))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,8 +147,8 @@ func TestKeepAliveOfAnUnknownLeaseClosesTheChannel(t *testing.T) {
 }
 
 func TestKeepAliveSlowReaderDoesNotStallOtherLeases(t *testing.T) {
-	defer func(n int) { LeaseResponseChSize = n }(LeaseResponseChSize)
-	LeaseResponseChSize = 1
+	defer func(n int) { clientv3.LeaseResponseChSize = n }(clientv3.LeaseResponseChSize)
+	clientv3.LeaseResponseChSize = 1
 
 	c := sharedClient(t)
 	ctx := testCtx(t)
@@ -178,7 +179,7 @@ func TestKeepAlivesOfManyLeasesShareOneStream(t *testing.T) {
 	c := sharedClient(t)
 	lc := &countingLeaseClient{LeaseClient: pb.NewLeaseClient(c.ActiveConnection())}
 	// An adapter and no Client: the Lease needs no connection of its own.
-	l := NewLeaseFromLeaseClient(lc, nil, 0)
+	l := clientv3.NewLeaseFromLeaseClient(lc, nil, 0)
 	defer l.Close()
 	ctx := testCtx(t)
 	for range 3 {
@@ -213,7 +214,7 @@ func TestKeepAliveOnceRenewsOrReportsLeaseNotFound(t *testing.T) {
 
 func TestKeepAliveAfterCloseReturnsErrKeepAliveHalted(t *testing.T) {
 	c := sharedClient(t)
-	l := NewLease(c)
+	l := clientv3.NewLease(c)
 	id := grant(t, l, 10)
 	ch, err := l.KeepAlive(testCtx(t), id)
 	if err != nil {
@@ -226,9 +227,9 @@ func TestKeepAliveAfterCloseReturnsErrKeepAliveHalted(t *testing.T) {
 	expectKeepAliveClosed(t, ch)
 
 	ch, err = l.KeepAlive(testCtx(t), id)
-	var halted ErrKeepAliveHalted
+	var halted clientv3.ErrKeepAliveHalted
 	if !errors.As(err, &halted) || halted.Reason != context.Canceled || !errors.Is(err, context.Canceled) {
-		t.Fatalf("KeepAlive after Close = %v; want ErrKeepAliveHalted{Reason: context.Canceled}", err)
+		t.Fatalf("KeepAlive after Close = %v; want clientv3.ErrKeepAliveHalted{Reason: context.Canceled}", err)
 	}
 	expectKeepAliveClosed(t, ch)
 
@@ -240,17 +241,17 @@ func TestKeepAliveAfterCloseReturnsErrKeepAliveHalted(t *testing.T) {
 
 func TestKeepAliveOnALeaseClosedBeforeUseReturnsErrKeepAliveHalted(t *testing.T) {
 	c := sharedClient(t)
-	l := NewLease(c)
+	l := clientv3.NewLease(c)
 	l.Close()
-	if _, err := l.KeepAlive(testCtx(t), 1); !errors.As(err, new(ErrKeepAliveHalted)) {
-		t.Fatalf("KeepAlive = %v; want ErrKeepAliveHalted", err)
+	if _, err := l.KeepAlive(testCtx(t), 1); !errors.As(err, new(clientv3.ErrKeepAliveHalted)) {
+		t.Fatalf("KeepAlive = %v; want clientv3.ErrKeepAliveHalted", err)
 	}
 }
 
 func TestLeaseWithoutConnectionFailsClearly(t *testing.T) {
-	c := NewCtxClient(context.Background())
-	defer c.cancel()
-	l := NewLease(c)
+	c := clientv3.NewCtxClient(context.Background())
+	defer c.Close()
+	l := clientv3.NewLease(c)
 	defer l.Close()
 	if _, err := l.Grant(testCtx(t), 10); err == nil {
 		t.Fatal("Grant without a connection succeeded; want an error")
@@ -261,7 +262,7 @@ func TestLeaseWithoutConnectionFailsClearly(t *testing.T) {
 	}
 	expectKeepAliveClosed(t, ch)
 
-	w := NewWatcher(c)
+	w := clientv3.NewWatcher(c)
 	defer w.Close()
 	wr := next(t, w.Watch(testCtx(t), "k"))
 	if !wr.Canceled || wr.Err() == nil {

@@ -1,71 +1,35 @@
-package clientv3
+package clientv3_test
 
 import (
 	"context"
-	"math"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/resolver"
-	"google.golang.org/grpc/resolver/manual"
 )
 
 // waitTimeout bounds every wait of the watch and lease tests; reaching it
 // means the behaviour under test did not happen.
 const waitTimeout = 15 * time.Second
 
-var testClientSeq atomic.Int64
-
-// newTestClient returns a client of the given endpoints whose Watcher and
-// Lease are the ones under test; it is closed when t ends.
-//
-// It builds the Client by hand (round-robin over the endpoints) so that
-// these tests do not depend on the rest of the package.
-func newTestClient(t testing.TB, eps []string) *Client {
+// newTestClient returns a client of the given endpoints, closed when t
+// ends.
+func newTestClient(t testing.TB, eps []string) *clientv3.Client {
 	t.Helper()
-	r := manual.NewBuilderWithScheme("wltest" + strconv.FormatInt(testClientSeq.Add(1), 10))
-	var addrs []resolver.Address
-	for _, ep := range eps {
-		addrs = append(addrs, resolver.Address{Addr: ep})
-	}
-	r.InitialState(resolver.State{Addresses: addrs})
-	cc, err := grpc.NewClient(r.Scheme()+":///etcd",
-		grpc.WithResolvers(r),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`),
-	)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("clientv3.New: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &Client{
-		conn:     cc,
-		ctx:      ctx,
-		cancel:   cancel,
-		lg:       zap.NewNop(),
-		callOpts: []grpc.CallOption{grpc.WaitForReady(true), grpc.MaxCallRecvMsgSize(math.MaxInt32)},
-	}
-	c.Watcher = NewWatcher(c)
-	c.Lease = NewLease(c)
-	t.Cleanup(func() {
-		c.Watcher.Close()
-		c.Lease.Close()
-		cancel()
-		cc.Close()
-	})
-	return c
+	t.Cleanup(func() { cli.Close() })
+	return cli
 }
 
 // sharedClient returns a client of the shared cluster.
-func sharedClient(t testing.TB) *Client {
-	return newTestClient(t, sharedCluster.Endpoints())
-}
+func sharedClient(t testing.TB) *clientv3.Client { return newTestClient(t, shared.Endpoints()) }
 
 func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
@@ -73,34 +37,28 @@ func testCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-func kvOf(c *Client) pb.KVClient { return pb.NewKVClient(c.ActiveConnection()) }
-
 // put writes key=val and returns the revision of the write.
-func put(t testing.TB, c *Client, key, val string, leaseID ...LeaseID) int64 {
+func put(t testing.TB, c *clientv3.Client, key, val string, opts ...clientv3.OpOption) int64 {
 	t.Helper()
-	req := &pb.PutRequest{Key: []byte(key), Value: []byte(val)}
-	if len(leaseID) > 0 {
-		req.Lease = int64(leaseID[0])
-	}
-	resp, err := kvOf(c).Put(testCtx(t), req, c.callOpts...)
+	resp, err := c.Put(testCtx(t), key, val, opts...)
 	if err != nil {
 		t.Fatalf("put %q: %v", key, err)
 	}
 	return resp.Header.Revision
 }
 
-func del(t testing.TB, c *Client, key string) int64 {
+func del(t testing.TB, c *clientv3.Client, key string) int64 {
 	t.Helper()
-	resp, err := kvOf(c).DeleteRange(testCtx(t), &pb.DeleteRangeRequest{Key: []byte(key)}, c.callOpts...)
+	resp, err := c.Delete(testCtx(t), key)
 	if err != nil {
 		t.Fatalf("delete %q: %v", key, err)
 	}
 	return resp.Header.Revision
 }
 
-func compact(t testing.TB, c *Client, rev int64) {
+func compact(t testing.TB, c *clientv3.Client, rev int64) {
 	t.Helper()
-	if _, err := kvOf(c).Compact(testCtx(t), &pb.CompactionRequest{Revision: rev, Physical: true}, c.callOpts...); err != nil {
+	if _, err := c.Compact(testCtx(t), rev, clientv3.WithCompactPhysical()); err != nil {
 		t.Fatalf("compact at %d: %v", rev, err)
 	}
 }
@@ -109,18 +67,13 @@ func compact(t testing.TB, c *Client, rev int64) {
 // knows the write happened exactly once: a write that fails ambiguously is
 // retried, and the compare makes the retry a no-op if the first attempt
 // was applied after all. It returns false if ctx ends first.
-func createOnce(ctx context.Context, kv pb.KVClient, key, val string) bool {
+func createOnce(ctx context.Context, c *clientv3.Client, key, val string) bool {
 	for ctx.Err() == nil {
 		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := kv.Txn(actx, &pb.TxnRequest{
-			Compare: []*pb.Compare{{
-				Key: []byte(key), Target: pb.Compare_CREATE, Result: pb.Compare_EQUAL,
-				TargetUnion: &pb.Compare_CreateRevision{CreateRevision: 0},
-			}},
-			Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestPut{
-				RequestPut: &pb.PutRequest{Key: []byte(key), Value: []byte(val)},
-			}}},
-		}, grpc.WaitForReady(true))
+		_, err := c.Txn(actx).
+			If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+			Then(clientv3.OpPut(key, val)).
+			Commit()
 		cancel()
 		if err == nil {
 			return true
@@ -135,7 +88,7 @@ func createOnce(ctx context.Context, kv pb.KVClient, key, val string) bool {
 
 // next returns the next response of wch, failing t if none comes or the
 // channel closes.
-func next(t testing.TB, wch WatchChan) WatchResponse {
+func next(t testing.TB, wch clientv3.WatchChan) clientv3.WatchResponse {
 	t.Helper()
 	select {
 	case wr, ok := <-wch:
@@ -150,9 +103,9 @@ func next(t testing.TB, wch WatchChan) WatchResponse {
 }
 
 // nextEvents collects n events from wch, failing t on anything else.
-func nextEvents(t testing.TB, wch WatchChan, n int) []*Event {
+func nextEvents(t testing.TB, wch clientv3.WatchChan, n int) []*clientv3.Event {
 	t.Helper()
-	var evs []*Event
+	var evs []*clientv3.Event
 	for len(evs) < n {
 		wr := next(t, wch)
 		if err := wr.Err(); err != nil {
@@ -168,7 +121,7 @@ func nextEvents(t testing.TB, wch WatchChan, n int) []*Event {
 
 // expectClosed waits for wch to close, failing t if a response with
 // events arrives first or it stays open.
-func expectClosed(t testing.TB, wch WatchChan) {
+func expectClosed(t testing.TB, wch clientv3.WatchChan) {
 	t.Helper()
 	timeout := time.After(waitTimeout)
 	for {

@@ -1,4 +1,4 @@
-package clientv3
+package clientv3_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -27,7 +28,7 @@ func TestWatchDeliversPutsAndDeletesInOrder(t *testing.T) {
 		typ mvccpb.Event_EventType
 		val string
 		rev int64
-	}{{EventTypePut, "v1", r1}, {EventTypePut, "v2", r2}, {EventTypeDelete, "", r3}}
+	}{{clientv3.EventTypePut, "v1", r1}, {clientv3.EventTypePut, "v2", r2}, {clientv3.EventTypeDelete, "", r3}}
 	for i, w := range want {
 		ev := evs[i]
 		if ev.Type != w.typ || string(ev.Kv.Key) != key || string(ev.Kv.Value) != w.val || ev.Kv.ModRevision != w.rev {
@@ -54,12 +55,12 @@ func TestWatchStartsAfterTheRevisionItWasCreatedAt(t *testing.T) {
 func TestWatchWithPrefixSeesOnlyKeysUnderThePrefix(t *testing.T) {
 	c := sharedClient(t)
 	prefix := t.Name() + "/p/"
-	wch := c.Watch(testCtx(t), prefix, WithPrefix())
+	wch := c.Watch(testCtx(t), prefix, clientv3.WithPrefix())
 	put(t, c, prefix+"a", "1")
 	put(t, c, t.Name()+"/q", "2")
 	put(t, c, prefix+"b", "3")
 	evs := nextEvents(t, wch, 2)
-	if got := keysOf(evs); got != prefix+"a,"+prefix+"b" {
+	if got := eventKeys(evs); got != prefix+"a,"+prefix+"b" {
 		t.Fatalf("keys %s; want %sa,%sb", got, prefix, prefix)
 	}
 }
@@ -67,12 +68,12 @@ func TestWatchWithPrefixSeesOnlyKeysUnderThePrefix(t *testing.T) {
 func TestWatchWithRangeCoversTheHalfOpenInterval(t *testing.T) {
 	c := sharedClient(t)
 	k := t.Name() + "/"
-	wch := c.Watch(testCtx(t), k+"b", WithRange(k+"d"))
+	wch := c.Watch(testCtx(t), k+"b", clientv3.WithRange(k+"d"))
 	for _, s := range []string{"a", "b", "c", "d", "e", "bb"} {
 		put(t, c, k+s, s)
 	}
 	evs := nextEvents(t, wch, 3)
-	if got, want := keysOf(evs), k+"b,"+k+"c,"+k+"bb"; got != want {
+	if got, want := eventKeys(evs), k+"b,"+k+"c,"+k+"bb"; got != want {
 		t.Fatalf("keys %s; want %s", got, want)
 	}
 }
@@ -80,12 +81,12 @@ func TestWatchWithRangeCoversTheHalfOpenInterval(t *testing.T) {
 func TestWatchWithFromKeySeesEveryKeyFromTheKeyOn(t *testing.T) {
 	c := sharedClient(t)
 	k := t.Name() + "/"
-	wch := c.Watch(testCtx(t), k+"b", WithFromKey())
+	wch := c.Watch(testCtx(t), k+"b", clientv3.WithFromKey())
 	for _, s := range []string{"a", "b", "z"} {
 		put(t, c, k+s, s)
 	}
 	evs := nextEvents(t, wch, 2)
-	if got, want := keysOf(evs), k+"b,"+k+"z"; got != want {
+	if got, want := eventKeys(evs), k+"b,"+k+"z"; got != want {
 		t.Fatalf("keys %s; want %s", got, want)
 	}
 }
@@ -96,7 +97,7 @@ func TestWatchWithRevReplaysHistory(t *testing.T) {
 	first := put(t, c, key, "1")
 	put(t, c, key, "2")
 	put(t, c, key, "3")
-	evs := nextEvents(t, c.Watch(testCtx(t), key, WithRev(first)), 3)
+	evs := nextEvents(t, c.Watch(testCtx(t), key, clientv3.WithRev(first)), 3)
 	for i, ev := range evs {
 		if want := fmt.Sprint(i + 1); string(ev.Kv.Value) != want || ev.Kv.ModRevision != first+int64(i) {
 			t.Errorf("event %d: %q at %d; want %q at %d", i, ev.Kv.Value, ev.Kv.ModRevision, want, first+int64(i))
@@ -108,7 +109,7 @@ func TestWatchWithPrevKVCarriesThePreviousValue(t *testing.T) {
 	c := sharedClient(t)
 	key := t.Name()
 	put(t, c, key, "old")
-	wch := c.Watch(testCtx(t), key, WithPrevKV())
+	wch := c.Watch(testCtx(t), key, clientv3.WithPrevKV())
 	put(t, c, key, "new")
 	ev := nextEvents(t, wch, 1)[0]
 	if ev.PrevKv == nil || string(ev.PrevKv.Value) != "old" {
@@ -120,28 +121,33 @@ func TestWatchFiltersDropTheFilteredEventType(t *testing.T) {
 	c := sharedClient(t)
 	key := t.Name()
 	ctx := testCtx(t)
-	noPut := c.Watch(ctx, key, WithFilterPut())
-	noDelete := c.Watch(ctx, key, WithFilterDelete())
+	noPut := c.Watch(ctx, key, clientv3.WithFilterPut())
+	noDelete := c.Watch(ctx, key, clientv3.WithFilterDelete())
 	put(t, c, key, "v")
 	del(t, c, key)
-	if ev := nextEvents(t, noPut, 1)[0]; ev.Type != EventTypeDelete {
-		t.Errorf("WithFilterPut delivered %v; want only DELETE", ev.Type)
+	if ev := nextEvents(t, noPut, 1)[0]; ev.Type != clientv3.EventTypeDelete {
+		t.Errorf("clientv3.WithFilterPut delivered %v; want only DELETE", ev.Type)
 	}
-	if ev := nextEvents(t, noDelete, 1)[0]; ev.Type != EventTypePut {
-		t.Errorf("WithFilterDelete delivered %v; want only PUT", ev.Type)
+	if ev := nextEvents(t, noDelete, 1)[0]; ev.Type != clientv3.EventTypePut {
+		t.Errorf("clientv3.WithFilterDelete delivered %v; want only PUT", ev.Type)
 	}
 }
 
 func TestWatchWithCreatedNotifyDeliversCreatedFirst(t *testing.T) {
 	c := sharedClient(t)
 	key := t.Name()
-	rev := put(t, c, key, "v")
-	wr := next(t, c.Watch(testCtx(t), key, WithCreatedNotify()))
+	wch := c.Watch(testCtx(t), key, clientv3.WithCreatedNotify())
+	wr := next(t, wch)
 	if !wr.Created || len(wr.Events) > 0 || wr.Err() != nil || wr.IsProgressNotify() {
 		t.Fatalf("first response %+v; want Created with no events and no error", wr)
 	}
-	if wr.Header == nil || wr.Header.Revision < rev {
-		t.Fatalf("created header %v; want revision >= %d", wr.Header, rev)
+	if wr.Header == nil || wr.Header.Revision == 0 {
+		t.Fatalf("created header %v; want the revision the watch starts after", wr.Header)
+	}
+	// The watch starts right after the created revision.
+	rev := put(t, c, key, "v")
+	if ev := nextEvents(t, wch, 1)[0]; ev.Kv.ModRevision != rev {
+		t.Fatalf("event at %d; want the put at %d", ev.Kv.ModRevision, rev)
 	}
 }
 
@@ -151,16 +157,22 @@ func TestRequestProgressNotifiesEveryWatchOfTheContextsStream(t *testing.T) {
 	ctx := testCtx(t)
 	w1 := c.Watch(ctx, key+"/1")
 	w2 := c.Watch(ctx, key+"/2")
-	other := c.Watch(WithRequireLeader(ctx), key+"/3")
+	other := c.Watch(clientv3.WithRequireLeader(ctx), key+"/3")
 	rev := put(t, c, key+"/unwatched", "v")
 
-	if err := c.RequestProgress(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for i, wch := range []WatchChan{w1, w2} {
-		wr := next(t, wch)
-		if !wr.IsProgressNotify() || wr.Header.Revision < rev {
-			t.Fatalf("watch %d got %+v; want a progress notification at revision >= %d", i+1, wr, rev)
+	// The member serving the watches may apply the write a moment after
+	// the one that served it: ask until the notifications reach it.
+	for reached := false; !reached; {
+		if err := c.RequestProgress(ctx); err != nil {
+			t.Fatal(err)
+		}
+		reached = true
+		for i, wch := range []clientv3.WatchChan{w1, w2} {
+			wr := next(t, wch)
+			if !wr.IsProgressNotify() {
+				t.Fatalf("watch %d got %+v; want a progress notification", i+1, wr)
+			}
+			reached = reached && wr.Header.Revision >= rev
 		}
 	}
 	// The watch with different metadata is on another stream: the first
@@ -182,7 +194,7 @@ func TestRequestProgressWithoutAStreamDoesNothing(t *testing.T) {
 func TestWatchesShareOneStreamPerOutgoingMetadata(t *testing.T) {
 	c := sharedClient(t)
 	wc := &countingWatchClient{WatchClient: pb.NewWatchClient(c.ActiveConnection())}
-	w := NewWatchFromWatchClient(wc, c)
+	w := clientv3.NewWatchFromWatchClient(wc, c)
 	defer w.Close()
 	ctx := testCtx(t)
 	key := t.Name()
@@ -194,7 +206,7 @@ func TestWatchesShareOneStreamPerOutgoingMetadata(t *testing.T) {
 	ba := metadata.AppendToOutgoingContext(metadata.AppendToOutgoingContext(ctx, "b", "2"), "a", "1")
 	w.Watch(ab, key+"/c")
 	w.Watch(ba, key+"/d")
-	w.Watch(WithRequireLeader(ctx), key+"/e")
+	w.Watch(clientv3.WithRequireLeader(ctx), key+"/e")
 	if got := wc.streams.Load(); got != 3 {
 		t.Fatalf("opened %d streams; want 3 (plain, a+b, require-leader)", got)
 	}
@@ -207,7 +219,7 @@ func TestWatchCompactedStartEndsWithErrCompacted(t *testing.T) {
 	last := put(t, c, key, "2")
 	compact(t, c, last)
 
-	wch := c.Watch(testCtx(t), key, WithRev(first))
+	wch := c.Watch(testCtx(t), key, clientv3.WithRev(first))
 	wr := next(t, wch)
 	if wr.CompactRevision == 0 || !wr.Canceled {
 		t.Fatalf("got %+v; want a canceled response with CompactRevision set", wr)
@@ -240,7 +252,7 @@ func TestWatchWithDoneContextReturnsClosedChannel(t *testing.T) {
 
 func TestWatcherCloseClosesEveryChannel(t *testing.T) {
 	c := sharedClient(t)
-	w := NewWatcher(c)
+	w := clientv3.NewWatcher(c)
 	ctx := testCtx(t)
 	a := w.Watch(ctx, t.Name()+"/a")
 	b := w.Watch(metadata.AppendToOutgoingContext(ctx, "k", "v"), t.Name()+"/b")
@@ -254,7 +266,7 @@ func TestWatcherCloseClosesEveryChannel(t *testing.T) {
 
 func TestWatchWithOptionsThatDoNotApplyReportsAnError(t *testing.T) {
 	c := sharedClient(t)
-	wch := c.Watch(testCtx(t), t.Name(), WithLimit(3))
+	wch := c.Watch(testCtx(t), t.Name(), clientv3.WithLimit(3))
 	wr := next(t, wch)
 	if !wr.Canceled || wr.Err() == nil {
 		t.Fatalf("got %+v; want a canceled response with an error", wr)
@@ -274,9 +286,9 @@ func TestWatchReassemblesFragmentedResponses(t *testing.T) {
 
 	// An adapter and no Client: the watcher needs no connection of its own.
 	wc := &countingWatchClient{WatchClient: pb.NewWatchClient(c.ActiveConnection())}
-	w := NewWatchFromWatchClient(wc, nil)
+	w := clientv3.NewWatchFromWatchClient(wc, nil)
 	defer w.Close()
-	wr := next(t, w.Watch(testCtx(t), key, WithPrefix(), WithRev(first), WithFragment()))
+	wr := next(t, w.Watch(testCtx(t), key, clientv3.WithPrefix(), clientv3.WithRev(first), clientv3.WithFragment()))
 	if len(wr.Events) != 3 {
 		t.Fatalf("first response has %d events; want all 3 in one response", len(wr.Events))
 	}
@@ -291,17 +303,16 @@ func TestWatchReassemblesFragmentedResponses(t *testing.T) {
 }
 
 func TestWatchSlowReaderNeitherBlocksOthersNorLosesEvents(t *testing.T) {
-	defer func(n int) { watchQueueLimit = n }(watchQueueLimit)
-	watchQueueLimit = 4
+	defer clientv3.SetWatchQueueLimit(4)()
 
 	c := sharedClient(t)
 	wc := &countingWatchClient{WatchClient: pb.NewWatchClient(c.ActiveConnection())}
-	w := NewWatchFromWatchClient(wc, c)
+	w := clientv3.NewWatchFromWatchClient(wc, c)
 	defer w.Close()
 	prefix := t.Name() + "/"
 	ctx := testCtx(t)
-	slow := w.Watch(ctx, prefix, WithPrefix())
-	fast := w.Watch(ctx, prefix, WithPrefix())
+	slow := w.Watch(ctx, prefix, clientv3.WithPrefix())
+	fast := w.Watch(ctx, prefix, clientv3.WithPrefix())
 	const n = 40
 	var revs []int64
 	for i := range n {
@@ -321,18 +332,18 @@ func TestWatchResponseErrAndIsProgressNotify(t *testing.T) {
 	other := errors.New("stream failed")
 	for _, tc := range []struct {
 		name     string
-		wr       WatchResponse
+		wr       clientv3.WatchResponse
 		err      error
 		progress bool
 	}{
-		{"events", WatchResponse{Header: hdr, Events: []*Event{{}}}, nil, false},
-		{"progress", WatchResponse{Header: hdr}, nil, true},
-		{"no header", WatchResponse{}, nil, false},
-		{"created", WatchResponse{Header: hdr, Created: true}, nil, false},
-		{"compacted", WatchResponse{Header: hdr, CompactRevision: 3, Canceled: true}, rpctypes.ErrCompacted, false},
-		{"canceled with reason", WatchResponse{Header: hdr, Canceled: true, CancelReason: rpctypes.ErrorDesc(rpctypes.ErrGRPCPermissionDenied)}, rpctypes.ErrPermissionDenied, false},
-		{"canceled without reason", WatchResponse{Header: hdr, Canceled: true}, rpctypes.ErrFutureRev, false},
-		{"stream error", WatchResponse{Canceled: true, closeErr: other}, other, false},
+		{"events", clientv3.WatchResponse{Header: hdr, Events: []*clientv3.Event{{}}}, nil, false},
+		{"progress", clientv3.WatchResponse{Header: hdr}, nil, true},
+		{"no header", clientv3.WatchResponse{}, nil, false},
+		{"created", clientv3.WatchResponse{Header: hdr, Created: true}, nil, false},
+		{"compacted", clientv3.WatchResponse{Header: hdr, CompactRevision: 3, Canceled: true}, rpctypes.ErrCompacted, false},
+		{"canceled with reason", clientv3.WatchResponse{Header: hdr, Canceled: true, CancelReason: rpctypes.ErrorDesc(rpctypes.ErrGRPCPermissionDenied)}, rpctypes.ErrPermissionDenied, false},
+		{"canceled without reason", clientv3.WatchResponse{Header: hdr, Canceled: true}, rpctypes.ErrFutureRev, false},
+		{"stream error", clientv3.StreamFailedResponse(other), other, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.wr.Err(); !errors.Is(err, tc.err) {
@@ -346,19 +357,19 @@ func TestWatchResponseErrAndIsProgressNotify(t *testing.T) {
 }
 
 func TestStreamKeyIgnoresMetadataOrderButNotContent(t *testing.T) {
-	a := streamKey(metadata.Pairs("x", "1", "y", "2"))
-	b := streamKey(metadata.Pairs("y", "2", "x", "1"))
+	a := clientv3.StreamKey(metadata.Pairs("x", "1", "y", "2"))
+	b := clientv3.StreamKey(metadata.Pairs("y", "2", "x", "1"))
 	if a != b {
 		t.Errorf("keys differ for the same metadata: %q, %q", a, b)
 	}
 	for _, md := range []metadata.MD{nil, metadata.Pairs("x", "12"), metadata.Pairs("x", "1", "x", "2"), metadata.Pairs("x", "1,y")} {
-		if streamKey(md) == a {
+		if clientv3.StreamKey(md) == a {
 			t.Errorf("metadata %v has the key of %v", md, metadata.Pairs("x", "1", "y", "2"))
 		}
 	}
 }
 
-func keysOf(evs []*Event) string {
+func eventKeys(evs []*clientv3.Event) string {
 	var ks []string
 	for _, ev := range evs {
 		ks = append(ks, string(ev.Kv.Key))
@@ -368,7 +379,7 @@ func keysOf(evs []*Event) string {
 
 // checkRevisions fails t unless evs are exactly the writes at revs, in
 // order.
-func checkRevisions(t testing.TB, who string, evs []*Event, revs []int64) {
+func checkRevisions(t testing.TB, who string, evs []*clientv3.Event, revs []int64) {
 	t.Helper()
 	if len(evs) != len(revs) {
 		t.Fatalf("%s: %d events; want %d", who, len(evs), len(revs))
