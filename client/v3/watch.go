@@ -76,11 +76,30 @@ func (wr *WatchResponse) Err() error {
 		return rpctypes.ErrCompacted
 	case wr.Canceled:
 		if wr.CancelReason != "" {
-			return toErr(context.Background(), rpctypes.Error(status.Error(codes.FailedPrecondition, wr.CancelReason)))
+			return cancelReasonErr(wr.CancelReason)
 		}
 		return rpctypes.ErrFutureRev
 	}
 	return nil
+}
+
+// cancelReasonErr turns the reason a server gave for canceling a watch
+// into an error. Servers write some reasons as bare etcd error messages
+// and others as whole gRPC status strings ("rpc error: code = ... desc =
+// etcdserver: permission denied"); either way a known etcd error becomes
+// its rpctypes value, so that == and errors.Is work. Other reasons become
+// a FailedPrecondition status error carrying the reason.
+func cancelReasonErr(reason string) error {
+	desc := reason
+	if strings.HasPrefix(reason, "rpc error: ") {
+		if i := strings.Index(reason, " desc = "); i >= 0 {
+			desc = reason[i+len(" desc = "):]
+		}
+	}
+	if err, ok := rpctypes.Error(status.Error(codes.FailedPrecondition, desc)).(rpctypes.EtcdError); ok {
+		return err
+	}
+	return status.Error(codes.FailedPrecondition, reason)
 }
 
 // IsProgressNotify reports whether wr is a progress notification: no

@@ -427,7 +427,7 @@ func (s *watchStream) onCreated(resp *pb.WatchResponse) (last bool) {
 	if resp.Canceled {
 		reason := resp.CancelReason
 		if isAuthTokenReason(reason) && s.w.client != nil &&
-			s.w.client.maybeRefreshToken(s.w.ctx, status.Error(codes.Unauthenticated, reason)) {
+			s.w.client.maybeRefreshToken(s.w.ctx, cancelReasonErr(reason)) {
 			// The stream carries the old token: open a new one.
 			sub.state = subPending
 			if err := s.broken(status.Error(codes.Unavailable, reason)); err != nil {
@@ -523,10 +523,8 @@ func (s *watchStream) onWatchResponse(resp *pb.WatchResponse) (last bool) {
 // isAuthTokenReason reports whether a watch was refused because the
 // stream's auth token is no longer valid.
 func isAuthTokenReason(reason string) bool {
-	switch reason {
-	case rpctypes.ErrorDesc(rpctypes.ErrGRPCInvalidAuthToken),
-		rpctypes.ErrorDesc(rpctypes.ErrGRPCAuthOldRevision),
-		rpctypes.ErrorDesc(rpctypes.ErrGRPCUserEmpty):
+	switch cancelReasonErr(reason) {
+	case rpctypes.ErrInvalidAuthToken, rpctypes.ErrAuthOldRevision, rpctypes.ErrUserEmpty:
 		return true
 	}
 	return false

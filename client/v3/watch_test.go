@@ -341,18 +341,26 @@ func TestWatchResponseErrAndIsProgressNotify(t *testing.T) {
 		{"no header", clientv3.WatchResponse{}, nil, false},
 		{"created", clientv3.WatchResponse{Header: hdr, Created: true}, nil, false},
 		{"compacted", clientv3.WatchResponse{Header: hdr, CompactRevision: 3, Canceled: true}, rpctypes.ErrCompacted, false},
-		{"canceled with reason", clientv3.WatchResponse{Header: hdr, Canceled: true, CancelReason: rpctypes.ErrorDesc(rpctypes.ErrGRPCPermissionDenied)}, rpctypes.ErrPermissionDenied, false},
+		{"canceled with a bare reason", clientv3.WatchResponse{Header: hdr, Canceled: true, CancelReason: rpctypes.ErrCompacted.Error()}, rpctypes.ErrCompacted, false},
+		{"canceled with a status reason", clientv3.WatchResponse{Header: hdr, Canceled: true, CancelReason: rpctypes.ErrGRPCPermissionDenied.Error()}, rpctypes.ErrPermissionDenied, false},
 		{"canceled without reason", clientv3.WatchResponse{Header: hdr, Canceled: true}, rpctypes.ErrFutureRev, false},
 		{"stream error", clientv3.StreamFailedResponse(other), other, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.wr.Err(); !errors.Is(err, tc.err) {
+			if err := tc.wr.Err(); err != tc.err || !errors.Is(err, tc.err) {
 				t.Errorf("Err() = %v; want %v", err, tc.err)
 			}
 			if got := tc.wr.IsProgressNotify(); got != tc.progress {
 				t.Errorf("IsProgressNotify() = %v; want %v", got, tc.progress)
 			}
 		})
+	}
+}
+
+func TestWatchResponseErrKeepsAnUnknownCancelReason(t *testing.T) {
+	wr := clientv3.WatchResponse{Canceled: true, CancelReason: "something new"}
+	if err := wr.Err(); err == nil || !strings.Contains(err.Error(), "something new") {
+		t.Fatalf("Err() = %v; want an error carrying the reason", err)
 	}
 }
 
