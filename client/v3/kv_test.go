@@ -244,7 +244,17 @@ func TestGetStreamDeliversEveryKeyOfALargeRange(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetStream: %v", err)
 	}
-	resp, err := clientv3.GetStreamToGetResponse(ch)
+	// Count the chunks on the way through: etcd 3.7 streams the range.
+	chunks := 0
+	counted := make(chan clientv3.RangeStreamResponse)
+	go func() {
+		defer close(counted)
+		for c := range ch {
+			chunks++
+			counted <- c
+		}
+	}()
+	resp, err := clientv3.GetStreamToGetResponse(counted)
 	if err != nil {
 		t.Fatalf("GetStreamToGetResponse: %v", err)
 	}
@@ -255,6 +265,17 @@ func TestGetStreamDeliversEveryKeyOfALargeRange(t *testing.T) {
 		if want := fmt.Sprintf("%s%04d", p, i); string(kv.Key) != want {
 			t.Fatalf("kv %d = %s, want %s", i, kv.Key, want)
 		}
+	}
+	if chunks < 2 {
+		t.Errorf("got %d chunk(s), want a streamed range of several", chunks)
+	}
+}
+
+func TestGetStreamErrorBeforeTheFirstChunkIsReturnedDirectly(t *testing.T) {
+	cli := newClient(t)
+	_, err := cli.GetStream(ctxT(t), key(t, "k"), clientv3.WithRev(1<<40))
+	if err != rpctypes.ErrFutureRev {
+		t.Fatalf("err = %v, want ErrFutureRev", err)
 	}
 }
 
