@@ -2,6 +2,7 @@ package clientv3_test
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,6 +39,9 @@ func sharedClient(t testing.TB) *clientv3.Client { return newTestClient(t, share
 func pinnedClient(t testing.TB) *clientv3.Client {
 	return newTestClient(t, shared.Endpoints()[:1])
 }
+
+// testKey returns a key (or key prefix) unique to this run of the test.
+func testKey(t testing.TB) string { return strings.TrimSuffix(key(t, ""), "/") }
 
 func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
