@@ -25,9 +25,9 @@ type AuthAPI interface {
 }
 
 // NewAuthAPI returns an AuthAPI that uses c.
-func NewAuthAPI(c Client) AuthAPI { return &httpAuthAPI{client: c} }
+func NewAuthAPI(c Client) AuthAPI { return &httpAuthAPI{client: impl(c)} }
 
-type httpAuthAPI struct{ client Client }
+type httpAuthAPI struct{ client *httpClusterClient }
 
 func (a *httpAuthAPI) Enable(ctx context.Context) error {
 	return call(ctx, a.client, &request{method: http.MethodPut, path: authEnablePath, kind: kindWrite}, nil, http.StatusOK)

@@ -62,9 +62,9 @@ type AuthRoleAPI interface {
 }
 
 // NewAuthRoleAPI returns an AuthRoleAPI that uses c.
-func NewAuthRoleAPI(c Client) AuthRoleAPI { return &httpAuthRoleAPI{client: c} }
+func NewAuthRoleAPI(c Client) AuthRoleAPI { return &httpAuthRoleAPI{client: impl(c)} }
 
-type httpAuthRoleAPI struct{ client Client }
+type httpAuthRoleAPI struct{ client *httpClusterClient }
 
 // permissionsFor returns the permissions of type t on prefixes.
 func permissionsFor(prefixes []string, t PermissionType) *Permissions {

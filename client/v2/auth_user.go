@@ -48,9 +48,9 @@ type AuthUserAPI interface {
 }
 
 // NewAuthUserAPI returns an AuthUserAPI that uses c.
-func NewAuthUserAPI(c Client) AuthUserAPI { return &httpAuthUserAPI{client: c} }
+func NewAuthUserAPI(c Client) AuthUserAPI { return &httpAuthUserAPI{client: impl(c)} }
 
-type httpAuthUserAPI struct{ client Client }
+type httpAuthUserAPI struct{ client *httpClusterClient }
 
 // userReply is a user as the server returns it: its roles are names in some
 // replies and full roles in others.

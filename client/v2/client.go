@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,9 +147,47 @@ type Client interface {
 	// GetVersion asks a member for its server and cluster versions.
 	GetVersion(ctx context.Context) (*version.Versions, error)
 
-	// do sends req to the cluster following the failover rules of
-	// failover.go; the caller must release the reply.
-	do(ctx context.Context, req *request) (*reply, error)
+	httpClient
+}
+
+// httpClient is how the APIs of this package send their requests. Its
+// action type is unexported, which seals Client: only this package
+// implements it.
+type httpClient interface {
+	// Do sends act to the cluster under the failover rules of do, and
+	// returns the response with its body already read.
+	Do(context.Context, httpAction) (*http.Response, []byte, error)
+}
+
+// httpAction is a request that can be sent to any endpoint.
+type httpAction interface {
+	// HTTPRequest returns the request for the endpoint whose base URL is
+	// ep, or nil if there is none.
+	HTTPRequest(ep url.URL) *http.Request
+}
+
+// impl returns the implementation behind c, which is always this package's
+// (Client is sealed); the APIs use its allocation-lean internal path.
+func impl(c Client) *httpClusterClient { return c.(*httpClusterClient) }
+
+func (c *httpClusterClient) Do(ctx context.Context, act httpAction) (*http.Response, []byte, error) {
+	req, ok := act.(*request)
+	if !ok || req == nil {
+		return nil, nil, ErrNoRequest
+	}
+	rep, err := c.do(ctx, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rep.release()
+	resp := &http.Response{
+		Status:     strconv.Itoa(rep.status) + " " + http.StatusText(rep.status),
+		StatusCode: rep.status,
+		Proto:      "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: rep.header,
+		Body:   http.NoBody,
+	}
+	return resp, bytes.Clone(rep.body), nil
 }
 
 // New returns a Client for cfg. It does no I/O: the first call contacts the

@@ -10,11 +10,12 @@ import (
 // know and may not resend. Errors holds one error per failed attempt, in the
 // order the attempts were made.
 //
-// Besides a type assertion (err.(*ClusterError)), errors.Is(err,
-// ErrClusterUnavailable) recognizes it, and errors.Is and errors.As look into
-// the attempts' errors (for example errors.Is(err, syscall.ECONNREFUSED)).
-// Attempt errors never hold context.Canceled or context.DeadlineExceeded: when
-// the caller's context ends, a call returns the context's error instead.
+// Test for it with a type assertion (err.(*ClusterError)) or errors.As. It
+// has no Unwrap method, to export exactly the official API; the attempts'
+// errors themselves wrap their causes (errors.Is(cerr.Errors[0],
+// syscall.ECONNREFUSED)). They never hold context.Canceled or
+// context.DeadlineExceeded: when the caller's context ends, a call returns
+// the context's error instead.
 type ClusterError struct {
 	Errors []error
 }
@@ -43,13 +44,4 @@ func (ce *ClusterError) Detail() string {
 		b.WriteByte('\n')
 	}
 	return b.String()
-}
-
-// Unwrap returns ErrClusterUnavailable followed by the attempts' errors, so
-// that errors.Is and errors.As see both what happened to the call and why.
-// It is an addition to the official API.
-func (ce *ClusterError) Unwrap() []error {
-	out := make([]error, 0, len(ce.Errors)+1)
-	out = append(out, ErrClusterUnavailable)
-	return append(out, ce.Errors...)
 }

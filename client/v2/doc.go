@@ -44,7 +44,7 @@
 //   - The context's error (context.Canceled or context.DeadlineExceeded, the
 //     value itself) when the call's context ends, whatever else happened.
 //   - A *ClusterError when no endpoint gave an answer: it holds each failed
-//     attempt's error, and errors.Is(err, ErrClusterUnavailable) holds.
+//     attempt's error.
 //   - An Error (a value, not a pointer) when a member refused a keys API
 //     request, with one of the ErrorCode constants; IsKeyNotFound tests for
 //     the most common one. The members and auth APIs report their refusals

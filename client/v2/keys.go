@@ -227,17 +227,17 @@ func (ns Nodes) Swap(i, j int)      { ns[i], ns[j] = ns[j], ns[i] }
 
 // NewKeysAPI returns a KeysAPI that uses c.
 func NewKeysAPI(c Client) KeysAPI {
-	return &httpKeysAPI{client: c, prefix: defaultKeysPrefix}
+	return &httpKeysAPI{client: impl(c), prefix: defaultKeysPrefix}
 }
 
 // NewKeysAPIWithPrefix is NewKeysAPI with another URL path than /v2/keys
 // for the keys API, for servers that serve it elsewhere.
 func NewKeysAPIWithPrefix(c Client, p string) KeysAPI {
-	return &httpKeysAPI{client: c, prefix: p}
+	return &httpKeysAPI{client: impl(c), prefix: p}
 }
 
 type httpKeysAPI struct {
-	client Client
+	client *httpClusterClient
 	prefix string
 }
 
@@ -391,7 +391,7 @@ func (k *httpKeysAPI) Watcher(key string, opts *WatcherOptions) Watcher {
 // httpWatcher long-polls: each Next is a GET with wait=true that the server
 // answers once an event at or after waitIndex exists.
 type httpWatcher struct {
-	client    Client
+	client    *httpClusterClient
 	path      string
 	recursive bool
 	// next is the index of the first event not yet returned; zero until

@@ -47,9 +47,9 @@ type MembersAPI interface {
 }
 
 // NewMembersAPI returns a MembersAPI that uses c.
-func NewMembersAPI(c Client) MembersAPI { return &httpMembersAPI{client: c} }
+func NewMembersAPI(c Client) MembersAPI { return &httpMembersAPI{client: impl(c)} }
 
-type httpMembersAPI struct{ client Client }
+type httpMembersAPI struct{ client *httpClusterClient }
 
 // memberURLs is the body of Add and Update.
 type memberURLs struct {
@@ -124,7 +124,7 @@ func subPath(prefix, name string) (string, error) {
 
 // call sends req through c and decodes the reply into v if its status is one
 // of ok; v may be nil when the body does not matter.
-func call(ctx context.Context, c Client, req *request, v any, ok ...int) error {
+func call(ctx context.Context, c *httpClusterClient, req *request, v any, ok ...int) error {
 	rep, err := c.do(ctx, req)
 	if err != nil {
 		return err

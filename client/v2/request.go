@@ -56,6 +56,21 @@ type request struct {
 	onHeader func(http.Header)
 }
 
+// HTTPRequest returns req for the endpoint whose base URL is ep, without a
+// context; this package's own path builds requests in send.
+func (req *request) HTTPRequest(ep url.URL) *http.Request {
+	e := endpoint{raw: ep.String(), scheme: ep.Scheme, host: ep.Host, path: strings.TrimRight(ep.Path, "/")}
+	var body io.Reader
+	if req.bodyType != bodyNone {
+		body = strings.NewReader(req.body)
+	}
+	hreq, err := http.NewRequest(req.method, requestURL(&e, req), body)
+	if err != nil {
+		return nil
+	}
+	return hreq
+}
+
 // reply is a response read in full. Replies and their buffers are pooled:
 // whoever gets one from do calls release once done with body, and keeps no
 // reference into body (json.Unmarshal copies what it keeps).
