@@ -15,8 +15,9 @@ import (
 	"github.com/a74b11dd/etcdkit/etcdtest"
 )
 
-func newV2Cluster(t *testing.T, size int) *etcdtest.Cluster {
-	return etcdtest.NewCluster(t, etcdtest.WithVersion(etcdtest.V3_5), etcdtest.WithV2(), etcdtest.WithSize(size))
+func newV2Cluster(t *testing.T, size int, opts ...etcdtest.Option) *etcdtest.Cluster {
+	opts = append([]etcdtest.Option{etcdtest.WithVersion(etcdtest.V3_5), etcdtest.WithV2(), etcdtest.WithSize(size)}, opts...)
+	return etcdtest.NewCluster(t, opts...)
 }
 
 // clientPinnedTo returns a client of urls whose preferred endpoint is first,
