@@ -248,7 +248,7 @@ func keyPath(prefix, key string) string {
 	if p == "" || p[0] != '/' {
 		p = "/" + p
 	}
-	if key == "" || key[0] != '/' {
+	if key != "" && key[0] != '/' {
 		p += "/"
 	}
 	p += key
