@@ -64,6 +64,11 @@ func TestFailoverWhenPreferredMemberIsKilled(t *testing.T) {
 	if err := c.Members()[0].Kill(); err != nil {
 		t.Fatal(err)
 	}
+	// Writes time out while the others elect a leader, if the killed
+	// member led; that is the cluster's doing, not the client's.
+	if _, err := c.WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	t.Run("GetSucceedsOnTheSecondAttempt", func(t *testing.T) {
 		cl, rec := clientPinnedTo(t, dead, urls, Config{})
@@ -248,6 +253,9 @@ func TestWatcherSurvivesFailoverWithoutLosingEvents(t *testing.T) {
 		t.Fatal("the watch never reached a member")
 	}
 	if err := c.Members()[0].Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitLeader(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var want []uint64
