@@ -45,3 +45,10 @@ func (ce *ClusterError) Detail() string {
 	}
 	return b.String()
 }
+
+// Is reports whether target is ErrClusterUnavailable, which a ClusterError
+// is an instance of, so that errors.Is(err, ErrClusterUnavailable) holds.
+// The attempts' own errors are deliberately not unwrapped: a per-request
+// header timeout would otherwise look like the caller's own
+// context.DeadlineExceeded. Reach them through Errors.
+func (ce *ClusterError) Is(target error) bool { return target == ErrClusterUnavailable }

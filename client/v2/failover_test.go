@@ -209,6 +209,12 @@ func TestClusterErrorWhenAllEndpointsAreDown(t *testing.T) {
 	}
 	_, err = NewKeysAPI(cl).Get(ctx, "/k", nil)
 	cerr := wantClusterError(t, err, 2)
+	if !errors.Is(err, ErrClusterUnavailable) {
+		t.Errorf("errors.Is(%v, ErrClusterUnavailable) = false, want true", err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("errors.Is(%v, context.DeadlineExceeded) = true although the caller's context is alive", err)
+	}
 	refused := 0
 	for _, e := range cerr.Errors {
 		if errors.Is(e, syscall.ECONNREFUSED) {
