@@ -109,6 +109,11 @@ func startOnce(ctx context.Context, cfg config, bin string) (_ *Cluster, err err
 		}
 		c.members = append(c.members, m)
 	}
+	// Proxies consult the member list, so they serve only once it is whole.
+	for _, m := range c.members {
+		m.clientProxy.serve()
+		m.peerProxy.serve()
+	}
 	for _, m := range c.members {
 		if err := m.start(); err != nil {
 			return nil, err

@@ -73,8 +73,6 @@ func newMember(c *Cluster, i int) (*Member, error) {
 	m.peerProxy.hold = func(pc *proxyConn) bool {
 		return m.isolated.Load() || pc.from >= 0 && c.members[pc.from].isolated.Load()
 	}
-	m.clientProxy.serve()
-	m.peerProxy.serve()
 	return m, nil
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"go.etcd.io/etcd/api/v3/authpb"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"google.golang.org/grpc"
 )
 
 // Responses of Auth calls and the auth types; they are the wire messages
@@ -112,70 +113,220 @@ type Auth interface {
 }
 
 type authClient struct {
-	remote pb.AuthClient
-	c      *Client
+	remote   pb.AuthClient
+	callOpts []grpc.CallOption
 }
 
 // NewAuth returns an Auth that uses c's connection.
-func NewAuth(c *Client) Auth { return &authClient{c: c} }
+func NewAuth(c *Client) Auth { return &authClient{remote: RetryAuthClient(c)} }
 
 // NewAuthFromAuthClient returns an Auth over remote; c, which may be nil,
-// supplies call options and the logger.
+// supplies the call options.
 func NewAuthFromAuthClient(remote pb.AuthClient, c *Client) Auth {
-	return &authClient{remote: remote, c: c}
+	return &authClient{remote: remote, callOpts: c.callOptions()}
+}
+
+func userAddOptions(opt *UserAddOptions) *authpb.UserAddOptions {
+	if opt == nil {
+		return &authpb.UserAddOptions{}
+	}
+	return &authpb.UserAddOptions{NoPassword: opt.NoPassword}
 }
 
 func (a *authClient) Authenticate(ctx context.Context, name, password string) (*AuthenticateResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.Authenticate(ctx, &pb.AuthenticateRequest{Name: name, Password: password}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthenticateResponse)(resp), nil
 }
+
 func (a *authClient) AuthEnable(ctx context.Context) (*AuthEnableResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.AuthEnable(ctx, &pb.AuthEnableRequest{}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthEnableResponse)(resp), nil
 }
+
 func (a *authClient) AuthDisable(ctx context.Context) (*AuthDisableResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.AuthDisable(ctx, &pb.AuthDisableRequest{}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthDisableResponse)(resp), nil
 }
+
 func (a *authClient) AuthStatus(ctx context.Context) (*AuthStatusResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.AuthStatus(ctx, &pb.AuthStatusRequest{}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthStatusResponse)(resp), nil
 }
+
 func (a *authClient) UserAdd(ctx context.Context, name, password string) (*AuthUserAddResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.UserAdd(ctx, &pb.AuthUserAddRequest{Name: name, Password: password, Options: &authpb.UserAddOptions{NoPassword: false}}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthUserAddResponse)(resp), nil
 }
+
 func (a *authClient) UserAddWithOptions(ctx context.Context, name, password string, opt *UserAddOptions) (*AuthUserAddResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.UserAdd(ctx, &pb.AuthUserAddRequest{Name: name, Password: password, Options: userAddOptions(opt)}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthUserAddResponse)(resp), nil
 }
+
 func (a *authClient) UserDelete(ctx context.Context, name string) (*AuthUserDeleteResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.UserDelete(ctx, &pb.AuthUserDeleteRequest{Name: name}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthUserDeleteResponse)(resp), nil
 }
+
 func (a *authClient) UserChangePassword(ctx context.Context, name, password string) (*AuthUserChangePasswordResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.UserChangePassword(ctx, &pb.AuthUserChangePasswordRequest{Name: name, Password: password}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthUserChangePasswordResponse)(resp), nil
 }
+
 func (a *authClient) UserGrantRole(ctx context.Context, user, role string) (*AuthUserGrantRoleResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.UserGrantRole(ctx, &pb.AuthUserGrantRoleRequest{User: user, Role: role}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthUserGrantRoleResponse)(resp), nil
 }
+
 func (a *authClient) UserGet(ctx context.Context, name string) (*AuthUserGetResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.UserGet(ctx, &pb.AuthUserGetRequest{Name: name}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthUserGetResponse)(resp), nil
 }
+
 func (a *authClient) UserList(ctx context.Context) (*AuthUserListResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.UserList(ctx, &pb.AuthUserListRequest{}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthUserListResponse)(resp), nil
 }
+
 func (a *authClient) UserRevokeRole(ctx context.Context, name, role string) (*AuthUserRevokeRoleResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.UserRevokeRole(ctx, &pb.AuthUserRevokeRoleRequest{Name: name, Role: role}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthUserRevokeRoleResponse)(resp), nil
 }
+
 func (a *authClient) RoleAdd(ctx context.Context, name string) (*AuthRoleAddResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.RoleAdd(ctx, &pb.AuthRoleAddRequest{Name: name}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthRoleAddResponse)(resp), nil
 }
+
 func (a *authClient) RoleGrantPermission(ctx context.Context, name, key, rangeEnd string, permType PermissionType) (*AuthRoleGrantPermissionResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.RoleGrantPermission(ctx, &pb.AuthRoleGrantPermissionRequest{Name: name, Perm: &authpb.Permission{Key: []byte(key), RangeEnd: []byte(rangeEnd), PermType: authpb.Permission_Type(permType)}}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthRoleGrantPermissionResponse)(resp), nil
 }
+
 func (a *authClient) RoleGet(ctx context.Context, role string) (*AuthRoleGetResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.RoleGet(ctx, &pb.AuthRoleGetRequest{Role: role}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthRoleGetResponse)(resp), nil
 }
+
 func (a *authClient) RoleList(ctx context.Context) (*AuthRoleListResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.RoleList(ctx, &pb.AuthRoleListRequest{}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthRoleListResponse)(resp), nil
 }
+
 func (a *authClient) RoleRevokePermission(ctx context.Context, role, key, rangeEnd string) (*AuthRoleRevokePermissionResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.RoleRevokePermission(ctx, &pb.AuthRoleRevokePermissionRequest{Role: role, Key: []byte(key), RangeEnd: []byte(rangeEnd)}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthRoleRevokePermissionResponse)(resp), nil
 }
+
 func (a *authClient) RoleDelete(ctx context.Context, role string) (*AuthRoleDeleteResponse, error) {
-	return nil, errNotImplemented
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := a.remote.RoleDelete(ctx, &pb.AuthRoleDeleteRequest{Role: role}, a.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*AuthRoleDeleteResponse)(resp), nil
 }
