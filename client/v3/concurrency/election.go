@@ -106,6 +106,11 @@ func (e *Election) Campaign(ctx context.Context, val string) error {
 // candidate nobody waits on never becomes leader. It uses the client's
 // context because the caller's may be what failed.
 func (e *Election) withdraw() {
+	if sessionEnded(e.session) {
+		// The key goes away with the session's lease.
+		e.leaderKey, e.leaderSession = "", nil
+		return
+	}
 	ctx, cancel := context.WithTimeout(e.session.Client().Ctx(), cleanupTimeout)
 	defer cancel()
 	e.Resign(ctx)

@@ -231,6 +231,9 @@ func TestElectionSurvivesTheLossOfTheEtcdLeader(t *testing.T) {
 	if err := leader.Kill(); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if err := e1.Resign(ctx); err != nil {
 		t.Fatalf("Resign with the etcd leader down: %v", err)
 	}

@@ -143,7 +143,9 @@ func (m *Mutex) ownsIn(resp *v3.TxnResponse) bool {
 // it). It uses the client's context because ctx may be the reason for the
 // failure.
 func (m *Mutex) abandon(created bool) {
-	if created {
+	// A key bound to an ended session goes away with the lease; trying
+	// to delete it could only stall on the connection that failed.
+	if created && !sessionEnded(m.s) {
 		ctx, cancel := context.WithTimeout(m.s.Client().Ctx(), cleanupTimeout)
 		m.s.Client().Delete(ctx, m.myKey)
 		cancel()

@@ -12,6 +12,7 @@ import (
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	"github.com/a74b11dd/etcdkit/client/v3/concurrency"
 	"github.com/a74b11dd/etcdkit/client/v3/internal/sharedcluster"
+	"github.com/a74b11dd/etcdkit/etcdtest"
 )
 
 // TestMutexKeepsASharedCounterRightUnderContention has sessions on several
@@ -275,7 +276,7 @@ func TestLockPassesOnWhenTheHoldersSessionIsLost(t *testing.T) {
 	cli := sharedcluster.Client(t)
 	ctx := sharedcluster.Context(t)
 	pfx := sharedcluster.Prefix(t) + "lock"
-	hs := newSession(t, cli)
+	hs := newSession(t, cli, concurrency.WithTTL(3))
 	holder := concurrency.NewMutex(hs, pfx)
 	if err := holder.Lock(ctx); err != nil {
 		t.Fatal(err)
@@ -338,4 +339,48 @@ func TestLockerPanicsWithTheErrorWhenTheSessionIsGone(t *testing.T) {
 		}
 	}()
 	l.Lock()
+}
+
+// TestLockFailsForAWaiterCutOffFromTheClusterUntilItsLeaseExpired is the
+// Jepsen scenario with a real fault: the waiter's member stops answering
+// it, its lease expires on the cluster, the holder unlocks; the waiter must
+// report ErrSessionExpired, never ownership.
+func TestLockFailsForAWaiterCutOffFromTheClusterUntilItsLeaseExpired(t *testing.T) {
+	c := etcdtest.NewCluster(t, etcdtest.WithSize(3))
+	ctx := sharedcluster.Context(t)
+	m := c.Members()
+	holderCli := sharedcluster.ClientOf(t, []string{m[0].Endpoint()})
+	waiterCli := sharedcluster.ClientOf(t, []string{m[2].Endpoint()})
+	pfx := "lock"
+
+	holder := concurrency.NewMutex(newSession(t, holderCli), pfx)
+	if err := holder.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ws := newSession(t, waiterCli, concurrency.WithTTL(2))
+	waiter := concurrency.NewMutex(ws, pfx)
+	locked := make(chan error, 1)
+	go func() { locked <- waiter.Lock(ctx) }()
+	queued(t, ctx, holderCli, pfx, 2)
+
+	m[2].Blackhole()
+	defer m[2].Unblackhole()
+	// Wait for the cluster to expire the waiter's lease.
+	for {
+		resp, err := holderCli.TimeToLive(ctx, ws.Lease())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.TTL == -1 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := holder.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m[2].Unblackhole()
+	if err := <-locked; !errors.Is(err, concurrency.ErrSessionExpired) {
+		t.Fatalf("Lock of a waiter whose lease expired while cut off: error %v, want ErrSessionExpired", err)
+	}
 }

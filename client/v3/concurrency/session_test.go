@@ -33,7 +33,9 @@ func TestSessionKeepsItsLeaseAlivePastTheTTL(t *testing.T) {
 func TestSessionEndsWhenItsLeaseIsRevokedElsewhere(t *testing.T) {
 	cli := sharedcluster.Client(t)
 	ctx := sharedcluster.Context(t)
-	s := newSession(t, cli)
+	// A short TTL makes the renewals, which discover the revocation,
+	// frequent.
+	s := newSession(t, cli, concurrency.WithTTL(3))
 
 	other := sharedcluster.Client(t)
 	if _, err := other.Revoke(ctx, s.Lease()); err != nil {
