@@ -176,4 +176,3 @@ func exerciseTokenExpiry(t *testing.T, c *etcdtest.Cluster) {
 func withUser(name, password string) func(*clientv3.Config) {
 	return func(cfg *clientv3.Config) { cfg.Username, cfg.Password = name, password }
 }
-

@@ -76,11 +76,30 @@ func (wr *WatchResponse) Err() error {
 		return rpctypes.ErrCompacted
 	case wr.Canceled:
 		if wr.CancelReason != "" {
-			return toErr(context.Background(), rpctypes.Error(status.Error(codes.FailedPrecondition, wr.CancelReason)))
+			return cancelReasonErr(wr.CancelReason)
 		}
 		return rpctypes.ErrFutureRev
 	}
 	return nil
+}
+
+// cancelReasonErr turns the reason a server gave for canceling a watch
+// into an error. Servers write some reasons as bare etcd error messages
+// and others as whole gRPC status strings ("rpc error: code = ... desc =
+// etcdserver: permission denied"); either way a known etcd error becomes
+// its rpctypes value, so that == and errors.Is work. Other reasons become
+// a FailedPrecondition status error carrying the reason.
+func cancelReasonErr(reason string) error {
+	desc := reason
+	if strings.HasPrefix(reason, "rpc error: ") {
+		if i := strings.Index(reason, " desc = "); i >= 0 {
+			desc = reason[i+len(" desc = "):]
+		}
+	}
+	if err, ok := rpctypes.Error(status.Error(codes.FailedPrecondition, desc)).(rpctypes.EtcdError); ok {
+		return err
+	}
+	return status.Error(codes.FailedPrecondition, reason)
 }
 
 // IsProgressNotify reports whether wr is a progress notification: no
@@ -109,6 +128,12 @@ type Watcher interface {
 	// WithRequireLeader makes a member's loss of its leader end the watch
 	// with rpctypes.ErrNoLeader; otherwise the watch moves to a member
 	// that has a leader.
+	//
+	// A watch whose reader falls far behind delays no other watch and
+	// holds a bounded number of responses: it is paused on the server and
+	// resumed when the reader catches up, still delivering every event
+	// once (unless the history it missed was compacted meanwhile, which
+	// ends it with ErrCompacted).
 	Watch(ctx context.Context, key string, opts ...OpOption) WatchChan
 
 	// RequestProgress asks for a progress notification on every watch of
