@@ -296,3 +296,26 @@ func TestLeaseTimeToLiveListsOnlyNamespacedKeys(t *testing.T) {
 		t.Errorf("attached keys = %v, want [a]", got)
 	}
 }
+
+func TestGetStreamChunksHaveThePrefixStripped(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t)
+	ns := namespace.NewKV(cli.KV, pfx+"in/")
+	for _, k := range []string{"in/a", "in/b", "out"} {
+		if _, err := cli.Put(ctx, pfx+k, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stream, err := ns.GetStream(ctx, "", clientv3.WithFromKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := clientv3.GetStreamToGetResponse(stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := keysOf(resp); !sameKeys(got, []string{"a", "b"}) {
+		t.Errorf("GetStream keys = %v, want [a b]", got)
+	}
+}

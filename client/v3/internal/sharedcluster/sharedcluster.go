@@ -11,8 +11,10 @@ package sharedcluster
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,10 +93,23 @@ func ClientOf(t testing.TB, endpoints []string, mods ...func(*clientv3.Config)) 
 	return cli
 }
 
+var (
+	prefixes sync.Map // testing.TB -> string
+	runs     atomic.Int64
+)
+
 // Prefix returns a key prefix unique to t, so that tests sharing a cluster
-// never see each other's keys.
+// never see each other's keys, not even those of an earlier run of the
+// same test (go test -count). Every call for one t returns the same
+// prefix.
 func Prefix(t testing.TB) string {
-	return strings.NewReplacer(" ", "_").Replace(t.Name()) + "/"
+	if p, ok := prefixes.Load(t); ok {
+		return p.(string)
+	}
+	p := fmt.Sprintf("%s#%d/", strings.NewReplacer(" ", "_").Replace(t.Name()), runs.Add(1))
+	p2, _ := prefixes.LoadOrStore(t, p)
+	t.Cleanup(func() { prefixes.Delete(t) })
+	return p2.(string)
 }
 
 // Context returns a context that ends when t ends or after a minute, so
