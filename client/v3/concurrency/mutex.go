@@ -53,6 +53,7 @@ func NewMutex(s *Session, pfx string) *Mutex {
 func (m *Mutex) TryLock(ctx context.Context) error {
 	resp, created, err := m.tryAcquire(ctx)
 	if err != nil {
+		m.abandonUnknown(ctx)
 		return err
 	}
 	if m.ownsIn(resp) {
@@ -77,6 +78,7 @@ func (m *Mutex) TryLock(ctx context.Context) error {
 func (m *Mutex) Lock(ctx context.Context) error {
 	resp, created, err := m.tryAcquire(ctx)
 	if err != nil {
+		m.abandonUnknown(ctx)
 		return err
 	}
 	if m.ownsIn(resp) {
@@ -151,6 +153,15 @@ func (m *Mutex) abandon(created bool) {
 		cancel()
 	}
 	m.myKey, m.myRev = releasedKey, -1
+}
+
+// abandonUnknown cleans up after a queuing transaction that ended with
+// ctx: it may have been applied, and a key nobody waits on would hold the
+// lock for as long as the session lives.
+func (m *Mutex) abandonUnknown(ctx context.Context) {
+	if ctx.Err() != nil && m.myKey != "" && m.myKey != releasedKey {
+		m.abandon(true)
+	}
 }
 
 // Unlock releases the lock. It returns ErrLockReleased if the mutex is not
