@@ -106,7 +106,7 @@ func Prefix(t testing.TB) string {
 	if p, ok := prefixes.Load(t); ok {
 		return p.(string)
 	}
-	p := fmt.Sprintf("%s#%d/", strings.NewReplacer(" ", "_").Replace(t.Name()), runs.Add(1))
+	p := fmt.Sprintf("%s.%d/", strings.NewReplacer(" ", "_").Replace(t.Name()), runs.Add(1))
 	p2, _ := prefixes.LoadOrStore(t, p)
 	t.Cleanup(func() { prefixes.Delete(t) })
 	return p2.(string)
