@@ -7,6 +7,8 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+
+	"github.com/a74b11dd/etcdkit/client/v3/internal/txnbuild"
 )
 
 func (lkv *leasingKV) Put(ctx context.Context, key, val string, opts ...v3.OpOption) (*v3.PutResponse, error) {
@@ -47,7 +49,9 @@ func (lkv *leasingKV) Do(ctx context.Context, op v3.Op) (v3.OpResponse, error) {
 }
 
 func (lkv *leasingKV) Txn(ctx context.Context) v3.Txn {
-	return &txnLeasing{lkv: lkv, ctx: ctx}
+	return txnbuild.New(func(cmps []v3.Cmp, thenOps, elseOps []v3.Op) (*v3.TxnResponse, error) {
+		return lkv.commit(ctx, cmps, thenOps, elseOps)
+	})
 }
 
 // put writes a single key under the leasing protocol. plain says the put
@@ -256,34 +260,6 @@ func (lkv *leasingKV) afterDelete(key string, lkRev int64, hdr *pb.ResponseHeade
 		return
 	}
 	e.cached, e.kv, e.hdr = true, nil, copyHeader(hdr)
-}
-
-// txnLeasing collects a transaction for commit.
-type txnLeasing struct {
-	lkv     *leasingKV
-	ctx     context.Context
-	cmps    []v3.Cmp
-	thenOps []v3.Op
-	elseOps []v3.Op
-}
-
-func (t *txnLeasing) If(cs ...v3.Cmp) v3.Txn {
-	t.cmps = append(t.cmps, cs...)
-	return t
-}
-
-func (t *txnLeasing) Then(ops ...v3.Op) v3.Txn {
-	t.thenOps = append(t.thenOps, ops...)
-	return t
-}
-
-func (t *txnLeasing) Else(ops ...v3.Op) v3.Txn {
-	t.elseOps = append(t.elseOps, ops...)
-	return t
-}
-
-func (t *txnLeasing) Commit() (*v3.TxnResponse, error) {
-	return t.lkv.commit(t.ctx, t.cmps, t.thenOps, t.elseOps)
 }
 
 // commit runs a transaction. One that writes is nested inside a

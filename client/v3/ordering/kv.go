@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
+
+	"github.com/a74b11dd/etcdkit/client/v3/internal/txnbuild"
 )
 
 // OrderViolationFunc decides what happens when a read returns a revision
@@ -106,40 +108,13 @@ func (kv *kvOrdering) Do(ctx context.Context, op clientv3.Op) (clientv3.OpRespon
 }
 
 func (kv *kvOrdering) Txn(ctx context.Context) clientv3.Txn {
-	return &txnOrdering{kv: kv, ctx: ctx}
-}
-
-// txnOrdering collects a transaction so that a read-only one can be
-// issued again after a violation.
-type txnOrdering struct {
-	kv      *kvOrdering
-	ctx     context.Context
-	cmps    []clientv3.Cmp
-	thenOps []clientv3.Op
-	elseOps []clientv3.Op
-}
-
-func (t *txnOrdering) If(cs ...clientv3.Cmp) clientv3.Txn {
-	t.cmps = append(t.cmps, cs...)
-	return t
-}
-
-func (t *txnOrdering) Then(ops ...clientv3.Op) clientv3.Txn {
-	t.thenOps = append(t.thenOps, ops...)
-	return t
-}
-
-func (t *txnOrdering) Else(ops ...clientv3.Op) clientv3.Txn {
-	t.elseOps = append(t.elseOps, ops...)
-	return t
-}
-
-func (t *txnOrdering) Commit() (*clientv3.TxnResponse, error) {
-	resp, err := t.kv.Do(t.ctx, clientv3.OpTxn(t.cmps, t.thenOps, t.elseOps))
-	if err != nil {
-		return nil, err
-	}
-	return resp.Txn(), nil
+	return txnbuild.New(func(cmps []clientv3.Cmp, thenOps, elseOps []clientv3.Op) (*clientv3.TxnResponse, error) {
+		resp, err := kv.Do(ctx, clientv3.OpTxn(cmps, thenOps, elseOps))
+		if err != nil {
+			return nil, err
+		}
+		return resp.Txn(), nil
+	})
 }
 
 // readOnly reports whether op cannot change the store, so that issuing it
