@@ -5,7 +5,6 @@ import (
 	"sync/atomic"
 
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
-
 	"github.com/a74b11dd/etcdkit/client/v3/internal/txnbuild"
 )
 
