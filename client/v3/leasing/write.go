@@ -3,10 +3,11 @@ package leasing
 import (
 	"context"
 
-	v3 "github.com/a74b11dd/etcdkit/client/v3"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+
+	v3 "github.com/a74b11dd/etcdkit/client/v3"
 	"github.com/a74b11dd/etcdkit/client/v3/internal/txnbuild"
 )
 
