@@ -226,6 +226,10 @@ type httpClusterClient struct {
 	// a lock; syncMu serializes the writers that rebuild it from scratch.
 	state  atomic.Pointer[endpointState]
 	syncMu sync.Mutex
+
+	prober     prober
+	lat        latencies
+	recoveries atomic.Uint64 // how many times an endpoint came back up
 }
 
 // endpointState is an immutable list of endpoints with the index of the
@@ -241,6 +245,7 @@ type endpoint struct {
 	scheme string
 	host   string
 	path   string // path prefix without a trailing slash, or ""
+	h      *health
 }
 
 func parseEndpoint(s string) (endpoint, error) {
@@ -280,6 +285,11 @@ func (c *httpClusterClient) SetEndpoints(eps []string) error {
 	}
 	rand.Shuffle(len(parsed), func(i, j int) { parsed[i], parsed[j] = parsed[j], parsed[i] })
 	c.syncMu.Lock()
+	var old []endpoint
+	if cur := c.state.Load(); cur != nil {
+		old = cur.eps
+	}
+	adoptHealth(parsed, old)
 	c.state.Store(&endpointState{eps: parsed})
 	c.syncMu.Unlock()
 	return nil
@@ -350,6 +360,7 @@ func (c *httpClusterClient) Sync(ctx context.Context) error {
 	if c.selection == EndpointSelectionRandom {
 		rand.Shuffle(len(eps), func(i, j int) { eps[i], eps[j] = eps[j], eps[i] })
 	}
+	adoptHealth(eps, cur.eps)
 	c.state.Store(&endpointState{eps: eps, pinned: pinned})
 	return nil
 }

@@ -346,3 +346,71 @@ func TestAutoSyncReturnsTheContextsError(t *testing.T) {
 		t.Fatalf("after AutoSync, endpoints %v, want the 3 members'", got)
 	}
 }
+
+// testState returns an endpoint list of n endpoints preferring pinned, with
+// the endpoints in down marked down.
+func testState(n, pinned int, down ...int) *endpointState {
+	eps := make([]endpoint, n)
+	for i := range eps {
+		eps[i] = endpoint{raw: string(rune('a' + i)), h: new(health)}
+	}
+	for _, k := range down {
+		eps[k].h.markDown()
+	}
+	return &endpointState{eps: eps, pinned: pinned}
+}
+
+func wantPick(t *testing.T, st *endpointState, tried []uint64, retry bool, want int) {
+	t.Helper()
+	got, ok := pick(st, tried, retry)
+	switch {
+	case want < 0 && ok:
+		t.Fatalf("pick chose endpoint %d, want none", got)
+	case want >= 0 && (!ok || got != want):
+		t.Fatalf("pick chose %d (ok %v), want %d", got, ok, want)
+	}
+}
+
+func TestPickKeepsThePreferredEndpointWhileItIsHealthy(t *testing.T) {
+	wantPick(t, testState(3, 1), make([]uint64, 3), false, 1)
+}
+
+func TestPickSkipsUnhealthyEndpointsInOrder(t *testing.T) {
+	wantPick(t, testState(3, 1, 1, 2), make([]uint64, 3), false, 0)
+}
+
+func TestPickTriesUnhealthyEndpointsWhenAllAreUnhealthy(t *testing.T) {
+	st := testState(3, 1, 0, 1, 2)
+	tried := make([]uint64, 3)
+	for _, want := range []int{1, 2, 0, -1} {
+		wantPick(t, st, tried, false, want)
+		if want >= 0 {
+			tried[want] = st.eps[want].h.upGen.Load() + 1
+		}
+	}
+}
+
+func TestPickReturnsToARecoveredEndpointOnlyOnRetry(t *testing.T) {
+	st := testState(2, 0, 0, 1)
+	tried := []uint64{1, 1} // both tried while down
+	wantPick(t, st, tried, true, -1)
+	c := &httpClusterClient{}
+	c.markUp(st.eps[1].h)
+	wantPick(t, st, tried, false, -1)
+	wantPick(t, st, tried, true, 1)
+	if got := c.recoveries.Load(); got != 1 {
+		t.Fatalf("recoveries = %d, want 1", got)
+	}
+}
+
+func TestPickLeavesASlowPreferredEndpointForTheFastestHealthyOne(t *testing.T) {
+	st := testState(3, 0)
+	for k, d := range []time.Duration{300 * time.Millisecond, 40 * time.Millisecond, 5 * time.Millisecond} {
+		st.eps[k].h.observeLatency(d)
+	}
+	wantPick(t, st, make([]uint64, 3), false, 2)
+
+	// Jitter among fast members keeps the preferred one.
+	st.eps[0].h.latency.Store(int64(20 * time.Millisecond))
+	wantPick(t, st, make([]uint64, 3), false, 0)
+}
