@@ -230,6 +230,9 @@ type httpClusterClient struct {
 	prober     prober
 	lat        latencies
 	recoveries atomic.Uint64 // how many times an endpoint came back up
+	// floor is the highest X-Etcd-Index the client has received: a read
+	// answered below it comes from a member that lags (see do).
+	floor atomic.Uint64
 }
 
 // endpointState is an immutable list of endpoints with the index of the
@@ -289,7 +292,11 @@ func (c *httpClusterClient) SetEndpoints(eps []string) error {
 	if cur := c.state.Load(); cur != nil {
 		old = cur.eps
 	}
-	adoptHealth(parsed, old)
+	if adoptHealth(parsed, old) == 0 {
+		// No endpoint in common: probably another cluster, whose
+		// indexes say nothing about the one the client knew.
+		c.floor.Store(0)
+	}
 	c.state.Store(&endpointState{eps: parsed})
 	c.syncMu.Unlock()
 	return nil

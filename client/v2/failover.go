@@ -39,6 +39,10 @@ import (
 //     that succeeded as failed, or overwrite a newer value. Such a call
 //     returns a *ClusterError at once; the next call starts at the next
 //     endpoint.
+//   - A read whose reply carries an X-Etcd-Index below the highest one this
+//     client has already received comes from a member that lags behind what
+//     the client has seen: it is kept aside and the read moves on. Only when
+//     no endpoint gives a current reply is the freshest of those returned.
 //   - Each endpoint is tried once per call, and when all failed the call
 //     returns a *ClusterError holding every attempt's error. Except: when a
 //     read or watch failed everywhere and some failure says the cluster is
@@ -77,9 +81,16 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 
 	var (
 		errs      []error
+		stale     *reply // the freshest reply from a lagging member
+		staleIdx  uint64
 		transient bool      // some failure says the cluster may recover soon
 		waitUntil time.Time // when waiting for a recovery gives up
 	)
+	defer func() {
+		if stale != nil {
+			stale.release()
+		}
+	}()
 	for {
 		recovered := c.recoveries.Load()
 		retry := req.kind == kindWatch || (!waitUntil.IsZero() && time.Now().Before(waitUntil))
@@ -106,6 +117,22 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 		g := guard{ep: ep, bound: bound, health: req.kind != kindWrite}
 		sent, err := c.send(ctx, &g, req, rep)
 		if err == nil && rep.status < 500 {
+			idx, hasIdx := etcdIndex(rep.header)
+			if req.kind == kindRead && hasIdx && idx < c.floor.Load() {
+				if stale == nil || idx > staleIdx {
+					if stale != nil {
+						stale.release()
+					}
+					stale, staleIdx = rep, idx
+				} else {
+					rep.release()
+				}
+				errs = append(errs, &laggingError{endpoint: ep.raw, index: idx})
+				continue
+			}
+			if hasIdx && req.kind != kindWatch {
+				c.raiseFloor(idx)
+			}
 			if req.kind == kindRead {
 				c.lat.observe(g.latency)
 			}
@@ -135,6 +162,11 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 			return nil, &ClusterError{Errors: errs}
 		}
 		errs = append(errs, err)
+	}
+	if stale != nil {
+		rep := stale
+		stale = nil
+		return rep, nil
 	}
 	c.pin(st, (st.pinned+1)%n)
 	return nil, &ClusterError{Errors: errs}
@@ -233,6 +265,27 @@ func (c *httpClusterClient) awaitRecovery(ctx context.Context, recovered uint64,
 	return nil
 }
 
+// etcdIndex returns the X-Etcd-Index of a keys API reply: the member's
+// store index when it answered.
+func etcdIndex(h http.Header) (uint64, bool) {
+	v := h["X-Etcd-Index"]
+	if len(v) == 0 {
+		return 0, false
+	}
+	idx, err := strconv.ParseUint(v[0], 10, 64)
+	return idx, err == nil
+}
+
+// raiseFloor records that the cluster has reached index idx.
+func (c *httpClusterClient) raiseFloor(idx uint64) {
+	for {
+		cur := c.floor.Load()
+		if idx <= cur || c.floor.CompareAndSwap(cur, idx) {
+			return
+		}
+	}
+}
+
 // memberFailure describes a 5xx reply from ep.
 func memberFailure(ep *endpoint, rep *reply) error {
 	msg := "client: etcd member " + ep.raw + " returned " + strconv.Itoa(rep.status) + " " + http.StatusText(rep.status)
@@ -259,6 +312,18 @@ func (e *maybeAppliedError) Error() string {
 }
 
 func (e *maybeAppliedError) Unwrap() error { return e.err }
+
+// laggingError reports a read answered by a member behind what the client
+// has already seen.
+type laggingError struct {
+	endpoint string
+	index    uint64
+}
+
+func (e *laggingError) Error() string {
+	return "client: etcd member " + e.endpoint + " answered at index " + strconv.FormatUint(e.index, 10) +
+		", behind what this client has already seen"
+}
 
 // wrappedError is an error with its own message that still lets errors.Is
 // and errors.As reach the error it describes.

@@ -414,3 +414,55 @@ func TestPickLeavesASlowPreferredEndpointForTheFastestHealthyOne(t *testing.T) {
 	st.eps[0].h.latency.Store(int64(20 * time.Millisecond))
 	wantPick(t, st, make([]uint64, 3), false, 0)
 }
+
+func TestPlainReadMovesOffAMemberBehindWhatTheClientHasSeen(t *testing.T) {
+	c := newV2Cluster(t, 3)
+	ctx := testCtx(t)
+	leader, err := c.WaitLeader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lagging := c.Members()[0]
+	if lagging == leader {
+		lagging = c.Members()[1]
+	}
+	cl, rec := newClient(t, []string{leader.ClientURL()}, Config{})
+	// No probes: the probe would find the isolated member down first,
+	// and this test is about what the replies themselves tell.
+	impl(cl).prober.running.Store(true)
+	k := NewKeysAPI(cl)
+	if _, err := k.Set(ctx, key(t, "k"), "old", nil); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the member to isolate has the old value.
+	for {
+		resp, err := NewKeysAPI(mustClient(t, []string{lagging.ClientURL()})).Get(ctx, key(t, "k"), nil)
+		if err == nil && resp.Node.Value == "old" {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the follower never caught up")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	lagging.Isolate()
+	defer lagging.Heal()
+	if _, err := k.Set(ctx, key(t, "k"), "new", nil); err != nil {
+		t.Fatal(err)
+	}
+	urls := []string{lagging.ClientURL(), leader.ClientURL()}
+	for cl.Endpoints()[0] != lagging.ClientURL() {
+		if err := cl.SetEndpoints(urls); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := len(rec.sent())
+	resp, err := k.Get(ctx, key(t, "k"), nil)
+	if err != nil || resp.Node.Value != "new" {
+		t.Fatalf("got %+v, %v; want the value this client wrote", resp, err)
+	}
+	want := []string{hostOf(t, lagging.ClientURL()), hostOf(t, leader.ClientURL())}
+	if got := attempts(rec, n); !slices.Equal(got, want) {
+		t.Fatalf("the Get went to %v, want the lagging member, then the leader", got)
+	}
+}

@@ -100,13 +100,14 @@ func (h *health) observeLatency(d time.Duration) {
 }
 
 // adoptHealth gives each of eps the health of the endpoint with the same URL
-// in old, or a fresh one.
-func adoptHealth(eps []endpoint, old []endpoint) {
+// in old, or a fresh one, and returns how many it found in old.
+func adoptHealth(eps []endpoint, old []endpoint) (kept int) {
 	for i := range eps {
 		eps[i].h = nil
 		for j := range old {
 			if old[j].raw == eps[i].raw {
 				eps[i].h = old[j].h
+				kept++
 				break
 			}
 		}
@@ -114,6 +115,7 @@ func adoptHealth(eps []endpoint, old []endpoint) {
 			eps[i].h = new(health)
 		}
 	}
+	return kept
 }
 
 // probersRunning counts the prober goroutines of all clients, so that tests
