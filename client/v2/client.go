@@ -106,7 +106,10 @@ type Config struct {
 	// An attempt that exceeds it counts as a failed endpoint, and the call
 	// moves to the next endpoint where that is safe (see the package
 	// documentation). Watch requests ignore it: they wait for an event by
-	// design. Zero means no limit. Bound the whole call with its context.
+	// design. Zero means no limit for writes, and, for reads, a limit the
+	// client derives from the latency of recent reads (at least a second;
+	// see the package documentation). Bound the whole call with its
+	// context.
 	HeaderTimeoutPerRequest time.Duration
 
 	// SelectionMode chooses the member requests go to first.
