@@ -52,8 +52,8 @@
 //     are tried, and a plain (non-quorum) read may then be served by a
 //     member without a leader, which may be stale: the client prefers an
 //     answer to none, and Quorum reads stay linearizable whatever happens.
-//     The probing goroutine stops by itself once no call has been made for
-//     a second, so an idle Client holds no goroutine; the probes cost the
+//     The probing goroutine ends by itself within two seconds of the last
+//     call's return, so an idle Client holds no goroutine; the probes cost the
 //     cluster about four quorum reads per member per second per client in
 //     use. The preferred endpoint also moves when its probes take more than
 //     twice as long as another healthy member's, plus 50 ms.
