@@ -43,8 +43,9 @@
 // peers, or much slower than the others, and keeps reads and watches off
 // them:
 //
-//   - While the client is in use, it probes every endpoint with GET /health
-//     every 250 ms, with a 500 ms deadline. etcd answers healthy only when
+//   - While the client is in use, it probes the preferred endpoint, and any
+//     endpoint that is unhealthy, with GET /health every 250 ms, and the
+//     other endpoints every second, each probe with a 500 ms deadline. etcd answers healthy only when
 //     the member has a leader and can commit through it, so a member that is
 //     silent or isolated fails the probe. A failed real call marks its
 //     endpoint unhealthy at once; only a passed probe makes it healthy
@@ -53,9 +54,9 @@
 //     member without a leader, which may be stale: the client prefers an
 //     answer to none, and Quorum reads stay linearizable whatever happens.
 //     The probing goroutine ends by itself within two seconds of the last
-//     call's return, so an idle Client holds no goroutine; the probes cost the
-//     cluster about four quorum reads per member per second per client in
-//     use. The preferred endpoint also moves when its probes take more than
+//     call's return, so an idle Client holds no goroutine. A probe is a
+//     quorum read, so a raft entry: a client in use costs a healthy
+//     3-member cluster about six of them a second. The preferred endpoint also moves when its probes take more than
 //     twice as long as another healthy member's, plus 50 ms.
 //   - Every read attempt has a deadline for its response headers:
 //     HeaderTimeoutPerRequest when set, otherwise the larger of one second

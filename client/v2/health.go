@@ -33,11 +33,17 @@ const (
 	// its peers) takes a second, so the deadline marks it down before that.
 	probeTimeout = 500 * time.Millisecond
 
-	// probeInterval is the pause between two probe rounds. Each round is a
-	// quorum read on each member (etcd 3.5 runs /health through raft), so
-	// a client in use costs its cluster about four small raft entries per
-	// member per second.
+	// probeInterval is the pause between two probe rounds. A round probes
+	// the preferred endpoint, which the calls use, and every endpoint that
+	// is down, whose recovery the client waits for.
 	probeInterval = 250 * time.Millisecond
+
+	// standbyProbeInterval is how often a round also probes a healthy
+	// endpoint that calls do not use. A probe is a quorum read (etcd 3.5
+	// runs /health through raft, so every probe is a raft entry on every
+	// member); probing the standbys less often keeps a client in use at
+	// about six probes a second on a 3-member cluster instead of twelve.
+	standbyProbeInterval = time.Second
 
 	// probeLinger is how long the prober goes on after the last call
 	// returned. Then its goroutine ends; the next call starts it again.
@@ -75,6 +81,8 @@ type health struct {
 	// latency is a moving average of the probe's round trip, in
 	// nanoseconds; zero until measured.
 	latency atomic.Int64
+	// probed is when the endpoint was last probed, in unix nanoseconds.
+	probed atomic.Int64
 }
 
 // markDown records that ep failed; it reports whether ep was up until now.
@@ -168,7 +176,7 @@ func (c *httpClusterClient) probeLoop() {
 	lastCalls := p.calls.Load()
 	lastBusy := time.Now()
 	for {
-		c.probeRound(c.state.Load().eps)
+		c.probeRound(c.state.Load())
 		time.Sleep(probeInterval)
 
 		calls := p.calls.Load()
@@ -191,11 +199,18 @@ func (c *httpClusterClient) probeLoop() {
 	}
 }
 
-// probeRound probes every endpoint of eps at once and waits for all.
-func (c *httpClusterClient) probeRound(eps []endpoint) {
+// probeRound probes, at once, the preferred endpoint of st, every endpoint
+// that is down, and every other one not probed for standbyProbeInterval, and
+// waits for all.
+func (c *httpClusterClient) probeRound(st *endpointState) {
 	var wg sync.WaitGroup
-	for i := range eps {
-		ep := &eps[i]
+	now := time.Now().UnixNano()
+	for i := range st.eps {
+		ep := &st.eps[i]
+		if i != st.pinned && !ep.h.down.Load() && now-ep.h.probed.Load() < int64(standbyProbeInterval) {
+			continue
+		}
+		ep.h.probed.Store(now)
 		wg.Go(func() {
 			start := time.Now()
 			if c.probe(ep) {
