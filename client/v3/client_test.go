@@ -1,0 +1,289 @@
+package clientv3_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
+	"github.com/a74b11dd/etcdkit/etcdtest"
+)
+
+func TestNewWithoutEndpointsFailsWithErrNoAvailableEndpoints(t *testing.T) {
+	_, err := clientv3.New(clientv3.Config{})
+	if err != clientv3.ErrNoAvailableEndpoints {
+		t.Fatalf("err = %v, want ErrNoAvailableEndpoints", err)
+	}
+}
+
+func TestNewRejectsMalformedEndpointsWithAClearError(t *testing.T) {
+	for _, ep := range []string{"localhost", "ftp://h:1", "http://h:1/path"} {
+		_, err := clientv3.New(clientv3.Config{Endpoints: []string{ep}})
+		if err == nil || !strings.Contains(err.Error(), ep) {
+			t.Errorf("New(%q): err = %v, want an error naming the endpoint", ep, err)
+		}
+	}
+}
+
+func TestNewRejectsTokenTogetherWithPassword(t *testing.T) {
+	_, err := clientv3.New(clientv3.Config{Endpoints: shared.Endpoints(), Username: "u", Password: "p", Token: "t"})
+	if err != clientv3.ErrMutuallyExclusiveCfg {
+		t.Fatalf("err = %v, want ErrMutuallyExclusiveCfg", err)
+	}
+}
+
+func TestNewFromURLsTalksToTheCluster(t *testing.T) {
+	cli, err := clientv3.NewFromURLs(shared.ClientURLs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if _, err := cli.Get(ctxT(t), "k"); err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	one, err := clientv3.NewFromURL(shared.ClientURLs()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer one.Close()
+	if got := one.Endpoints(); !slices.Equal(got, shared.ClientURLs()[:1]) {
+		t.Errorf("Endpoints() = %v, want %v", got, shared.ClientURLs()[:1])
+	}
+}
+
+func TestNewDoesNotWaitForAnUnreachableEndpoint(t *testing.T) {
+	// As in the official v3.7, creation does not block on connecting;
+	// the first call waits for a connection within its own deadline.
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{"127.0.0.1:1"}, DialTimeout: time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := cli.Get(ctx, "k"); err != context.DeadlineExceeded {
+		t.Fatalf("Get: err = %v, want context.DeadlineExceeded", err)
+	}
+}
+
+func TestClientOverTLSWithCAOnly(t *testing.T) {
+	c := startCluster(t, 1, etcdtest.WithClientTLS())
+	tlsCfg, err := c.TLS().ClientConfig(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, cfg := range map[string]clientv3.Config{
+		"host:port with Config.TLS": {Endpoints: c.Endpoints(), TLS: tlsCfg},
+		"https URLs":                {Endpoints: c.ClientURLs(), TLS: tlsCfg},
+	} {
+		cfg.Logger = zap.NewNop()
+		cli, err := clientv3.New(cfg)
+		if err != nil {
+			t.Fatalf("%s: New: %v", name, err)
+		}
+		if _, err := cli.Put(ctxT(t), key(t, "k"), "v"); err != nil {
+			t.Errorf("%s: Put: %v", name, err)
+		}
+		cli.Close()
+	}
+}
+
+func TestHTTPSEndpointWithoutTrustedCAFailsTheHandshake(t *testing.T) {
+	c := startCluster(t, 1, etcdtest.WithClientTLS())
+	cli, err := clientv3.New(clientv3.Config{Endpoints: c.ClientURLs(), Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := cli.Get(ctx, "k"); err == nil {
+		t.Fatal("Get over https with an untrusted server certificate succeeded")
+	}
+}
+
+func TestClientWithMutualTLS(t *testing.T) {
+	c := startCluster(t, 1, etcdtest.WithClientTLS(), etcdtest.WithClientCertAuth())
+	withCert, err := c.TLS().ClientConfig(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli := newClientOf(t, c, func(cfg *clientv3.Config) { cfg.TLS = withCert })
+	if _, err := cli.Put(ctxT(t), key(t, "k"), "v"); err != nil {
+		t.Fatalf("Put with client certificate: %v", err)
+	}
+
+	noCert, err := c.TLS().ClientConfig(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := newClientOf(t, c, func(cfg *clientv3.Config) { cfg.TLS = noCert })
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := bad.Get(ctx, "k"); err == nil {
+		t.Fatal("Get without a client certificate succeeded on a cluster that requires one")
+	}
+}
+
+func TestKeepAliveSettingsKeepTheClientWorking(t *testing.T) {
+	cli := newClient(t, func(cfg *clientv3.Config) {
+		cfg.DialKeepAliveTime = 10 * time.Second
+		cfg.DialKeepAliveTimeout = 3 * time.Second
+		cfg.PermitWithoutStream = true
+	})
+	if _, err := cli.Get(ctxT(t), "k"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSetEndpointsMovesCallsToTheNewEndpoints(t *testing.T) {
+	cli := newClient(t, func(cfg *clientv3.Config) { cfg.Endpoints = []string{"127.0.0.1:1"} })
+	cli.SetEndpoints(shared.Endpoints()...)
+	if got := cli.Endpoints(); !slices.Equal(got, shared.Endpoints()) {
+		t.Fatalf("Endpoints() = %v, want %v", got, shared.Endpoints())
+	}
+	if _, err := cli.Get(ctxT(t), "k"); err != nil {
+		t.Fatalf("Get after SetEndpoints: %v", err)
+	}
+}
+
+func TestSyncReplacesEndpointsWithMemberClientURLs(t *testing.T) {
+	cli := newClient(t, func(cfg *clientv3.Config) { cfg.Endpoints = shared.Endpoints()[:1] })
+	if err := cli.Sync(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	got := cli.Endpoints()
+	if len(got) != 3 {
+		t.Fatalf("Endpoints() after Sync = %v, want the 3 members' client URLs", got)
+	}
+	if _, err := cli.Get(ctxT(t), "k"); err != nil {
+		t.Fatalf("Get after Sync: %v", err)
+	}
+}
+
+func TestAutoSyncUpdatesEndpoints(t *testing.T) {
+	cli := newClient(t, func(cfg *clientv3.Config) {
+		cfg.Endpoints = shared.Endpoints()[:1]
+		cfg.AutoSyncInterval = 50 * time.Millisecond
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for len(cli.Endpoints()) != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("Endpoints() = %v after 10s of auto-sync, want 3", cli.Endpoints())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestDialReachesASingleEndpoint(t *testing.T) {
+	cli := newClient(t)
+	conn, err := cli.Dial(shared.Members()[1].Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	resp, err := pb.NewMaintenanceClient(conn).Status(ctxT(t), &pb.StatusRequest{})
+	if err != nil {
+		t.Fatalf("Status over Dial: %v", err)
+	}
+	if resp.Header.MemberId != shared.Members()[1].ID() {
+		t.Errorf("Status answered by member %x, want %x", resp.Header.MemberId, shared.Members()[1].ID())
+	}
+	if _, err := cli.Dial("not an endpoint"); err == nil {
+		t.Error("Dial of a malformed endpoint succeeded")
+	}
+}
+
+func TestActiveConnectionIsUsableForRawRPCs(t *testing.T) {
+	cli := newClient(t)
+	conn := cli.ActiveConnection()
+	if conn == nil {
+		t.Fatal("ActiveConnection() = nil")
+	}
+	if _, err := pb.NewKVClient(conn).Range(ctxT(t), &pb.RangeRequest{Key: []byte("k")}); err != nil {
+		t.Fatalf("Range over ActiveConnection: %v", err)
+	}
+}
+
+func TestRequestLargerThanMaxCallSendMsgSizeFailsBeforeSending(t *testing.T) {
+	cli := newClient(t, func(cfg *clientv3.Config) { cfg.MaxCallSendMsgSize = 1024 })
+	k := key(t, "big")
+	_, err := cli.Put(ctxT(t), k, strings.Repeat("x", 4096))
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("Put of 4 KiB with a 1 KiB limit: err = %v, want ResourceExhausted", err)
+	}
+	get, err := cli.Get(ctxT(t), k)
+	if err != nil || len(get.Kvs) != 0 {
+		t.Fatalf("the oversized Put was applied: %v, %v", get, err)
+	}
+}
+
+func TestSendLimitAboveReceiveLimitIsRejected(t *testing.T) {
+	_, err := clientv3.New(clientv3.Config{Endpoints: shared.Endpoints(), MaxCallSendMsgSize: 10, MaxCallRecvMsgSize: 5})
+	if err == nil {
+		t.Fatal("New accepted MaxCallSendMsgSize > MaxCallRecvMsgSize")
+	}
+}
+
+func TestRejectOldClusterAcceptsACurrentCluster(t *testing.T) {
+	cli := newClient(t, func(cfg *clientv3.Config) { cfg.RejectOldCluster = true })
+	if _, err := cli.Get(ctxT(t), "k"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNewCtxClientHasNoConnectionAndFailsCallsCleanly(t *testing.T) {
+	cli := clientv3.NewCtxClient(context.Background(), clientv3.WithZapLogger(zap.NewNop()))
+	if cli.ActiveConnection() != nil {
+		t.Error("ActiveConnection() of a NewCtxClient is not nil")
+	}
+	if cli.GetLogger() == nil {
+		t.Error("GetLogger() = nil")
+	}
+	if err := cli.Close(); err != context.Canceled {
+		t.Errorf("Close() = %v, want context.Canceled as the official returns", err)
+	}
+	if cli.Ctx().Err() == nil {
+		t.Error("Ctx() not canceled by Close")
+	}
+}
+
+func TestZeroishClientWithOnlyKVWorks(t *testing.T) {
+	real := newClient(t)
+	cli := &clientv3.Client{KV: real.KV}
+	k := key(t, "k")
+	if _, err := cli.Put(ctxT(t), k, "v"); err != nil {
+		t.Fatal(err)
+	}
+	if cli.Ctx() == nil || cli.GetLogger() == nil || cli.Endpoints() != nil || cli.ActiveConnection() != nil {
+		t.Error("zero-ish Client accessors misbehave")
+	}
+	if err := cli.Close(); err != nil {
+		t.Errorf("Close() = %v, want nil", err)
+	}
+}
+
+func TestRetryConstructorsWithoutConnectionFailCleanly(t *testing.T) {
+	cli := clientv3.NewCtxClient(context.Background())
+	defer cli.Close()
+	_, err := clientv3.RetryKVClient(cli).Range(context.Background(), &pb.RangeRequest{Key: []byte("k")})
+	if err == nil || errors.Is(err, context.Canceled) {
+		t.Fatalf("Range on a client without connection: err = %v, want a clear error", err)
+	}
+}
+
+func TestWithLoggerReplacesTheLogger(t *testing.T) {
+	cli := newClient(t)
+	lg := zap.NewExample()
+	if cli.WithLogger(lg) != cli || cli.GetLogger() != lg {
+		t.Fatal("WithLogger did not set the logger")
+	}
+}

@@ -1,0 +1,91 @@
+package clientv3
+
+import (
+	"context"
+	"errors"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+var errNotImplemented = errors.New("etcdclient: not implemented")
+
+// Errors returned by New and by calls on a Client.
+var (
+	ErrNoAvailableEndpoints = errors.New("etcdclient: no available endpoints")
+	ErrOldCluster           = errors.New("etcdclient: old cluster version")
+	ErrMutuallyExclusiveCfg = errors.New("Username/Password and Token configurations are mutually exclusive")
+)
+
+// connClosingDesc is the message gRPC gives RPCs on a closed ClientConn.
+const connClosingDesc = "grpc: the client connection is closing"
+
+// toErr is the one place that turns an RPC error into the error a caller
+// sees:
+//   - an etcd server error becomes its rpctypes value (rpctypes.ErrXxx),
+//     so that both == and errors.Is work;
+//   - otherwise, if ctx is done, ctx.Err() itself (context.Canceled or
+//     context.DeadlineExceeded), whatever the transport reported;
+//   - otherwise err unchanged (a gRPC status error, such as Unavailable,
+//     or the connection-closing error IsConnCanceled recognizes).
+func toErr(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	err = rpctypes.Error(err)
+	if _, ok := err.(rpctypes.EtcdError); ok {
+		return err
+	}
+	if ctx != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+func isCtxStatus(err error) bool {
+	switch status.Code(err) {
+	case codes.Canceled, codes.DeadlineExceeded:
+		return true
+	}
+	return false
+}
+
+// ContextError returns the etcd error that err stands for, if it is one;
+// otherwise, if err is a canceled or expired RPC and ctx is done, ctx's
+// error itself; otherwise err.
+func ContextError(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	err = rpctypes.Error(err)
+	if _, ok := err.(rpctypes.EtcdError); ok {
+		return err
+	}
+	if ctx != nil && ctx.Err() != nil && isCtxStatus(err) {
+		return ctx.Err()
+	}
+	return err
+}
+
+// IsConnCanceled reports whether err comes from a closed client
+// connection, as when a call races with Client.Close.
+func IsConnCanceled(err error) bool {
+	if err == nil {
+		return false
+	}
+	if s, ok := status.FromError(err); ok {
+		return s.Code() == codes.Canceled && s.Message() == connClosingDesc
+	}
+	return err.Error() == connClosingDesc
+}
+
+// isAuthTokenErr reports whether err says the request's auth token must be
+// renewed.
+func isAuthTokenErr(err error) bool {
+	switch rpctypes.Error(err) {
+	case rpctypes.ErrInvalidAuthToken, rpctypes.ErrAuthOldRevision, rpctypes.ErrUserEmpty:
+		return true
+	}
+	return false
+}

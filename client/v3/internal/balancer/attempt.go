@@ -1,0 +1,82 @@
+package balancer
+
+import (
+	"context"
+	"sync/atomic"
+)
+
+// Attempt records what happened to one attempt of an RPC: whether an
+// endpoint was picked, which, and whether any request bytes were sent.
+// The retry layer creates one per attempt and passes it in the RPC's
+// context with WithAttempt; the picker fills it in.
+type Attempt struct {
+	picked atomic.Bool
+	done   atomic.Bool
+	sent   atomic.Bool
+	addr   atomic.Pointer[string]
+}
+
+type attemptKey struct{}
+
+// WithAttempt returns ctx carrying a.
+func WithAttempt(ctx context.Context, a *Attempt) context.Context {
+	return context.WithValue(ctx, attemptKey{}, a)
+}
+
+// AttemptFrom returns the Attempt in ctx, or nil.
+func AttemptFrom(ctx context.Context) *Attempt {
+	a, _ := ctx.Value(attemptKey{}).(*Attempt)
+	return a
+}
+
+// Reset clears a for reuse by the next attempt.
+func (a *Attempt) Reset() {
+	a.picked.Store(false)
+	a.done.Store(false)
+	a.sent.Store(false)
+	a.addr.Store(nil)
+}
+
+// MaybeSent reports whether the request may have reached a server. It is
+// false only when no endpoint was picked, or the picked transport reported
+// that no byte of the request was written.
+func (a *Attempt) MaybeSent() bool {
+	if !a.picked.Load() {
+		return false
+	}
+	if !a.done.Load() {
+		return true
+	}
+	return a.sent.Load()
+}
+
+// Addr returns the dial target the attempt was sent to, "" if none.
+func (a *Attempt) Addr() string {
+	if p := a.addr.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+func (a *Attempt) recordPick(addr *string) {
+	a.addr.Store(addr)
+	a.picked.Store(true)
+}
+
+func (a *Attempt) recordDone(sent bool) {
+	a.sent.Store(sent)
+	a.done.Store(true)
+}
+
+type pinKey struct{}
+
+// WithPin returns ctx whose RPCs go only to the endpoint with dial target
+// addr; a pick waits until that endpoint is ready.
+func WithPin(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, pinKey{}, addr)
+}
+
+func pinFrom(ctx context.Context) string {
+	s, _ := ctx.Value(pinKey{}).(string)
+	return s
+}

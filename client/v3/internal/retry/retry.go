@@ -1,0 +1,140 @@
+package retry
+
+import (
+	"math/rand/v2"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Defaults of Policy, used for zero Config fields.
+const (
+	DefaultMaxRetries     = 100
+	DefaultWaitBetween    = 25 * time.Millisecond
+	DefaultJitterFraction = 0.10
+)
+
+// Kind says whether repeating an RPC is harmless.
+type Kind int
+
+const (
+	// Mutating RPCs may change state: never repeat one that may have
+	// reached a server.
+	Mutating Kind = iota
+	// Idempotent RPCs only read: repeating them is harmless.
+	Idempotent
+)
+
+func (k Kind) String() string {
+	if k == Idempotent {
+		return "idempotent"
+	}
+	return "mutating"
+}
+
+// idempotent lists the read-only RPCs by full method name. Every method
+// not listed (and Txn with a write in it) is Mutating.
+var idempotent = map[string]bool{
+	"/etcdserverpb.KV/Range":              true,
+	"/etcdserverpb.KV/RangeStream":        true,
+	"/etcdserverpb.Lease/LeaseTimeToLive": true,
+	"/etcdserverpb.Lease/LeaseLeases":     true,
+	"/etcdserverpb.Cluster/MemberList":    true,
+	"/etcdserverpb.Maintenance/Status":    true,
+	"/etcdserverpb.Maintenance/Hash":      true,
+	"/etcdserverpb.Maintenance/HashKV":    true,
+	"/etcdserverpb.Maintenance/Snapshot":  true,
+	"/etcdserverpb.Auth/Authenticate":     true,
+	"/etcdserverpb.Auth/AuthStatus":       true,
+	"/etcdserverpb.Auth/UserGet":          true,
+	"/etcdserverpb.Auth/UserList":         true,
+	"/etcdserverpb.Auth/RoleGet":          true,
+	"/etcdserverpb.Auth/RoleList":         true,
+	"/v3electionpb.Election/Leader":       true,
+}
+
+// Classify returns the kind of the RPC method called with request req.
+// A Txn is idempotent when none of its branches writes; an Alarm request
+// when it only lists alarms.
+func Classify(method string, req any) Kind {
+	if idempotent[method] {
+		return Idempotent
+	}
+	switch r := req.(type) {
+	case *pb.TxnRequest:
+		if method == "/etcdserverpb.KV/Txn" && !txnWrites(r) {
+			return Idempotent
+		}
+	case *pb.AlarmRequest:
+		if method == "/etcdserverpb.Maintenance/Alarm" && r.GetAction() == pb.AlarmRequest_GET {
+			return Idempotent
+		}
+	}
+	return Mutating
+}
+
+func txnWrites(t *pb.TxnRequest) bool {
+	for _, ops := range [][]*pb.RequestOp{t.GetSuccess(), t.GetFailure()} {
+		for _, op := range ops {
+			switch r := op.GetRequest().(type) {
+			case *pb.RequestOp_RequestRange:
+			case *pb.RequestOp_RequestTxn:
+				if txnWrites(r.RequestTxn) {
+					return true
+				}
+			default:
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Retryable reports whether an attempt of an RPC of the given kind that
+// failed with err may be repeated. maybeSent is false only when the
+// request provably did not leave the client.
+//
+// Only Unavailable failures (connection lost, no leader, server stopped,
+// request timed out on the server, ...) are retried: other codes describe
+// the request, and repeating it gives the same answer.
+func Retryable(kind Kind, maybeSent bool, err error) bool {
+	if status.Code(err) != codes.Unavailable {
+		return false
+	}
+	return kind == Idempotent || !maybeSent
+}
+
+// Policy bounds and paces retries.
+type Policy struct {
+	MaxRetries     uint
+	WaitBetween    time.Duration
+	JitterFraction float64
+}
+
+// WithDefaults returns p with zero fields replaced by the defaults.
+func (p Policy) WithDefaults() Policy {
+	if p.MaxRetries == 0 {
+		p.MaxRetries = DefaultMaxRetries
+	}
+	if p.WaitBetween <= 0 {
+		p.WaitBetween = DefaultWaitBetween
+	}
+	if p.JitterFraction <= 0 {
+		p.JitterFraction = DefaultJitterFraction
+	}
+	return p
+}
+
+// Backoff returns the wait before retry number attempt (0-based): the
+// base wait, randomized by up to ±JitterFraction of it.
+func (p Policy) Backoff(attempt uint) time.Duration {
+	_ = attempt // linear pacing: the picker, not the wait, avoids bad members
+	w := p.WaitBetween
+	if p.JitterFraction > 0 && w > 0 {
+		j := float64(w) * p.JitterFraction
+		w += time.Duration((rand.Float64()*2 - 1) * j)
+	}
+	return max(w, 0)
+}

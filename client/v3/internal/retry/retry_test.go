@@ -1,0 +1,91 @@
+package retry
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+func TestClassifyReadsAsIdempotentAndWritesAsMutating(t *testing.T) {
+	get := &pb.RequestOp{Request: &pb.RequestOp_RequestRange{RequestRange: &pb.RangeRequest{}}}
+	put := &pb.RequestOp{Request: &pb.RequestOp_RequestPut{RequestPut: &pb.PutRequest{}}}
+	nestedPut := &pb.RequestOp{Request: &pb.RequestOp_RequestTxn{RequestTxn: &pb.TxnRequest{Failure: []*pb.RequestOp{put}}}}
+	nestedGet := &pb.RequestOp{Request: &pb.RequestOp_RequestTxn{RequestTxn: &pb.TxnRequest{Success: []*pb.RequestOp{get}}}}
+	tests := []struct {
+		method string
+		req    any
+		want   Kind
+	}{
+		{"/etcdserverpb.KV/Range", &pb.RangeRequest{}, Idempotent},
+		{"/etcdserverpb.KV/Put", &pb.PutRequest{}, Mutating},
+		{"/etcdserverpb.KV/DeleteRange", &pb.DeleteRangeRequest{}, Mutating},
+		{"/etcdserverpb.KV/Compact", &pb.CompactionRequest{}, Mutating},
+		{"/etcdserverpb.KV/Txn", &pb.TxnRequest{Success: []*pb.RequestOp{get}}, Idempotent},
+		{"/etcdserverpb.KV/Txn", &pb.TxnRequest{Success: []*pb.RequestOp{get}, Failure: []*pb.RequestOp{put}}, Mutating},
+		{"/etcdserverpb.KV/Txn", &pb.TxnRequest{Success: []*pb.RequestOp{nestedPut}}, Mutating},
+		{"/etcdserverpb.KV/Txn", &pb.TxnRequest{Success: []*pb.RequestOp{nestedGet}}, Idempotent},
+		{"/etcdserverpb.Lease/LeaseGrant", &pb.LeaseGrantRequest{}, Mutating},
+		{"/etcdserverpb.Lease/LeaseTimeToLive", &pb.LeaseTimeToLiveRequest{}, Idempotent},
+		{"/etcdserverpb.Maintenance/Alarm", &pb.AlarmRequest{Action: pb.AlarmRequest_GET}, Idempotent},
+		{"/etcdserverpb.Maintenance/Alarm", &pb.AlarmRequest{Action: pb.AlarmRequest_DEACTIVATE}, Mutating},
+		{"/etcdserverpb.Cluster/MemberAdd", &pb.MemberAddRequest{}, Mutating},
+		{"/etcdserverpb.Auth/UserAdd", &pb.AuthUserAddRequest{}, Mutating},
+		{"/etcdserverpb.Auth/UserList", &pb.AuthUserListRequest{}, Idempotent},
+		{"/unknown.Service/Method", nil, Mutating},
+	}
+	for _, tt := range tests {
+		if got := Classify(tt.method, tt.req); got != tt.want {
+			t.Errorf("Classify(%s, %v) = %v, want %v", tt.method, tt.req, got, tt.want)
+		}
+	}
+}
+
+func TestRetryableNeverRepeatsAWriteThatMayHaveBeenSent(t *testing.T) {
+	unavailable := status.Error(codes.Unavailable, "connection reset")
+	tests := []struct {
+		name      string
+		kind      Kind
+		maybeSent bool
+		err       error
+		want      bool
+	}{
+		{"read, sent, unavailable", Idempotent, true, unavailable, true},
+		{"read, sent, no leader", Idempotent, true, rpctypes.ErrGRPCNoLeader, true},
+		{"write, not sent, unavailable", Mutating, false, unavailable, true},
+		{"write, sent, unavailable", Mutating, true, unavailable, false},
+		{"write, sent, request timed out", Mutating, true, rpctypes.ErrGRPCTimeout, false},
+		{"read, invalid argument", Idempotent, true, rpctypes.ErrGRPCEmptyKey, false},
+		{"read, deadline", Idempotent, false, status.Error(codes.DeadlineExceeded, "x"), false},
+		{"read, canceled", Idempotent, false, status.Error(codes.Canceled, "x"), false},
+		{"read, plain error", Idempotent, false, errors.New("x"), false},
+		{"read, too large", Idempotent, false, status.Error(codes.ResourceExhausted, "too large"), false},
+	}
+	for _, tt := range tests {
+		if got := Retryable(tt.kind, tt.maybeSent, tt.err); got != tt.want {
+			t.Errorf("%s: Retryable = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestBackoffStaysWithinJitter(t *testing.T) {
+	p := Policy{WaitBetween: 100 * time.Millisecond, JitterFraction: 0.2}.WithDefaults()
+	for i := range uint(200) {
+		d := p.Backoff(i)
+		if d < 80*time.Millisecond || d > 120*time.Millisecond {
+			t.Fatalf("Backoff(%d) = %v, want within [80ms, 120ms]", i, d)
+		}
+	}
+}
+
+func TestWithDefaultsFillsOnlyZeroFields(t *testing.T) {
+	got := Policy{MaxRetries: 3}.WithDefaults()
+	want := Policy{MaxRetries: 3, WaitBetween: DefaultWaitBetween, JitterFraction: DefaultJitterFraction}
+	if got != want {
+		t.Errorf("WithDefaults = %+v, want %+v", got, want)
+	}
+}

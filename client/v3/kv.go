@@ -1,0 +1,251 @@
+package clientv3
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Responses of KV calls; they are the wire messages under KV names.
+type (
+	CompactResponse pb.CompactionResponse
+	PutResponse     pb.PutResponse
+	GetResponse     pb.RangeResponse
+	DeleteResponse  pb.DeleteRangeResponse
+	TxnResponse     pb.TxnResponse
+)
+
+// KV reads and writes keys.
+type KV interface {
+	// Put sets key to val. Keys and values are arbitrary bytes held in
+	// strings.
+	Put(ctx context.Context, key, val string, opts ...OpOption) (*PutResponse, error)
+
+	// Get reads key, or with WithRange, WithPrefix or WithFromKey a range
+	// of keys. WithRev reads an older revision (ErrCompacted if it is
+	// gone), WithLimit bounds and WithSort orders the result.
+	Get(ctx context.Context, key string, opts ...OpOption) (*GetResponse, error)
+
+	// GetStream is Get delivered in chunks over a channel, for ranges too
+	// large for one response. Servers without streaming ranges get a
+	// plain Get, delivered as one chunk.
+	GetStream(ctx context.Context, key string, opts ...OpOption) (GetStreamChan, error)
+
+	// Delete deletes key, or with a range option a range of keys.
+	Delete(ctx context.Context, key string, opts ...OpOption) (*DeleteResponse, error)
+
+	// Compact discards the history before revision rev.
+	Compact(ctx context.Context, rev int64, opts ...CompactOption) (*CompactResponse, error)
+
+	// Do runs op, which was built earlier with OpGet, OpPut, OpDelete or
+	// OpTxn, outside a transaction.
+	Do(ctx context.Context, op Op) (OpResponse, error)
+
+	// Txn starts a transaction bound to ctx.
+	Txn(ctx context.Context) Txn
+}
+
+// GetStreamChan delivers the chunks of a GetStream.
+type GetStreamChan <-chan RangeStreamResponse
+
+// RangeStreamResponse is one chunk of a GetStream. The chunks' Kvs are
+// disjoint; Header, More and Count are set on the last chunk only. If the
+// stream fails, the last value sent has a nil RangeResponse and a non-nil
+// Err.
+type RangeStreamResponse struct {
+	*pb.RangeResponse
+	err error
+}
+
+// Err returns the error that ended the stream, if this is the terminal
+// chunk of a failed stream.
+func (r *RangeStreamResponse) Err() error { return r.err }
+
+// GetStreamToGetResponse drains stream and assembles its chunks into the
+// GetResponse a Get would have returned.
+func GetStreamToGetResponse(stream GetStreamChan) (*GetResponse, error) {
+	if stream == nil {
+		return nil, errors.New("etcdclient: nil GetStreamChan")
+	}
+	out := &GetResponse{}
+	for chunk := range stream {
+		if err := chunk.Err(); err != nil {
+			// Drain so the producer can finish.
+			for range stream {
+			}
+			return nil, err
+		}
+		r := chunk.RangeResponse
+		if r == nil {
+			continue
+		}
+		out.Kvs = append(out.Kvs, r.Kvs...)
+		if r.Header != nil {
+			out.Header = r.Header
+		}
+		out.More = out.More || r.More
+		if r.Count != 0 {
+			out.Count = r.Count
+		}
+	}
+	return out, nil
+}
+
+// errNilContext replaces the panic a nil context would cause in gRPC.
+var errNilContext = errors.New("etcdclient: nil context")
+
+type kv struct {
+	remote   pb.KVClient
+	callOpts []grpc.CallOption
+}
+
+// NewKV returns a KV that uses c's connection.
+func NewKV(c *Client) KV {
+	// c's connection carries the call options already.
+	return &kv{remote: RetryKVClient(c)}
+}
+
+// NewKVFromKVClient returns a KV over remote; c, which may be nil,
+// supplies the call options (message size limits).
+func NewKVFromKVClient(remote pb.KVClient, c *Client) KV {
+	return &kv{remote: remote, callOpts: c.callOptions()}
+}
+
+func (k *kv) Put(ctx context.Context, key, val string, opts ...OpOption) (*PutResponse, error) {
+	r, err := k.Do(ctx, OpPut(key, val, opts...))
+	return r.put, err
+}
+
+func (k *kv) Get(ctx context.Context, key string, opts ...OpOption) (*GetResponse, error) {
+	r, err := k.Do(ctx, OpGet(key, opts...))
+	return r.get, err
+}
+
+func (k *kv) Delete(ctx context.Context, key string, opts ...OpOption) (*DeleteResponse, error) {
+	r, err := k.Do(ctx, OpDelete(key, opts...))
+	return r.del, err
+}
+
+func (k *kv) Compact(ctx context.Context, rev int64, opts ...CompactOption) (*CompactResponse, error) {
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	resp, err := k.remote.Compact(ctx, OpCompact(rev, opts...).toRequest(), k.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*CompactResponse)(resp), nil
+}
+
+func (k *kv) Txn(ctx context.Context) Txn { return &txn{kv: k, ctx: ctx} }
+
+func (k *kv) Do(ctx context.Context, op Op) (OpResponse, error) {
+	if ctx == nil {
+		return OpResponse{}, errNilContext
+	}
+	if err := op.validate(); err != nil {
+		return OpResponse{}, err
+	}
+	switch op.t {
+	case tRange:
+		resp, err := k.remote.Range(ctx, op.toRangeRequest(), k.callOpts...)
+		if err != nil {
+			return OpResponse{}, toErr(ctx, err)
+		}
+		return OpResponse{get: (*GetResponse)(resp)}, nil
+	case tPut:
+		resp, err := k.remote.Put(ctx, op.toPutRequest(), k.callOpts...)
+		if err != nil {
+			return OpResponse{}, toErr(ctx, err)
+		}
+		return OpResponse{put: (*PutResponse)(resp)}, nil
+	case tDeleteRange:
+		resp, err := k.remote.DeleteRange(ctx, op.toDeleteRequest(), k.callOpts...)
+		if err != nil {
+			return OpResponse{}, toErr(ctx, err)
+		}
+		return OpResponse{del: (*DeleteResponse)(resp)}, nil
+	case tTxn:
+		resp, err := k.remote.Txn(ctx, op.toTxnRequest(), k.callOpts...)
+		if err != nil {
+			return OpResponse{}, toErr(ctx, err)
+		}
+		return OpResponse{txn: (*TxnResponse)(resp)}, nil
+	}
+	return OpResponse{}, errors.New("etcdclient: unknown operation")
+}
+
+// GetStream sends a RangeStream request. Errors that arrive before the
+// first chunk (a bad request, a compacted revision, ...) are returned
+// directly; later ones arrive as the terminal chunk. The channel is closed
+// after the last chunk. Cancel ctx or drain the channel to release the
+// stream.
+func (k *kv) GetStream(ctx context.Context, key string, opts ...OpOption) (GetStreamChan, error) {
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	op := OpGet(key, opts...)
+	if err := op.validate(); err != nil {
+		return nil, err
+	}
+	req := op.toRangeRequest()
+	sctx, cancel := context.WithCancel(ctx)
+	stream, err := k.remote.RangeStream(sctx, req, k.callOpts...)
+	var first *pb.RangeStreamResponse
+	if err == nil {
+		first, err = stream.Recv()
+	}
+	if status.Code(err) == codes.Unimplemented {
+		// The server predates RangeStream: one Range, one chunk.
+		cancel()
+		resp, err := k.remote.Range(ctx, req, k.callOpts...)
+		if err != nil {
+			return nil, toErr(ctx, err)
+		}
+		ch := make(chan RangeStreamResponse, 1)
+		ch <- RangeStreamResponse{RangeResponse: resp}
+		close(ch)
+		return ch, nil
+	}
+	if err == io.EOF {
+		cancel()
+		ch := make(chan RangeStreamResponse)
+		close(ch)
+		return ch, nil
+	}
+	if err != nil {
+		cancel()
+		return nil, toErr(ctx, err)
+	}
+	ch := make(chan RangeStreamResponse, 1)
+	go func() {
+		defer close(ch)
+		defer cancel()
+		msg := first
+		for {
+			select {
+			case ch <- RangeStreamResponse{RangeResponse: msg.GetRangeResponse()}:
+			case <-sctx.Done():
+				return
+			}
+			var err error
+			msg, err = stream.Recv()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				select {
+				case ch <- RangeStreamResponse{err: toErr(ctx, err)}:
+				case <-sctx.Done():
+				}
+				return
+			}
+		}
+	}()
+	return ch, nil
+}

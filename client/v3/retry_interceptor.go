@@ -1,0 +1,91 @@
+package clientv3
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+
+	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
+	"github.com/a74b11dd/etcdkit/client/v3/internal/retry"
+)
+
+// unaryInterceptor runs every unary RPC of the client's connections: it
+// retries by the retry policy (reads on any Unavailable failure, writes
+// only when provably unsent) and renews a rejected auth token once.
+func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	kind := retry.Classify(method, req)
+	att := &balancer.Attempt{}
+	actx := balancer.WithAttempt(ctx, att)
+	authRetried := false
+	for n := uint(0); ; {
+		tok := c.currentToken()
+		err := invoker(actx, method, req, reply, cc, opts...)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if !authRetried && c.canRefreshToken() && isAuthTokenErr(err) {
+			// The server rejected the token before doing anything,
+			// so one more attempt cannot apply a write twice.
+			authRetried = true
+			if c.refreshToken(ctx, tok) {
+				att.Reset()
+				continue
+			}
+			return err
+		}
+		if n >= c.policy.MaxRetries || !retry.Retryable(kind, att.MaybeSent(), err) {
+			return err
+		}
+		c.GetLogger().Debug("retrying RPC", zap.String("method", method), zap.Uint("attempt", n),
+			zap.String("endpoint", att.Addr()), zap.Stringer("kind", kind), zap.Error(err))
+		if err := sleep(ctx, c.policy.Backoff(n)); err != nil {
+			return err
+		}
+		n++
+		att.Reset()
+	}
+}
+
+// streamInterceptor runs the creation of every stream of the client's
+// connections. Creation is retried like a unary RPC; a stream that breaks
+// later is its owner's to re-open, because only the owner knows where to
+// resume.
+func (c *Client) streamInterceptor(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	kind := retry.Classify(method, nil)
+	authRetried := false
+	for n := uint(0); ; {
+		att := &balancer.Attempt{}
+		tok := c.currentToken()
+		s, err := streamer(balancer.WithAttempt(ctx, att), desc, cc, method, opts...)
+		if err == nil || ctx.Err() != nil {
+			return s, err
+		}
+		if !authRetried && c.canRefreshToken() && isAuthTokenErr(err) {
+			authRetried = true
+			if c.refreshToken(ctx, tok) {
+				continue
+			}
+			return nil, err
+		}
+		if n >= c.policy.MaxRetries || !retry.Retryable(kind, att.MaybeSent(), err) {
+			return nil, err
+		}
+		if err := sleep(ctx, c.policy.Backoff(n)); err != nil {
+			return nil, err
+		}
+		n++
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

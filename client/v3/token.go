@@ -1,0 +1,82 @@
+package clientv3
+
+import (
+	"context"
+	"errors"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/credentials"
+)
+
+const authenticateMethod = "/etcdserverpb.Auth/Authenticate"
+
+var errAuthNotEnabled = rpctypes.ErrAuthNotEnabled
+
+// tokenCreds attaches the client's current auth token to every RPC except
+// Authenticate, which must not carry a stale token.
+type tokenCreds struct{ c *Client }
+
+func (t tokenCreds) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
+	tok := t.c.currentToken()
+	if tok == "" {
+		return nil, nil
+	}
+	if ri, ok := credentials.RequestInfoFromContext(ctx); ok && ri.Method == authenticateMethod {
+		return nil, nil
+	}
+	return map[string]string{rpctypes.TokenFieldNameGRPC: tok}, nil
+}
+
+func (tokenCreds) RequireTransportSecurity() bool { return false }
+
+func (c *Client) currentToken() string {
+	if p := c.token.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// canRefreshToken reports whether the client fetches its own tokens.
+func (c *Client) canRefreshToken() bool {
+	return !c.userToken && c.Username != "" && c.Password != "" && c.conn != nil
+}
+
+// fetchToken authenticates with the client's credentials and installs the
+// new token.
+func (c *Client) fetchToken(ctx context.Context) error {
+	resp, err := pb.NewAuthClient(c.conn).Authenticate(ctx,
+		&pb.AuthenticateRequest{Name: c.Username, Password: c.Password}, c.callOpts...)
+	if err != nil {
+		return toErr(ctx, err)
+	}
+	tok := resp.GetToken()
+	c.token.Store(&tok)
+	return nil
+}
+
+// refreshToken replaces the token stale unless another call already did.
+func (c *Client) refreshToken(ctx context.Context, stale string) bool {
+	c.tokenMu.Lock()
+	defer c.tokenMu.Unlock()
+	if c.currentToken() != stale {
+		return true
+	}
+	err := c.fetchToken(ctx)
+	if err != nil && !errors.Is(err, errAuthNotEnabled) {
+		c.GetLogger().Warn("refreshing auth token failed")
+		return false
+	}
+	return true
+}
+
+// maybeRefreshToken reports whether err means the client's auth token was
+// rejected (ErrInvalidAuthToken, ErrAuthOldRevision, ErrUserEmpty) and a
+// new token has been fetched, so that retrying the failed call once may
+// succeed. A user-supplied Config.Token is never refreshed.
+func (c *Client) maybeRefreshToken(ctx context.Context, err error) bool {
+	if c == nil || !c.canRefreshToken() || !isAuthTokenErr(err) {
+		return false
+	}
+	return c.refreshToken(ctx, c.currentToken())
+}
