@@ -2,13 +2,16 @@ package clientv3
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
-
-// This file is a placeholder owned by the watch/lease helper, who replaces
-// it with the real lease client.
 
 // LeaseID identifies a lease.
 type LeaseID int64
@@ -82,8 +85,10 @@ type LeaseOption func(*LeaseOp)
 // WithAttachedKeys makes TimeToLive list the keys attached to the lease.
 func WithAttachedKeys() LeaseOption { return func(op *LeaseOp) { op.attachKeys = true } }
 
-// ErrKeepAliveHalted is returned by KeepAlive when the client's keep-alive
-// loop stopped on an error; KeepAliveOnce may still work.
+// ErrKeepAliveHalted is returned by KeepAlive once the Lease's keep-alive
+// loop has stopped for good, which happens when the Lease or its Client is
+// closed (Reason is then context.Canceled). KeepAliveOnce may still work.
+// errors.Is(err, Reason) holds.
 type ErrKeepAliveHalted struct {
 	Reason error
 }
@@ -96,6 +101,10 @@ func (e ErrKeepAliveHalted) Error() string {
 	return s
 }
 
+// Unwrap returns Reason, so that errors.Is(err, context.Canceled) holds
+// for a KeepAlive refused because the Lease was closed.
+func (e ErrKeepAliveHalted) Unwrap() error { return e.Reason }
+
 // Lease grants, renews and revokes leases.
 type Lease interface {
 	// Grant creates a lease that expires after ttl seconds unless renewed.
@@ -104,51 +113,202 @@ type Lease interface {
 	// Revoke revokes a lease, deleting the keys attached to it.
 	Revoke(ctx context.Context, id LeaseID) (*LeaseRevokeResponse, error)
 
-	// TimeToLive describes a lease.
+	// TimeToLive describes a lease; TTL is -1 if it does not exist.
 	TimeToLive(ctx context.Context, id LeaseID, opts ...LeaseOption) (*LeaseTimeToLiveResponse, error)
 
 	// Leases lists all leases.
 	Leases(ctx context.Context) (*LeaseLeasesResponse, error)
 
-	// KeepAlive renews a lease until ctx ends, delivering each renewal on
-	// the returned channel; renewals the reader is too slow for are
-	// dropped. The channel closes when the lease expires or ctx ends.
+	// KeepAlive renews lease id, every third of its TTL, until ctx ends,
+	// and delivers each renewal on the returned channel. Renewals continue
+	// whether or not the channel is read: a renewal that finds the
+	// channel full is dropped. All leases are renewed over one stream,
+	// which moves to another member when its member fails.
+	//
+	// The channel closes when ctx ends, when the lease expires or is
+	// revoked, when no renewal succeeded for a whole TTL (the lease may
+	// have expired), when the Lease is closed, or, if ctx was made with
+	// WithRequireLeader, when the stream's member loses its leader.
+	//
+	// Once the Lease is closed, KeepAlive returns ErrKeepAliveHalted and a
+	// closed channel.
 	KeepAlive(ctx context.Context, id LeaseID) (<-chan *LeaseKeepAliveResponse, error)
 
-	// KeepAliveOnce renews a lease once.
+	// KeepAliveOnce renews lease id once, retrying on errors that another
+	// attempt may fix until ctx ends. It returns rpctypes.ErrLeaseNotFound
+	// if the lease does not exist.
 	KeepAliveOnce(ctx context.Context, id LeaseID) (*LeaseKeepAliveResponse, error)
 
-	// Close stops all keep-alives.
+	// Close stops all keep-alives, closing their channels, and returns
+	// once the Lease's goroutines have exited.
 	Close() error
 }
 
-type stubLease struct{}
+// defaultKeepAliveTimeout is how long a new keep-alive waits for its first
+// renewal before giving up on the lease, when the client sets no
+// DialTimeout.
+const defaultKeepAliveTimeout = 5 * time.Second
+
+// lessor implements Lease.
+type lessor struct {
+	remote   pb.LeaseClient
+	client   *Client // may be nil
+	callOpts []grpc.CallOption
+	lg       *zap.Logger
+
+	// firstKeepAliveTimeout bounds the wait for a new keep-alive's first
+	// renewal; afterwards each renewal's TTL is the bound.
+	firstKeepAliveTimeout time.Duration
+
+	// stopCtx ends the keep-alive loop; Close cancels it.
+	stopCtx    context.Context
+	stopCancel context.CancelFunc
+
+	mu         sync.Mutex
+	keepAlives map[LeaseID]*keepAlive
+	loopErr    error // why the loop stopped; set once it has
+	loopDone   chan struct{}
+	wake       chan struct{}
+}
 
 // NewLease returns a Lease that uses c's connection.
-func NewLease(c *Client) Lease { return stubLease{} }
+func NewLease(c *Client) Lease {
+	var timeout time.Duration
+	if c != nil {
+		timeout = c.cfg.DialTimeout + time.Second
+	}
+	return NewLeaseFromLeaseClient(RetryLeaseClient(c), c, timeout)
+}
 
-// NewLeaseFromLeaseClient returns a Lease over remote; keepAliveTimeout
-// bounds how long a keep-alive may go unanswered.
+// NewLeaseFromLeaseClient returns a Lease over remote. c supplies the
+// context, logger and call options, and may be nil. keepAliveTimeout
+// bounds the wait for a new keep-alive's first renewal (5s if it is not
+// more than a second).
 func NewLeaseFromLeaseClient(remote pb.LeaseClient, c *Client, keepAliveTimeout time.Duration) Lease {
-	return stubLease{}
+	if keepAliveTimeout <= time.Second {
+		keepAliveTimeout = defaultKeepAliveTimeout
+	}
+	l := &lessor{
+		remote:                remote,
+		client:                c,
+		callOpts:              c.callOptions(),
+		lg:                    c.GetLogger(),
+		firstKeepAliveTimeout: keepAliveTimeout,
+		keepAlives:            make(map[LeaseID]*keepAlive),
+		wake:                  make(chan struct{}, 1),
+	}
+	l.stopCtx, l.stopCancel = context.WithCancel(c.Ctx())
+	return l
 }
 
-func (stubLease) Grant(ctx context.Context, ttl int64) (*LeaseGrantResponse, error) {
-	return nil, errNotImplemented
+// Grant implements Lease.
+func (l *lessor) Grant(ctx context.Context, ttl int64) (*LeaseGrantResponse, error) {
+	resp, err := l.remote.LeaseGrant(ctx, &pb.LeaseGrantRequest{TTL: ttl}, l.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return &LeaseGrantResponse{ResponseHeader: resp.Header, ID: LeaseID(resp.ID), TTL: resp.TTL, Error: resp.Error}, nil
 }
-func (stubLease) Revoke(ctx context.Context, id LeaseID) (*LeaseRevokeResponse, error) {
-	return nil, errNotImplemented
+
+// Revoke implements Lease.
+func (l *lessor) Revoke(ctx context.Context, id LeaseID) (*LeaseRevokeResponse, error) {
+	resp, err := l.remote.LeaseRevoke(ctx, &pb.LeaseRevokeRequest{ID: int64(id)}, l.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return (*LeaseRevokeResponse)(resp), nil
 }
-func (stubLease) TimeToLive(ctx context.Context, id LeaseID, opts ...LeaseOption) (*LeaseTimeToLiveResponse, error) {
-	return nil, errNotImplemented
+
+// TimeToLive implements Lease.
+func (l *lessor) TimeToLive(ctx context.Context, id LeaseID, opts ...LeaseOption) (*LeaseTimeToLiveResponse, error) {
+	op := LeaseOp{id: id}
+	for _, o := range opts {
+		if o != nil {
+			o(&op)
+		}
+	}
+	resp, err := l.remote.LeaseTimeToLive(ctx, &pb.LeaseTimeToLiveRequest{ID: int64(op.id), Keys: op.attachKeys}, l.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	return &LeaseTimeToLiveResponse{
+		ResponseHeader: resp.Header,
+		ID:             LeaseID(resp.ID),
+		TTL:            resp.TTL,
+		GrantedTTL:     resp.GrantedTTL,
+		Keys:           resp.Keys,
+	}, nil
 }
-func (stubLease) Leases(ctx context.Context) (*LeaseLeasesResponse, error) {
-	return nil, errNotImplemented
+
+// Leases implements Lease.
+func (l *lessor) Leases(ctx context.Context) (*LeaseLeasesResponse, error) {
+	resp, err := l.remote.LeaseLeases(ctx, &pb.LeaseLeasesRequest{}, l.callOpts...)
+	if err != nil {
+		return nil, toErr(ctx, err)
+	}
+	leases := make([]LeaseStatus, len(resp.Leases))
+	for i, s := range resp.Leases {
+		leases[i] = LeaseStatus{ID: LeaseID(s.ID)}
+	}
+	return &LeaseLeasesResponse{ResponseHeader: resp.Header, Leases: leases}, nil
 }
-func (stubLease) KeepAlive(ctx context.Context, id LeaseID) (<-chan *LeaseKeepAliveResponse, error) {
-	return nil, errNotImplemented
+
+// KeepAliveOnce implements Lease. Each call uses a stream of its own, so
+// that it works even when the shared keep-alive loop has halted.
+func (l *lessor) KeepAliveOnce(ctx context.Context, id LeaseID) (*LeaseKeepAliveResponse, error) {
+	var bo streamBackoff
+	for {
+		resp, err := l.keepAliveOnce(ctx, id)
+		if err == nil {
+			if resp.TTL <= 0 {
+				return nil, rpctypes.ErrLeaseNotFound
+			}
+			return resp, nil
+		}
+		if !retryableStreamErr(ctx, err) {
+			return nil, toErr(ctx, err)
+		}
+		t := time.NewTimer(bo.next())
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, toErr(ctx, ctx.Err())
+		}
+	}
 }
-func (stubLease) KeepAliveOnce(ctx context.Context, id LeaseID) (*LeaseKeepAliveResponse, error) {
-	return nil, errNotImplemented
+
+func (l *lessor) keepAliveOnce(ctx context.Context, id LeaseID) (*LeaseKeepAliveResponse, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := l.remote.LeaseKeepAlive(ctx, l.callOpts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := stream.Send(&pb.LeaseKeepAliveRequest{ID: int64(id)}); err != nil {
+		// The reason the stream failed is what Recv reports.
+		if _, rerr := stream.Recv(); rerr != nil {
+			return nil, rerr
+		}
+		return nil, err
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		return nil, err
+	}
+	return &LeaseKeepAliveResponse{ResponseHeader: resp.Header, ID: LeaseID(resp.ID), TTL: resp.TTL}, nil
 }
-func (stubLease) Close() error { return nil }
+
+// retryableStreamErr reports whether a stream that failed with err is
+// worth opening again: ctx is alive and the error is one a member going
+// away or a dropped connection causes (Unavailable, Internal).
+func retryableStreamErr(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.Internal:
+		return true
+	}
+	return false
+}

@@ -2,13 +2,20 @@ package clientv3
 
 import (
 	"context"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
-
-// This file is a placeholder owned by the watch/lease helper, who replaces
-// it with the real watcher.
 
 // Watch event types and watch IDs.
 const (
@@ -18,7 +25,9 @@ const (
 	// AutoWatchID asks the server to choose the watch ID.
 	AutoWatchID = 0
 
-	// InvalidWatchID is a watch ID no watch has.
+	// InvalidWatchID is a watch ID no watch has. The server uses it for
+	// responses that concern every watch of a stream (progress requested
+	// with RequestProgress) and for watches it refused to create.
 	InvalidWatchID = -1
 )
 
@@ -38,59 +47,284 @@ type WatchResponse struct {
 	// set when the watch was canceled because its start was compacted.
 	CompactRevision int64
 
-	// Canceled is set on the last response of a watch the server ended;
-	// Err says why.
+	// Canceled is set on the last response of a watch that ended for a
+	// reason other than its context: Err says why. The channel closes
+	// after it.
 	Canceled bool
 
-	// Created is set on the response that confirms the watch exists.
+	// Created is set on the response that confirms the watch exists
+	// (delivered only with WithCreatedNotify, or when the creation failed).
 	Created bool
 
 	// CancelReason is the server's reason for canceling the watch.
 	CancelReason string
 
+	// closeErr is the error that ended the watch's whole stream, set on
+	// the final response of each watch of that stream.
 	closeErr error
 }
 
-// Err returns the error the watch ended with, if any.
-func (wr *WatchResponse) Err() error { return wr.closeErr }
+// Err returns the error the watch ended with, or nil: rpctypes.ErrCompacted
+// when its start revision was compacted, the server's cancel reason as an
+// rpctypes error when the server refused or canceled it, or the error that
+// ended its stream.
+func (wr *WatchResponse) Err() error {
+	switch {
+	case wr.closeErr != nil:
+		return wr.closeErr
+	case wr.CompactRevision != 0:
+		return rpctypes.ErrCompacted
+	case wr.Canceled:
+		if wr.CancelReason != "" {
+			return cancelReasonErr(wr.CancelReason)
+		}
+		return rpctypes.ErrFutureRev
+	}
+	return nil
+}
+
+// cancelReasonErr turns the reason a server gave for canceling a watch
+// into an error. Servers write some reasons as bare etcd error messages
+// and others as whole gRPC status strings ("rpc error: code = ... desc =
+// etcdserver: permission denied"); either way a known etcd error becomes
+// its rpctypes value, so that == and errors.Is work. Other reasons become
+// a FailedPrecondition status error carrying the reason.
+func cancelReasonErr(reason string) error {
+	desc := reason
+	if strings.HasPrefix(reason, "rpc error: ") {
+		if i := strings.Index(reason, " desc = "); i >= 0 {
+			desc = reason[i+len(" desc = "):]
+		}
+	}
+	if err, ok := rpctypes.Error(status.Error(codes.FailedPrecondition, desc)).(rpctypes.EtcdError); ok {
+		return err
+	}
+	return status.Error(codes.FailedPrecondition, reason)
+}
 
 // IsProgressNotify reports whether wr is a progress notification: no
-// events, just the current revision.
+// events, just the revision up to which the watch has seen everything.
 func (wr *WatchResponse) IsProgressNotify() bool {
 	return len(wr.Events) == 0 && !wr.Canceled && !wr.Created && wr.CompactRevision == 0 && wr.Header != nil && wr.Header.Revision != 0
 }
 
 // Watcher watches keys for changes.
 type Watcher interface {
-	// Watch watches key (or a range, with range options) and delivers its
-	// events on the returned channel, starting after the current revision
-	// or at WithRev. The channel is closed when ctx ends or the watch
-	// fails for good (Err of the last response says why). Cancel ctx
+	// Watch watches key (or a range, with WithPrefix, WithRange or
+	// WithFromKey) and delivers its events on the returned channel,
+	// starting after the current revision or at WithRev. It returns once
+	// the server has accepted the watch, or ctx ended.
+	//
+	// The channel closes when ctx ends (without a final response), when
+	// the Watcher is closed, or when the watch fails for good: its start
+	// revision was compacted (the last response has CompactRevision set
+	// and Err() == rpctypes.ErrCompacted), the server refused it, or the
+	// stream failed with an error that retrying cannot fix. Cancel ctx
 	// when done to release the watch.
+	//
+	// Watches survive member failures: when their stream breaks they
+	// resume on another member from the revision after the last one
+	// delivered, so no event is lost or repeated. Only a ctx made with
+	// WithRequireLeader makes a member's loss of its leader end the watch
+	// with rpctypes.ErrNoLeader; otherwise the watch moves to a member
+	// that has a leader.
 	Watch(ctx context.Context, key string, opts ...OpOption) WatchChan
 
 	// RequestProgress asks for a progress notification on every watch of
-	// the stream ctx selects.
+	// the stream ctx selects (watches share a stream when their contexts
+	// carry the same outgoing gRPC metadata). It does nothing if there is
+	// no such stream.
 	RequestProgress(ctx context.Context) error
 
-	// Close ends every watch.
+	// Close ends every watch and closes their channels.
 	Close() error
 }
 
-type stubWatcher struct{}
+// watcher multiplexes watches over gRPC Watch streams, one stream per
+// distinct set of outgoing metadata (watches made with WithRequireLeader,
+// say, never share a stream with those made without).
+type watcher struct {
+	remote   pb.WatchClient
+	client   *Client // nil for NewWatchFromWatchClient(wc, nil)
+	callOpts []grpc.CallOption
+	lg       *zap.Logger
+
+	// ctx bounds everything the watcher does; Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	streams map[string]*watchStream
+	closed  bool
+	nextSeq uint64
+
+	// wg counts every goroutine of the watcher, so that Close returns only
+	// once they are all gone.
+	wg sync.WaitGroup
+}
 
 // NewWatcher returns a Watcher that uses c's connection.
-func NewWatcher(c *Client) Watcher { return stubWatcher{} }
+func NewWatcher(c *Client) Watcher {
+	return NewWatchFromWatchClient(pb.NewWatchClient(connOf(c)), c)
+}
 
-// NewWatchFromWatchClient returns a Watcher over wc.
-func NewWatchFromWatchClient(wc pb.WatchClient, c *Client) Watcher { return stubWatcher{} }
+// NewWatchFromWatchClient returns a Watcher over wc. c supplies the
+// context, logger and call options, and may be nil.
+func NewWatchFromWatchClient(wc pb.WatchClient, c *Client) Watcher {
+	w := &watcher{
+		remote:   wc,
+		client:   c,
+		callOpts: c.callOptions(),
+		lg:       c.GetLogger(),
+		streams:  make(map[string]*watchStream),
+	}
+	w.ctx, w.cancel = context.WithCancel(c.Ctx())
+	return w
+}
 
-func (stubWatcher) Watch(ctx context.Context, key string, opts ...OpOption) WatchChan {
-	ch := make(chan WatchResponse, 1)
-	ch <- WatchResponse{Canceled: true, closeErr: errNotImplemented}
+// Watch implements Watcher.
+func (w *watcher) Watch(ctx context.Context, key string, opts ...OpOption) WatchChan {
+	op := OpWatch(key, opts...)
+	if op.err != nil {
+		ch := make(chan WatchResponse, 1)
+		ch <- WatchResponse{Canceled: true, closeErr: op.err}
+		close(ch)
+		return ch
+	}
+	if ctx.Err() != nil {
+		return closedWatchChan()
+	}
+	md, _ := metadata.FromOutgoingContext(ctx)
+	sub := newSubscriber(ctx, &op)
+	if !w.attach(md, sub) {
+		return closedWatchChan()
+	}
+	select {
+	case <-sub.established:
+	case <-ctx.Done():
+	case <-w.ctx.Done():
+	}
+	return sub.ch
+}
+
+func closedWatchChan() WatchChan {
+	ch := make(chan WatchResponse)
 	close(ch)
 	return ch
 }
 
-func (stubWatcher) RequestProgress(ctx context.Context) error { return errNotImplemented }
-func (stubWatcher) Close() error                              { return nil }
+// attach hands sub to the stream of its metadata, starting that stream if
+// needed, and starts sub's delivery goroutine. It reports false if the
+// watcher is closed.
+func (w *watcher) attach(md metadata.MD, sub *subscriber) bool {
+	key := streamKey(md)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed || w.ctx.Err() != nil {
+		return false
+	}
+	s := w.streams[key]
+	if s == nil {
+		s = newWatchStream(w, key, md)
+		w.streams[key] = s
+		w.wg.Add(1)
+		go s.run()
+	}
+	s.attached++
+	w.nextSeq++
+	sub.seq = w.nextSeq
+	sub.s = s
+	w.wg.Add(1)
+	go sub.deliver(&w.wg)
+	s.post(streamOp{kind: opAdd, sub: sub})
+	return true
+}
+
+// detach records that one subscriber of s is gone. It reports whether s
+// has no subscriber left, in which case s is forgotten and must stop.
+func (w *watcher) detach(s *watchStream) (last bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s.attached--
+	if s.attached > 0 {
+		return false
+	}
+	w.forget(s)
+	return true
+}
+
+// forget removes s from the stream map so that new watches start a new
+// stream. The caller holds w.mu.
+func (w *watcher) forget(s *watchStream) {
+	if w.streams[s.key] == s {
+		delete(w.streams, s.key)
+	}
+}
+
+// RequestProgress implements Watcher.
+func (w *watcher) RequestProgress(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	md, _ := metadata.FromOutgoingContext(ctx)
+	w.mu.Lock()
+	s := w.streams[streamKey(md)]
+	w.mu.Unlock()
+	if s != nil {
+		s.post(streamOp{kind: opProgress})
+	}
+	return nil
+}
+
+// Close implements Watcher. It returns once every goroutine of the watcher
+// has exited and every watch channel is closed.
+func (w *watcher) Close() error {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	w.cancel()
+	w.wg.Wait()
+	return nil
+}
+
+// streamKey identifies the stream for a set of outgoing metadata: equal
+// metadata, whatever the order it was added in, gives the same key.
+func streamKey(md metadata.MD) string {
+	if len(md) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(md))
+	for k := range md {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		// Length prefixes keep distinct metadata from colliding whatever
+		// bytes the keys and values contain.
+		b.WriteString(strconv.Itoa(len(k)))
+		b.WriteByte(':')
+		b.WriteString(k)
+		vs := md[k]
+		b.WriteString(strconv.Itoa(len(vs)))
+		for _, v := range vs {
+			b.WriteByte(',')
+			b.WriteString(strconv.Itoa(len(v)))
+			b.WriteByte(':')
+			b.WriteString(v)
+		}
+		b.WriteByte(';')
+	}
+	return b.String()
+}
+
+// hasRequireLeader reports whether md asks for requests to fail when the
+// member has no leader (WithRequireLeader).
+func hasRequireLeader(md metadata.MD) bool {
+	for _, v := range md.Get(rpctypes.MetadataRequireLeaderKey) {
+		if v == rpctypes.MetadataHasLeader {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,392 @@
+package clientv3
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// keepAliveResend is how long a keep-alive request may go unanswered
+// before it is sent again on the same stream.
+const keepAliveResend = 500 * time.Millisecond
+
+// keepAlive is the renewal state of one lease, shared by every KeepAlive
+// call for it.
+type keepAlive struct {
+	regs []*keepAliveReg
+	// next is when to send the next renewal; deadline is when, without a
+	// renewal, the lease must be presumed expired.
+	next     time.Time
+	deadline time.Time
+}
+
+// keepAliveReg is one KeepAlive call: its channel, and what ends it.
+type keepAliveReg struct {
+	ch            chan *LeaseKeepAliveResponse
+	requireLeader bool
+	stopAfter     func() bool // stops the ctx watch; nil once closed
+	closed        bool
+}
+
+// close closes the channel once. The caller holds l.mu.
+func (r *keepAliveReg) close() {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	close(r.ch)
+	if r.stopAfter != nil {
+		r.stopAfter()
+	}
+}
+
+func (ka *keepAlive) closeAll() {
+	for _, r := range ka.regs {
+		r.close()
+	}
+	ka.regs = nil
+}
+
+// KeepAlive implements Lease.
+func (l *lessor) KeepAlive(ctx context.Context, id LeaseID) (<-chan *LeaseKeepAliveResponse, error) {
+	ch := make(chan *LeaseKeepAliveResponse, LeaseResponseChSize)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.loopErr == nil && l.stopCtx.Err() != nil && l.loopDone == nil {
+		l.loopErr = l.stopCtx.Err()
+	}
+	if l.loopErr != nil {
+		close(ch)
+		return ch, ErrKeepAliveHalted{Reason: l.loopErr}
+	}
+	now := time.Now()
+	ka := l.keepAlives[id]
+	if ka == nil {
+		ka = &keepAlive{next: now, deadline: now.Add(l.firstKeepAliveTimeout)}
+		l.keepAlives[id] = ka
+	}
+	md, _ := metadata.FromOutgoingContext(ctx)
+	reg := &keepAliveReg{ch: ch, requireLeader: hasRequireLeader(md)}
+	ka.regs = append(ka.regs, reg)
+	// The callback takes l.mu, which is held until we return, so it cannot
+	// run before stopAfter is set.
+	reg.stopAfter = context.AfterFunc(ctx, func() { l.unregister(id, reg) })
+	if l.loopDone == nil {
+		l.loopDone = make(chan struct{})
+		go l.run()
+	}
+	l.poke()
+	return ch, nil
+}
+
+// unregister ends one KeepAlive call whose ctx ended; the lease stops being
+// renewed when no call for it is left.
+func (l *lessor) unregister(id LeaseID, reg *keepAliveReg) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	reg.close()
+	ka := l.keepAlives[id]
+	if ka == nil {
+		return
+	}
+	for i, r := range ka.regs {
+		if r == reg {
+			ka.regs = append(ka.regs[:i], ka.regs[i+1:]...)
+			break
+		}
+	}
+	if len(ka.regs) == 0 {
+		delete(l.keepAlives, id)
+	}
+}
+
+func (l *lessor) poke() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close implements Lease.
+func (l *lessor) Close() error {
+	l.stopCancel()
+	l.mu.Lock()
+	done := l.loopDone
+	if done == nil && l.loopErr == nil {
+		l.loopErr = l.stopCtx.Err()
+	}
+	l.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+	return nil
+}
+
+// leaseConn is one LeaseKeepAlive stream and its two goroutines.
+type leaseConn struct {
+	cancel context.CancelFunc
+	out    *sendQueue[*pb.LeaseKeepAliveRequest]
+	errc   chan error
+	done   chan struct{} // closed when both goroutines have exited
+}
+
+type leaseDial struct {
+	stream pb.Lease_LeaseKeepAliveClient
+	ctx    context.Context
+	cancel context.CancelFunc
+	err    error
+}
+
+// run is the keep-alive loop: it keeps one LeaseKeepAlive stream open,
+// sends each lease's renewal when it is due, and closes the channels of
+// leases presumed expired. Renewals are received on the stream's own
+// goroutine (receive), which never blocks on a reader.
+//
+// The stream is opened with require-leader metadata: a member that loses
+// its leader cannot renew leases, and closes such streams, so the loop
+// moves to a member that can.
+func (l *lessor) run() {
+	var (
+		conn    *leaseConn
+		dialing bool
+		dialed  = make(chan leaseDial, 1)
+		retryAt time.Time
+		bo      streamBackoff
+		timer   = time.NewTimer(time.Hour)
+	)
+	streamCtx := metadata.NewOutgoingContext(l.stopCtx, metadata.Pairs(rpctypes.MetadataRequireLeaderKey, rpctypes.MetadataHasLeader))
+	defer func() {
+		timer.Stop()
+		if conn != nil {
+			conn.cancel()
+			<-conn.done
+		}
+		if dialing {
+			r := <-dialed
+			r.cancel()
+		}
+		l.halt(l.stopCtx.Err())
+		close(l.loopDone)
+	}()
+
+	for {
+		now := time.Now()
+		if conn == nil && !dialing && !now.Before(retryAt) {
+			dialing = true
+			go func() {
+				ctx, cancel := context.WithCancel(streamCtx)
+				stream, err := l.remote.LeaseKeepAlive(ctx, l.callOpts...)
+				dialed <- leaseDial{stream: stream, ctx: ctx, cancel: cancel, err: err}
+			}()
+		}
+		wakeAt := l.tick(now, conn)
+		if conn == nil && !dialing && retryAt.Before(wakeAt) {
+			wakeAt = retryAt
+		}
+		timer.Reset(time.Until(wakeAt))
+
+		var errc <-chan error
+		if conn != nil {
+			errc = conn.errc
+		}
+		select {
+		case <-l.wake:
+		case <-timer.C:
+		case r := <-dialed:
+			dialing = false
+			if r.err != nil {
+				r.cancel()
+				if l.fatal(r.err) {
+					return
+				}
+				retryAt = time.Now().Add(bo.next())
+				continue
+			}
+			conn = l.connect(r)
+			bo.reset()
+		case err := <-errc:
+			conn.cancel()
+			<-conn.done
+			conn = nil
+			if l.fatal(err) {
+				return
+			}
+			retryAt = time.Now().Add(bo.next())
+			l.lg.Debug("lease keep-alive stream broken; reopening", zap.Error(err))
+		case <-l.stopCtx.Done():
+			return
+		}
+	}
+}
+
+// fatal handles a failure to open or keep the stream: it reports whether
+// the loop must stop. Only closing the Lease, or an error that no new
+// stream can fix (the client has no connection at all), stops it; every
+// other error is retried, as the lease may still be saved by renewing it
+// elsewhere. A member without a leader also ends the keep-alives whose
+// callers asked for WithRequireLeader.
+func (l *lessor) fatal(err error) bool {
+	if l.stopCtx.Err() != nil {
+		return true
+	}
+	if errors.Is(toErr(l.stopCtx, err), rpctypes.ErrNoLeader) || rpctypes.ErrorDesc(err) == rpctypes.ErrorDesc(rpctypes.ErrGRPCNoLeader) {
+		l.closeRequireLeader()
+	}
+	if _, isStatus := status.FromError(err); !isStatus {
+		l.lg.Warn("lease keep-alive loop halted", zap.Error(err))
+		l.halt(err)
+		return true
+	}
+	if l.client != nil {
+		l.client.maybeRefreshToken(l.stopCtx, err)
+	}
+	return false
+}
+
+// connect starts the goroutines of a freshly opened stream and makes every
+// lease due for renewal at once: it may have gone unrenewed while there
+// was no stream.
+func (l *lessor) connect(r leaseDial) *leaseConn {
+	c := &leaseConn{
+		cancel: r.cancel,
+		out:    newSendQueue[*pb.LeaseKeepAliveRequest](),
+		errc:   make(chan error, 1),
+		done:   make(chan struct{}),
+	}
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		c.out.drain(r.ctx, r.stream.Send)
+	}()
+	go func() {
+		defer close(c.done)
+		l.receive(r.stream, c.errc)
+		r.cancel()
+		<-sent
+	}()
+	now := time.Now()
+	l.mu.Lock()
+	for _, ka := range l.keepAlives {
+		ka.next = now
+	}
+	l.mu.Unlock()
+	return c
+}
+
+// receive applies renewals as they arrive until the stream fails.
+func (l *lessor) receive(stream pb.Lease_LeaseKeepAliveClient, errc chan<- error) {
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			errc <- err
+			return
+		}
+		l.renewed(resp)
+	}
+}
+
+// renewed applies one keep-alive response: it schedules the next renewal
+// at a third of the TTL and hands the response to every channel of the
+// lease that has room. A TTL of zero means the lease is gone.
+func (l *lessor) renewed(resp *pb.LeaseKeepAliveResponse) {
+	id := LeaseID(resp.ID)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ka := l.keepAlives[id]
+	if ka == nil {
+		return
+	}
+	if resp.TTL <= 0 {
+		ka.closeAll()
+		delete(l.keepAlives, id)
+		return
+	}
+	now := time.Now()
+	ttl := time.Duration(resp.TTL) * time.Second
+	ka.next = now.Add(ttl / 3)
+	ka.deadline = now.Add(ttl)
+	kr := &LeaseKeepAliveResponse{ResponseHeader: resp.Header, ID: id, TTL: resp.TTL}
+	for _, r := range ka.regs {
+		select {
+		case r.ch <- kr:
+		default:
+			// The reader is behind; it will get a later renewal.
+		}
+	}
+}
+
+// tick sends the renewals that are due (when there is a stream), gives up
+// on leases whose deadline has passed, and returns when it next has work.
+func (l *lessor) tick(now time.Time, conn *leaseConn) time.Time {
+	wakeAt := now.Add(time.Minute)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id, ka := range l.keepAlives {
+		if !now.Before(ka.deadline) {
+			l.lg.Debug("lease keep-alive deadline passed; giving up", zap.Int64("lease-id", int64(id)))
+			ka.closeAll()
+			delete(l.keepAlives, id)
+			continue
+		}
+		if conn != nil {
+			if !now.Before(ka.next) {
+				conn.out.push(&pb.LeaseKeepAliveRequest{ID: int64(id)})
+				ka.next = now.Add(keepAliveResend)
+			}
+			wakeAt = minTime(wakeAt, ka.next)
+		}
+		wakeAt = minTime(wakeAt, ka.deadline)
+	}
+	return wakeAt
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// closeRequireLeader ends the keep-alives whose callers asked to fail when
+// the member has no leader.
+func (l *lessor) closeRequireLeader() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id, ka := range l.keepAlives {
+		kept := ka.regs[:0]
+		for _, r := range ka.regs {
+			if r.requireLeader {
+				r.close()
+			} else {
+				kept = append(kept, r)
+			}
+		}
+		ka.regs = kept
+		if len(kept) == 0 {
+			delete(l.keepAlives, id)
+		}
+	}
+}
+
+// halt records why the loop stopped (the first reason wins) and closes
+// every keep-alive channel.
+func (l *lessor) halt(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.loopErr == nil {
+		if err == nil {
+			err = context.Canceled
+		}
+		l.loopErr = err
+	}
+	for id, ka := range l.keepAlives {
+		ka.closeAll()
+		delete(l.keepAlives, id)
+	}
+}

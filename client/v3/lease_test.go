@@ -1,0 +1,271 @@
+package clientv3_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+)
+
+func grant(t testing.TB, l clientv3.Lease, ttl int64) clientv3.LeaseID {
+	t.Helper()
+	resp, err := l.Grant(testCtx(t), ttl)
+	if err != nil {
+		t.Fatalf("Grant(%d): %v", ttl, err)
+	}
+	if resp.ID == clientv3.NoLease || resp.TTL != ttl {
+		t.Fatalf("Grant(%d) = ID %d, TTL %d; want a lease with TTL %d", ttl, resp.ID, resp.TTL, ttl)
+	}
+	return resp.ID
+}
+
+// nextKeepAlive returns the next renewal on ch, failing t if ch closes or
+// stays silent.
+func nextKeepAlive(t testing.TB, ch <-chan *clientv3.LeaseKeepAliveResponse) *clientv3.LeaseKeepAliveResponse {
+	t.Helper()
+	select {
+	case r, ok := <-ch:
+		if !ok {
+			t.Fatal("keep-alive channel closed; want a renewal")
+		}
+		return r
+	case <-time.After(waitTimeout):
+		t.Fatal("no keep-alive response")
+	}
+	panic("unreachable")
+}
+
+// expectKeepAliveClosed waits for ch to close, skipping renewals.
+func expectKeepAliveClosed(t testing.TB, ch <-chan *clientv3.LeaseKeepAliveResponse) {
+	t.Helper()
+	timeout := time.After(waitTimeout)
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		case <-timeout:
+			t.Fatal("keep-alive channel still open; want it closed")
+		}
+	}
+}
+
+func TestLeaseGrantTimeToLiveAndRevoke(t *testing.T) {
+	c := sharedClient(t)
+	ctx := testCtx(t)
+	id := grant(t, c, 30)
+	key := t.Name()
+	put(t, c, key, "v", clientv3.WithLease(id))
+
+	ttl, err := c.TimeToLive(ctx, id, clientv3.WithAttachedKeys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl.ID != id || ttl.GrantedTTL != 30 || ttl.TTL <= 0 || ttl.TTL > 30 {
+		t.Fatalf("TimeToLive = ID %d, granted %d, TTL %d; want ID %d, granted 30, 0 < TTL <= 30", ttl.ID, ttl.GrantedTTL, ttl.TTL, id)
+	}
+	if len(ttl.Keys) != 1 || string(ttl.Keys[0]) != key {
+		t.Fatalf("attached keys %q; want [%q]", ttl.Keys, key)
+	}
+	if noKeys, err := c.TimeToLive(ctx, id); err != nil || len(noKeys.Keys) != 0 {
+		t.Fatalf("TimeToLive without clientv3.WithAttachedKeys = %v keys, %v; want none", noKeys, err)
+	}
+
+	if _, err := c.Revoke(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if ttl, err := c.TimeToLive(ctx, id); err != nil || ttl.TTL != -1 {
+		t.Fatalf("TimeToLive after Revoke = %+v, %v; want TTL -1", ttl, err)
+	}
+	resp, err := c.Get(ctx, key)
+	if err != nil || len(resp.Kvs) != 0 {
+		t.Fatalf("key after Revoke: %v, %v; want it deleted with its lease", resp, err)
+	}
+	if _, err := c.Revoke(ctx, id); err != rpctypes.ErrLeaseNotFound && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		t.Fatalf("second Revoke = %v; want ErrLeaseNotFound", err)
+	}
+}
+
+func TestLeasesListsGrantedLeases(t *testing.T) {
+	c := sharedClient(t)
+	id := grant(t, c, 30)
+	defer c.Revoke(context.Background(), id)
+	resp, err := c.Leases(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range resp.Leases {
+		if l.ID == id {
+			return
+		}
+	}
+	t.Fatalf("Leases = %v; want it to include %d", resp.Leases, id)
+}
+
+func TestKeepAliveRenewsUntilItsContextEnds(t *testing.T) {
+	c := sharedClient(t)
+	id := grant(t, c, 10)
+	ctx, cancel := context.WithCancel(testCtx(t))
+	ch, err := c.KeepAlive(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := nextKeepAlive(t, ch)
+	if r.ID != id || r.TTL != 10 || r.ResponseHeader == nil {
+		t.Fatalf("renewal %+v; want ID %d with TTL 10 and a header", r, id)
+	}
+	cancel()
+	expectKeepAliveClosed(t, ch)
+}
+
+func TestKeepAliveChannelClosesWhenTheLeaseIsRevoked(t *testing.T) {
+	c := sharedClient(t)
+	id := grant(t, c, 2)
+	ch, err := c.KeepAlive(testCtx(t), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextKeepAlive(t, ch)
+	if _, err := c.Revoke(testCtx(t), id); err != nil {
+		t.Fatal(err)
+	}
+	expectKeepAliveClosed(t, ch)
+}
+
+func TestKeepAliveOfAnUnknownLeaseClosesTheChannel(t *testing.T) {
+	c := sharedClient(t)
+	ch, err := c.KeepAlive(testCtx(t), clientv3.LeaseID(0x7eadbeef))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectKeepAliveClosed(t, ch)
+}
+
+func TestKeepAliveSlowReaderDoesNotStallOtherLeases(t *testing.T) {
+	defer func(n int) { clientv3.LeaseResponseChSize = n }(clientv3.LeaseResponseChSize)
+	clientv3.LeaseResponseChSize = 1
+
+	c := sharedClient(t)
+	ctx := testCtx(t)
+	slowID, fastID := grant(t, c, 2), grant(t, c, 2)
+	slow, err := c.KeepAlive(ctx, slowID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := c.KeepAlive(ctx, fastID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Renewals come every TTL/3; four of them span more than a TTL, so the
+	// unread lease would have expired had its renewals stopped.
+	for range 4 {
+		nextKeepAlive(t, fast)
+	}
+	ttl, err := c.TimeToLive(ctx, slowID)
+	if err != nil || ttl.TTL <= 0 {
+		t.Fatalf("unread lease: TimeToLive = %+v, %v; want it alive", ttl, err)
+	}
+	if r := nextKeepAlive(t, slow); r.ID != slowID {
+		t.Fatalf("unread channel holds a renewal of %d; want %d", r.ID, slowID)
+	}
+}
+
+func TestKeepAlivesOfManyLeasesShareOneStream(t *testing.T) {
+	c := sharedClient(t)
+	lc := &countingLeaseClient{LeaseClient: pb.NewLeaseClient(c.ActiveConnection())}
+	// An adapter and no Client: the Lease needs no connection of its own.
+	l := clientv3.NewLeaseFromLeaseClient(lc, nil, 0)
+	defer l.Close()
+	ctx := testCtx(t)
+	for range 3 {
+		id := grant(t, l, 10)
+		ch, err := l.KeepAlive(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nextKeepAlive(t, ch)
+	}
+	if n := lc.streams.Load(); n != 1 {
+		t.Fatalf("opened %d keep-alive streams; want 1", n)
+	}
+}
+
+func TestKeepAliveOnceRenewsOrReportsLeaseNotFound(t *testing.T) {
+	c := sharedClient(t)
+	ctx := testCtx(t)
+	id := grant(t, c, 10)
+	r, err := c.KeepAliveOnce(ctx, id)
+	if err != nil || r.ID != id || r.TTL != 10 {
+		t.Fatalf("KeepAliveOnce = %+v, %v; want ID %d with TTL 10", r, err, id)
+	}
+	if _, err := c.Revoke(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.KeepAliveOnce(ctx, id)
+	if err != rpctypes.ErrLeaseNotFound || !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		t.Fatalf("KeepAliveOnce of a revoked lease = %v; want rpctypes.ErrLeaseNotFound", err)
+	}
+}
+
+func TestKeepAliveAfterCloseReturnsErrKeepAliveHalted(t *testing.T) {
+	c := sharedClient(t)
+	l := clientv3.NewLease(c)
+	id := grant(t, l, 10)
+	ch, err := l.KeepAlive(testCtx(t), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextKeepAlive(t, ch)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	expectKeepAliveClosed(t, ch)
+
+	ch, err = l.KeepAlive(testCtx(t), id)
+	var halted clientv3.ErrKeepAliveHalted
+	if !errors.As(err, &halted) || halted.Reason != context.Canceled || !errors.Is(err, context.Canceled) {
+		t.Fatalf("KeepAlive after Close = %v; want clientv3.ErrKeepAliveHalted{Reason: context.Canceled}", err)
+	}
+	expectKeepAliveClosed(t, ch)
+
+	// KeepAliveOnce does not need the halted loop.
+	if _, err := l.KeepAliveOnce(testCtx(t), id); err != nil {
+		t.Fatalf("KeepAliveOnce after Close: %v", err)
+	}
+}
+
+func TestKeepAliveOnALeaseClosedBeforeUseReturnsErrKeepAliveHalted(t *testing.T) {
+	c := sharedClient(t)
+	l := clientv3.NewLease(c)
+	l.Close()
+	if _, err := l.KeepAlive(testCtx(t), 1); !errors.As(err, new(clientv3.ErrKeepAliveHalted)) {
+		t.Fatalf("KeepAlive = %v; want clientv3.ErrKeepAliveHalted", err)
+	}
+}
+
+func TestLeaseWithoutConnectionFailsClearly(t *testing.T) {
+	c := clientv3.NewCtxClient(context.Background())
+	defer c.Close()
+	l := clientv3.NewLease(c)
+	defer l.Close()
+	if _, err := l.Grant(testCtx(t), 10); err == nil {
+		t.Fatal("Grant without a connection succeeded; want an error")
+	}
+	ch, err := l.KeepAlive(testCtx(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectKeepAliveClosed(t, ch)
+
+	w := clientv3.NewWatcher(c)
+	defer w.Close()
+	wr := next(t, w.Watch(testCtx(t), "k"))
+	if !wr.Canceled || wr.Err() == nil {
+		t.Fatalf("watch without a connection got %+v; want a canceled response with an error", wr)
+	}
+}

@@ -1,0 +1,193 @@
+package clientv3_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+)
+
+// waitTimeout bounds every wait of the watch and lease tests; reaching it
+// means the behaviour under test did not happen.
+const waitTimeout = 15 * time.Second
+
+// newTestClient returns a client of the given endpoints, closed when t
+// ends.
+func newTestClient(t testing.TB, eps []string) *clientv3.Client {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatalf("clientv3.New: %v", err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+// sharedClient returns a client of the shared cluster.
+func sharedClient(t testing.TB) *clientv3.Client { return newTestClient(t, shared.Endpoints()) }
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// put writes key=val and returns the revision of the write.
+func put(t testing.TB, c *clientv3.Client, key, val string, opts ...clientv3.OpOption) int64 {
+	t.Helper()
+	resp, err := c.Put(testCtx(t), key, val, opts...)
+	if err != nil {
+		t.Fatalf("put %q: %v", key, err)
+	}
+	return resp.Header.Revision
+}
+
+func del(t testing.TB, c *clientv3.Client, key string) int64 {
+	t.Helper()
+	resp, err := c.Delete(testCtx(t), key)
+	if err != nil {
+		t.Fatalf("delete %q: %v", key, err)
+	}
+	return resp.Header.Revision
+}
+
+func compact(t testing.TB, c *clientv3.Client, rev int64) {
+	t.Helper()
+	if _, err := c.Compact(testCtx(t), rev, clientv3.WithCompactPhysical()); err != nil {
+		t.Fatalf("compact at %d: %v", rev, err)
+	}
+}
+
+// createOnce writes key=val unless key exists, retrying failures until it
+// knows the write happened exactly once: a write that fails ambiguously is
+// retried, and the compare makes the retry a no-op if the first attempt
+// was applied after all. It returns false if ctx ends first.
+func createOnce(ctx context.Context, c *clientv3.Client, key, val string) bool {
+	for ctx.Err() == nil {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := c.Txn(actx).
+			If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+			Then(clientv3.OpPut(key, val)).
+			Commit()
+		cancel()
+		if err == nil {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return false
+}
+
+// next returns the next response of wch, failing t if none comes or the
+// channel closes.
+func next(t testing.TB, wch clientv3.WatchChan) clientv3.WatchResponse {
+	t.Helper()
+	select {
+	case wr, ok := <-wch:
+		if !ok {
+			t.Fatal("watch channel closed; want a response")
+		}
+		return wr
+	case <-time.After(waitTimeout):
+		t.Fatal("no watch response")
+	}
+	panic("unreachable")
+}
+
+// nextEvents collects n events from wch, failing t on anything else.
+func nextEvents(t testing.TB, wch clientv3.WatchChan, n int) []*clientv3.Event {
+	t.Helper()
+	var evs []*clientv3.Event
+	for len(evs) < n {
+		wr := next(t, wch)
+		if err := wr.Err(); err != nil {
+			t.Fatalf("watch response error after %d events: %v", len(evs), err)
+		}
+		evs = append(evs, wr.Events...)
+	}
+	if len(evs) != n {
+		t.Fatalf("got %d events, want %d", len(evs), n)
+	}
+	return evs
+}
+
+// expectClosed waits for wch to close, failing t if a response with
+// events arrives first or it stays open.
+func expectClosed(t testing.TB, wch clientv3.WatchChan) {
+	t.Helper()
+	timeout := time.After(waitTimeout)
+	for {
+		select {
+		case wr, ok := <-wch:
+			if !ok {
+				return
+			}
+			if len(wr.Events) > 0 {
+				t.Fatalf("got %d events; want the channel closed", len(wr.Events))
+			}
+		case <-timeout:
+			t.Fatal("watch channel still open; want it closed")
+		}
+	}
+}
+
+// countingWatchClient is a pb.WatchClient adapter, with no connection of
+// its own, that counts the streams opened and the fragments received.
+type countingWatchClient struct {
+	pb.WatchClient
+	streams   atomic.Int64
+	creates   atomic.Int64
+	fragments atomic.Int64
+}
+
+func (c *countingWatchClient) Watch(ctx context.Context, opts ...grpc.CallOption) (pb.Watch_WatchClient, error) {
+	s, err := c.WatchClient.Watch(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c.streams.Add(1)
+	return &countingWatchStream{Watch_WatchClient: s, parent: c}, nil
+}
+
+type countingWatchStream struct {
+	pb.Watch_WatchClient
+	parent *countingWatchClient
+}
+
+func (s *countingWatchStream) Send(req *pb.WatchRequest) error {
+	if req.GetCreateRequest() != nil {
+		s.parent.creates.Add(1)
+	}
+	return s.Watch_WatchClient.Send(req)
+}
+
+func (s *countingWatchStream) Recv() (*pb.WatchResponse, error) {
+	resp, err := s.Watch_WatchClient.Recv()
+	if err == nil && resp.Fragment {
+		s.parent.fragments.Add(1)
+	}
+	return resp, err
+}
+
+// countingLeaseClient is a pb.LeaseClient adapter that counts keep-alive
+// streams.
+type countingLeaseClient struct {
+	pb.LeaseClient
+	streams atomic.Int64
+}
+
+func (c *countingLeaseClient) LeaseKeepAlive(ctx context.Context, opts ...grpc.CallOption) (pb.Lease_LeaseKeepAliveClient, error) {
+	s, err := c.LeaseClient.LeaseKeepAlive(ctx, opts...)
+	if err == nil {
+		c.streams.Add(1)
+	}
+	return s, err
+}

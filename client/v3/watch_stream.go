@@ -1,0 +1,531 @@
+package clientv3
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// A watchStream carries the watches of one metadata set over successive
+// gRPC Watch streams: when one breaks, the next is opened (on whichever
+// member the balancer picks) and every watch is created again from the
+// revision after the last one it queued.
+//
+// One goroutine, run, owns the stream's state. Everything else talks to it
+// through post (callers and deliverers, never blocking) or through the
+// channels of the current connection. run itself never blocks on a reader
+// or on the network: requests go out through a send queue drained by the
+// connection's sender, responses go to bounded per-watch queues.
+type watchStream struct {
+	w   *watcher
+	key string
+
+	// ctx carries the watches' outgoing metadata plus require-leader, so
+	// that a member that loses its leader closes the stream and the
+	// watches move to a member that has one.
+	ctx context.Context
+	// userRequireLeader: the watches themselves asked for require-leader,
+	// so losing the leader ends them with ErrNoLeader instead.
+	userRequireLeader bool
+
+	attached int // subscribers attached or being attached; guarded by w.mu
+
+	inboxMu sync.Mutex
+	inbox   []streamOp
+	wake    chan struct{}
+
+	// Owned by run.
+	subs     map[*subscriber]struct{}
+	byID     map[int64]*subscriber
+	creating []*subscriber // created responses arrive in request order
+	conn     *watchConn
+	dialing  context.CancelFunc // non-nil while a stream is being opened
+	dialed   chan dialResult
+	retry    <-chan time.Time
+	backoff  streamBackoff
+	connWG   sync.WaitGroup
+}
+
+type streamOpKind int
+
+const (
+	opAdd      streamOpKind = iota // start watching sub
+	opDetach                       // sub's deliverer has exited
+	opResume                       // sub's reader has caught up; create it again
+	opProgress                     // send a progress request
+)
+
+type streamOp struct {
+	kind streamOpKind
+	sub  *subscriber
+}
+
+type dialResult struct {
+	stream pb.Watch_WatchClient
+	cancel context.CancelFunc
+	ctx    context.Context
+	err    error
+}
+
+// watchConn is one gRPC Watch stream and its two goroutines.
+type watchConn struct {
+	cancel context.CancelFunc
+	out    *sendQueue[*pb.WatchRequest]
+	in     chan *pb.WatchResponse
+	errc   chan error
+}
+
+func newWatchStream(w *watcher, key string, md metadata.MD) *watchStream {
+	s := &watchStream{
+		w:      w,
+		key:    key,
+		wake:   make(chan struct{}, 1),
+		subs:   make(map[*subscriber]struct{}),
+		byID:   make(map[int64]*subscriber),
+		dialed: make(chan dialResult, 1),
+	}
+	s.userRequireLeader = hasRequireLeader(md)
+	if !s.userRequireLeader {
+		md = md.Copy()
+		md.Set(rpctypes.MetadataRequireLeaderKey, rpctypes.MetadataHasLeader)
+	}
+	s.ctx = metadata.NewOutgoingContext(w.ctx, md)
+	return s
+}
+
+// post hands op to run. It never blocks, so that callers and deliverers
+// cannot be held up by the stream.
+func (s *watchStream) post(op streamOp) {
+	s.inboxMu.Lock()
+	s.inbox = append(s.inbox, op)
+	s.inboxMu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *watchStream) takeInbox() []streamOp {
+	s.inboxMu.Lock()
+	ops := s.inbox
+	s.inbox = nil
+	s.inboxMu.Unlock()
+	return ops
+}
+
+func (s *watchStream) run() {
+	defer s.w.wg.Done()
+	s.dial()
+	for {
+		var in <-chan *pb.WatchResponse
+		var errc <-chan error
+		if s.conn != nil {
+			in, errc = s.conn.in, s.conn.errc
+		}
+		select {
+		case <-s.wake:
+			for _, op := range s.takeInbox() {
+				if s.apply(op) {
+					s.shutdown(nil)
+					return
+				}
+			}
+		case r := <-s.dialed:
+			s.dialing = nil
+			if r.err != nil {
+				r.cancel()
+				if err := s.broken(r.err); err != nil {
+					s.shutdown(err)
+					return
+				}
+				continue
+			}
+			s.connect(r)
+		case resp := <-in:
+			s.backoff.reset()
+			if s.handle(resp) {
+				s.shutdown(nil)
+				return
+			}
+		case err := <-errc:
+			if err := s.broken(err); err != nil {
+				s.shutdown(err)
+				return
+			}
+		case <-s.retry:
+			s.retry = nil
+			s.dial()
+		case <-s.w.ctx.Done():
+			s.shutdown(s.w.ctx.Err())
+			return
+		}
+	}
+}
+
+// dial opens a gRPC stream in the background; the result arrives on
+// s.dialed.
+func (s *watchStream) dial() {
+	ctx, cancel := context.WithCancel(s.ctx)
+	s.dialing = cancel
+	s.connWG.Add(1)
+	go func() {
+		defer s.connWG.Done()
+		stream, err := s.w.remote.Watch(ctx, s.w.callOpts...)
+		s.dialed <- dialResult{stream: stream, cancel: cancel, ctx: ctx, err: err}
+	}()
+}
+
+// connect starts using a freshly opened stream and (re)creates on it every
+// watch that is not paused, oldest first.
+func (s *watchStream) connect(r dialResult) {
+	c := &watchConn{
+		cancel: r.cancel,
+		out:    newSendQueue[*pb.WatchRequest](),
+		in:     make(chan *pb.WatchResponse, 8),
+		errc:   make(chan error, 1),
+	}
+	s.conn = c
+	s.connWG.Add(2)
+	go func() {
+		defer s.connWG.Done()
+		c.out.drain(r.ctx, r.stream.Send)
+	}()
+	go func() {
+		defer s.connWG.Done()
+		for {
+			resp, err := r.stream.Recv()
+			if err != nil {
+				c.errc <- err
+				return
+			}
+			select {
+			case c.in <- resp:
+			case <-r.ctx.Done():
+				return
+			}
+		}
+	}()
+	pending := make([]*subscriber, 0, len(s.subs))
+	for sub := range s.subs {
+		if sub.state == subPending {
+			pending = append(pending, sub)
+		}
+	}
+	sort.Slice(pending, func(i, j int) bool { return pending[i].seq < pending[j].seq })
+	for _, sub := range pending {
+		s.create(sub)
+	}
+}
+
+// broken handles the end of the current stream (or a failure to open
+// one). It returns nil if the watches should be resumed on a new stream,
+// or the error that ends them all.
+func (s *watchStream) broken(err error) error {
+	if s.conn != nil {
+		s.conn.cancel()
+		s.conn = nil
+	}
+	for sub := range s.subs {
+		if sub.state == subActive || sub.state == subCreating {
+			sub.state = subPending
+		}
+		sub.frag = nil
+	}
+	clear(s.byID)
+	s.creating = nil
+
+	if fatal := s.fatal(err); fatal != nil {
+		return fatal
+	}
+	d := s.backoff.next()
+	s.w.lg.Debug("watch stream broken; resuming", zap.Error(err), zap.Duration("after", d))
+	s.retry = time.After(d)
+	return nil
+}
+
+// fatal decides whether a stream error ends the watches. Unavailable and
+// Internal errors (a member going away, a dropped connection, a member
+// without a leader) are retried, as is a rejected auth token once the
+// client has a new one; anything else is final. A member that has lost its
+// leader ends the watches only if they asked for WithRequireLeader.
+func (s *watchStream) fatal(err error) error {
+	if ctxErr := s.w.ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	mapped := toErr(s.w.ctx, err)
+	if errors.Is(mapped, rpctypes.ErrNoLeader) || rpctypes.ErrorDesc(err) == rpctypes.ErrorDesc(rpctypes.ErrGRPCNoLeader) {
+		if s.userRequireLeader {
+			return rpctypes.ErrNoLeader
+		}
+		return nil
+	}
+	if s.w.client != nil && s.w.client.maybeRefreshToken(s.w.ctx, err) {
+		return nil
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.Internal:
+		return nil
+	case codes.Canceled:
+		// Our own ctx is alive (checked above), so the server canceled
+		// the stream (etcd reports "watch canceled" when it drops a
+		// stream); a new stream fixes that.
+		return nil
+	}
+	return mapped
+}
+
+// shutdown ends the stream for good: with err == nil because no watch is
+// left, with a context error because the watcher is closing (channels are
+// closed without a final response), or with the error that ends every
+// watch (each gets a final Canceled response whose Err is err).
+func (s *watchStream) shutdown(err error) {
+	s.w.mu.Lock()
+	s.w.forget(s)
+	s.w.mu.Unlock()
+	// Subscribers still in the inbox were attached before the stream was
+	// forgotten; they end with the rest.
+	for _, op := range s.takeInbox() {
+		if op.kind == opAdd {
+			s.subs[op.sub] = struct{}{}
+		}
+	}
+	for sub := range s.subs {
+		switch {
+		case err == nil:
+		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+			sub.stop()
+		default:
+			sub.finish(&WatchResponse{Canceled: true, closeErr: err})
+		}
+		sub.state = subClosed
+		sub.markEstablished()
+	}
+	clear(s.subs)
+	if s.dialing != nil {
+		s.dialing()
+	}
+	if s.conn != nil {
+		s.conn.cancel()
+	}
+	s.connWG.Wait()
+	// A stream opened just as we stopped is canceled by its ctx above;
+	// its result may still sit in the channel.
+	select {
+	case r := <-s.dialed:
+		r.cancel()
+	default:
+	}
+}
+
+// apply executes one posted operation. It reports whether the stream has
+// no subscriber left and must stop.
+func (s *watchStream) apply(op streamOp) (last bool) {
+	sub := op.sub
+	switch op.kind {
+	case opAdd:
+		s.subs[sub] = struct{}{}
+		sub.state = subPending
+		if s.conn != nil {
+			s.create(sub)
+		}
+	case opDetach:
+		if sub.state == subClosed {
+			return false
+		}
+		if sub.state == subActive {
+			s.cancelOnServer(sub.id)
+			delete(s.byID, sub.id)
+		}
+		// A subscriber still being created stays in s.creating: its
+		// created response is matched, then canceled on the server.
+		return s.remove(sub)
+	case opResume:
+		if sub.state != subPaused {
+			return false
+		}
+		sub.resumed()
+		sub.state = subPending
+		if s.conn != nil {
+			s.create(sub)
+		}
+	case opProgress:
+		if s.conn != nil {
+			s.conn.out.push(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_ProgressRequest{ProgressRequest: &pb.WatchProgressRequest{}}})
+		}
+	}
+	return false
+}
+
+// remove forgets sub, which has ended. It reports whether it was the last.
+func (s *watchStream) remove(sub *subscriber) (last bool) {
+	sub.state = subClosed
+	sub.markEstablished()
+	delete(s.subs, sub)
+	return s.w.detach(s)
+}
+
+// end delivers sub's last response and removes it.
+func (s *watchStream) end(sub *subscriber, last WatchResponse) bool {
+	sub.finish(&last)
+	return s.remove(sub)
+}
+
+func (s *watchStream) create(sub *subscriber) {
+	sub.state = subCreating
+	s.creating = append(s.creating, sub)
+	s.conn.out.push(sub.createRequest())
+}
+
+func (s *watchStream) cancelOnServer(id int64) {
+	if s.conn != nil {
+		s.conn.out.push(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CancelRequest{CancelRequest: &pb.WatchCancelRequest{WatchId: id}}})
+	}
+}
+
+// handle dispatches one response of the current stream. It reports
+// whether the stream has no subscriber left.
+func (s *watchStream) handle(resp *pb.WatchResponse) (last bool) {
+	switch {
+	case resp.Created:
+		return s.onCreated(resp)
+	case resp.WatchId == InvalidWatchID:
+		s.onStreamProgress(resp)
+		return false
+	default:
+		return s.onWatchResponse(resp)
+	}
+}
+
+func (s *watchStream) onCreated(resp *pb.WatchResponse) (last bool) {
+	if len(s.creating) == 0 {
+		s.w.lg.Warn("watch: created response without a pending create", zap.Int64("watch-id", resp.WatchId))
+		return false
+	}
+	sub := s.creating[0]
+	s.creating[0] = nil
+	s.creating = s.creating[1:]
+
+	if sub.state == subClosed {
+		if !resp.Canceled {
+			s.cancelOnServer(resp.WatchId)
+		}
+		return false
+	}
+	if resp.Canceled {
+		reason := resp.CancelReason
+		if isAuthTokenReason(reason) && s.w.client != nil &&
+			s.w.client.maybeRefreshToken(s.w.ctx, cancelReasonErr(reason)) {
+			// The stream carries the old token: open a new one.
+			sub.state = subPending
+			if err := s.broken(status.Error(codes.Unavailable, reason)); err != nil {
+				s.w.lg.Debug("watch: reconnect after token refresh failed", zap.Error(err))
+			}
+			return false
+		}
+		return s.end(sub, WatchResponse{Header: resp.Header, Created: true, Canceled: true, CancelReason: reason})
+	}
+
+	sub.state = subActive
+	sub.id = resp.WatchId
+	s.byID[sub.id] = sub
+	if sub.nextRev == 0 && resp.Header != nil {
+		// A watch from "now" starts after the revision the server had
+		// when it created the watch; resuming from there loses nothing.
+		sub.nextRev = resp.Header.Revision + 1
+	}
+	if !sub.wasEstablished {
+		if sub.createdNotify {
+			sub.offerProgress(WatchResponse{Header: resp.Header, Created: true})
+		}
+		sub.markEstablished()
+	}
+	return false
+}
+
+// onStreamProgress fans out a progress notification that the server sent
+// for the whole stream (in answer to RequestProgress) to every created
+// watch. The server sends it only when all its watchers have caught up, so
+// every watch has received all events up to its revision.
+func (s *watchStream) onStreamProgress(resp *pb.WatchResponse) {
+	if resp.Canceled || resp.CompactRevision != 0 || len(resp.Events) > 0 {
+		return
+	}
+	for _, sub := range s.byID {
+		s.progress(sub, resp.Header)
+	}
+}
+
+func (s *watchStream) progress(sub *subscriber, hdr *pb.ResponseHeader) {
+	sub.offerProgress(WatchResponse{Header: hdr})
+	if hdr != nil && hdr.Revision >= sub.nextRev {
+		sub.nextRev = hdr.Revision + 1
+	}
+}
+
+func (s *watchStream) onWatchResponse(resp *pb.WatchResponse) (last bool) {
+	sub := s.byID[resp.WatchId]
+	if sub == nil {
+		// A watch we canceled (or paused) whose responses were in flight.
+		return false
+	}
+	if resp.Fragment {
+		if sub.frag == nil {
+			sub.frag = resp
+		} else {
+			sub.frag.Events = append(sub.frag.Events, resp.Events...)
+		}
+		return false
+	}
+	if sub.frag != nil {
+		resp.Events = append(sub.frag.Events, resp.Events...)
+		sub.frag = nil
+	}
+	switch {
+	case resp.CompactRevision != 0:
+		delete(s.byID, sub.id)
+		return s.end(sub, WatchResponse{Header: resp.Header, CompactRevision: resp.CompactRevision, Canceled: true})
+	case resp.Canceled:
+		delete(s.byID, sub.id)
+		return s.end(sub, WatchResponse{Header: resp.Header, Canceled: true, CancelReason: resp.CancelReason})
+	case len(resp.Events) == 0:
+		s.progress(sub, resp.Header)
+		return false
+	}
+	if !sub.offer(WatchResponse{Header: resp.Header, Events: resp.Events}) {
+		// The reader is behind by a full queue. Stop the watch on the
+		// server and drop this response; the deliverer resumes the watch
+		// from sub.nextRev once the reader catches up.
+		s.cancelOnServer(sub.id)
+		delete(s.byID, sub.id)
+		sub.state = subPaused
+		s.w.lg.Debug("watch: reader is slow; pausing watch", zap.Int64("watch-id", sub.id), zap.Int64("next-rev", sub.nextRev))
+		return false
+	}
+	// The server never splits a revision across responses, so every event
+	// up to the last one's revision has now been queued.
+	sub.nextRev = resp.Events[len(resp.Events)-1].Kv.ModRevision + 1
+	return false
+}
+
+// isAuthTokenReason reports whether a watch was refused because the
+// stream's auth token is no longer valid.
+func isAuthTokenReason(reason string) bool {
+	switch cancelReasonErr(reason) {
+	case rpctypes.ErrInvalidAuthToken, rpctypes.ErrAuthOldRevision, rpctypes.ErrUserEmpty:
+		return true
+	}
+	return false
+}

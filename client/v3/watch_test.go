@@ -1,0 +1,400 @@
+package clientv3_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/metadata"
+)
+
+func TestWatchDeliversPutsAndDeletesInOrder(t *testing.T) {
+	c := sharedClient(t)
+	key := t.Name()
+	wch := c.Watch(testCtx(t), key)
+
+	r1 := put(t, c, key, "v1")
+	r2 := put(t, c, key, "v2")
+	r3 := del(t, c, key)
+
+	evs := nextEvents(t, wch, 3)
+	want := []struct {
+		typ mvccpb.Event_EventType
+		val string
+		rev int64
+	}{{clientv3.EventTypePut, "v1", r1}, {clientv3.EventTypePut, "v2", r2}, {clientv3.EventTypeDelete, "", r3}}
+	for i, w := range want {
+		ev := evs[i]
+		if ev.Type != w.typ || string(ev.Kv.Key) != key || string(ev.Kv.Value) != w.val || ev.Kv.ModRevision != w.rev {
+			t.Errorf("event %d = %v %q=%q at %d; want %v %q=%q at %d",
+				i, ev.Type, ev.Kv.Key, ev.Kv.Value, ev.Kv.ModRevision, w.typ, key, w.val, w.rev)
+		}
+	}
+}
+
+func TestWatchStartsAfterTheRevisionItWasCreatedAt(t *testing.T) {
+	c := sharedClient(t)
+	key := t.Name()
+	put(t, c, key, "before")
+	// Watch returns once the server has the watch, so a write made after
+	// it returns is seen, and one made before is not.
+	wch := c.Watch(testCtx(t), key)
+	rev := put(t, c, key, "after")
+	ev := nextEvents(t, wch, 1)[0]
+	if string(ev.Kv.Value) != "after" || ev.Kv.ModRevision != rev {
+		t.Fatalf("first event %q at %d; want %q at %d", ev.Kv.Value, ev.Kv.ModRevision, "after", rev)
+	}
+}
+
+func TestWatchWithPrefixSeesOnlyKeysUnderThePrefix(t *testing.T) {
+	c := sharedClient(t)
+	prefix := t.Name() + "/p/"
+	wch := c.Watch(testCtx(t), prefix, clientv3.WithPrefix())
+	put(t, c, prefix+"a", "1")
+	put(t, c, t.Name()+"/q", "2")
+	put(t, c, prefix+"b", "3")
+	evs := nextEvents(t, wch, 2)
+	if got := eventKeys(evs); got != prefix+"a,"+prefix+"b" {
+		t.Fatalf("keys %s; want %sa,%sb", got, prefix, prefix)
+	}
+}
+
+func TestWatchWithRangeCoversTheHalfOpenInterval(t *testing.T) {
+	c := sharedClient(t)
+	k := t.Name() + "/"
+	wch := c.Watch(testCtx(t), k+"b", clientv3.WithRange(k+"d"))
+	for _, s := range []string{"a", "b", "c", "d", "e", "bb"} {
+		put(t, c, k+s, s)
+	}
+	evs := nextEvents(t, wch, 3)
+	if got, want := eventKeys(evs), k+"b,"+k+"c,"+k+"bb"; got != want {
+		t.Fatalf("keys %s; want %s", got, want)
+	}
+}
+
+func TestWatchWithFromKeySeesEveryKeyFromTheKeyOn(t *testing.T) {
+	c := sharedClient(t)
+	k := t.Name() + "/"
+	wch := c.Watch(testCtx(t), k+"b", clientv3.WithFromKey())
+	for _, s := range []string{"a", "b", "z"} {
+		put(t, c, k+s, s)
+	}
+	evs := nextEvents(t, wch, 2)
+	if got, want := eventKeys(evs), k+"b,"+k+"z"; got != want {
+		t.Fatalf("keys %s; want %s", got, want)
+	}
+}
+
+func TestWatchWithRevReplaysHistory(t *testing.T) {
+	c := sharedClient(t)
+	key := t.Name()
+	first := put(t, c, key, "1")
+	put(t, c, key, "2")
+	put(t, c, key, "3")
+	evs := nextEvents(t, c.Watch(testCtx(t), key, clientv3.WithRev(first)), 3)
+	for i, ev := range evs {
+		if want := fmt.Sprint(i + 1); string(ev.Kv.Value) != want || ev.Kv.ModRevision != first+int64(i) {
+			t.Errorf("event %d: %q at %d; want %q at %d", i, ev.Kv.Value, ev.Kv.ModRevision, want, first+int64(i))
+		}
+	}
+}
+
+func TestWatchWithPrevKVCarriesThePreviousValue(t *testing.T) {
+	c := sharedClient(t)
+	key := t.Name()
+	put(t, c, key, "old")
+	wch := c.Watch(testCtx(t), key, clientv3.WithPrevKV())
+	put(t, c, key, "new")
+	ev := nextEvents(t, wch, 1)[0]
+	if ev.PrevKv == nil || string(ev.PrevKv.Value) != "old" {
+		t.Fatalf("PrevKv = %v; want value %q", ev.PrevKv, "old")
+	}
+}
+
+func TestWatchFiltersDropTheFilteredEventType(t *testing.T) {
+	c := sharedClient(t)
+	key := t.Name()
+	ctx := testCtx(t)
+	noPut := c.Watch(ctx, key, clientv3.WithFilterPut())
+	noDelete := c.Watch(ctx, key, clientv3.WithFilterDelete())
+	put(t, c, key, "v")
+	del(t, c, key)
+	if ev := nextEvents(t, noPut, 1)[0]; ev.Type != clientv3.EventTypeDelete {
+		t.Errorf("clientv3.WithFilterPut delivered %v; want only DELETE", ev.Type)
+	}
+	if ev := nextEvents(t, noDelete, 1)[0]; ev.Type != clientv3.EventTypePut {
+		t.Errorf("clientv3.WithFilterDelete delivered %v; want only PUT", ev.Type)
+	}
+}
+
+func TestWatchWithCreatedNotifyDeliversCreatedFirst(t *testing.T) {
+	c := sharedClient(t)
+	key := t.Name()
+	wch := c.Watch(testCtx(t), key, clientv3.WithCreatedNotify())
+	wr := next(t, wch)
+	if !wr.Created || len(wr.Events) > 0 || wr.Err() != nil || wr.IsProgressNotify() {
+		t.Fatalf("first response %+v; want Created with no events and no error", wr)
+	}
+	if wr.Header == nil || wr.Header.Revision == 0 {
+		t.Fatalf("created header %v; want the revision the watch starts after", wr.Header)
+	}
+	// The watch starts right after the created revision.
+	rev := put(t, c, key, "v")
+	if ev := nextEvents(t, wch, 1)[0]; ev.Kv.ModRevision != rev {
+		t.Fatalf("event at %d; want the put at %d", ev.Kv.ModRevision, rev)
+	}
+}
+
+func TestRequestProgressNotifiesEveryWatchOfTheContextsStream(t *testing.T) {
+	c := sharedClient(t)
+	key := t.Name()
+	ctx := testCtx(t)
+	w1 := c.Watch(ctx, key+"/1")
+	w2 := c.Watch(ctx, key+"/2")
+	other := c.Watch(clientv3.WithRequireLeader(ctx), key+"/3")
+	rev := put(t, c, key+"/unwatched", "v")
+
+	// The member serving the watches may apply the write a moment after
+	// the one that served it: ask until the notifications reach it.
+	for reached := false; !reached; {
+		if err := c.RequestProgress(ctx); err != nil {
+			t.Fatal(err)
+		}
+		reached = true
+		for i, wch := range []clientv3.WatchChan{w1, w2} {
+			wr := next(t, wch)
+			if !wr.IsProgressNotify() {
+				t.Fatalf("watch %d got %+v; want a progress notification", i+1, wr)
+			}
+			reached = reached && wr.Header.Revision >= rev
+		}
+	}
+	// The watch with different metadata is on another stream: the first
+	// thing it sees is its own event, not a progress notification.
+	put(t, c, key+"/3", "v")
+	if wr := next(t, other); wr.IsProgressNotify() || len(wr.Events) != 1 {
+		t.Fatalf("watch on another stream got %+v; want its event", wr)
+	}
+}
+
+func TestRequestProgressWithoutAStreamDoesNothing(t *testing.T) {
+	c := sharedClient(t)
+	ctx := metadata.AppendToOutgoingContext(testCtx(t), "no-stream", "here")
+	if err := c.RequestProgress(ctx); err != nil {
+		t.Fatalf("RequestProgress = %v; want nil", err)
+	}
+}
+
+func TestWatchesShareOneStreamPerOutgoingMetadata(t *testing.T) {
+	c := sharedClient(t)
+	wc := &countingWatchClient{WatchClient: pb.NewWatchClient(c.ActiveConnection())}
+	w := clientv3.NewWatchFromWatchClient(wc, c)
+	defer w.Close()
+	ctx := testCtx(t)
+	key := t.Name()
+
+	w.Watch(ctx, key+"/a")
+	w.Watch(ctx, key+"/b")
+	// Metadata added in another order is the same metadata.
+	ab := metadata.AppendToOutgoingContext(metadata.AppendToOutgoingContext(ctx, "a", "1"), "b", "2")
+	ba := metadata.AppendToOutgoingContext(metadata.AppendToOutgoingContext(ctx, "b", "2"), "a", "1")
+	w.Watch(ab, key+"/c")
+	w.Watch(ba, key+"/d")
+	w.Watch(clientv3.WithRequireLeader(ctx), key+"/e")
+	if got := wc.streams.Load(); got != 3 {
+		t.Fatalf("opened %d streams; want 3 (plain, a+b, require-leader)", got)
+	}
+}
+
+func TestWatchCompactedStartEndsWithErrCompacted(t *testing.T) {
+	c := sharedClient(t)
+	key := t.Name()
+	first := put(t, c, key, "1")
+	last := put(t, c, key, "2")
+	compact(t, c, last)
+
+	wch := c.Watch(testCtx(t), key, clientv3.WithRev(first))
+	wr := next(t, wch)
+	if wr.CompactRevision == 0 || !wr.Canceled {
+		t.Fatalf("got %+v; want a canceled response with CompactRevision set", wr)
+	}
+	if err := wr.Err(); err != rpctypes.ErrCompacted || !errors.Is(err, rpctypes.ErrCompacted) {
+		t.Fatalf("Err() = %v; want rpctypes.ErrCompacted", err)
+	}
+	expectClosed(t, wch)
+}
+
+func TestWatchCancelingTheContextClosesTheChannel(t *testing.T) {
+	c := sharedClient(t)
+	ctx, cancel := context.WithCancel(testCtx(t))
+	wch := c.Watch(ctx, t.Name())
+	cancel()
+	expectClosed(t, wch)
+
+	// The stream goes on serving other watches.
+	other := c.Watch(testCtx(t), t.Name())
+	put(t, c, t.Name(), "v")
+	nextEvents(t, other, 1)
+}
+
+func TestWatchWithDoneContextReturnsClosedChannel(t *testing.T) {
+	c := sharedClient(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	expectClosed(t, c.Watch(ctx, t.Name()))
+}
+
+func TestWatcherCloseClosesEveryChannel(t *testing.T) {
+	c := sharedClient(t)
+	w := clientv3.NewWatcher(c)
+	ctx := testCtx(t)
+	a := w.Watch(ctx, t.Name()+"/a")
+	b := w.Watch(metadata.AppendToOutgoingContext(ctx, "k", "v"), t.Name()+"/b")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	expectClosed(t, a)
+	expectClosed(t, b)
+	expectClosed(t, w.Watch(ctx, t.Name()+"/c"))
+}
+
+func TestWatchWithOptionsThatDoNotApplyReportsAnError(t *testing.T) {
+	c := sharedClient(t)
+	wch := c.Watch(testCtx(t), t.Name(), clientv3.WithLimit(3))
+	wr := next(t, wch)
+	if !wr.Canceled || wr.Err() == nil {
+		t.Fatalf("got %+v; want a canceled response with an error", wr)
+	}
+	expectClosed(t, wch)
+}
+
+func TestWatchReassemblesFragmentedResponses(t *testing.T) {
+	c := sharedClient(t)
+	key := t.Name()
+	// Three values that together exceed the server's 1.5 MiB request
+	// limit arrive in one catch-up response, which the server splits.
+	val := strings.Repeat("x", 700*1024)
+	first := put(t, c, key+"/1", val)
+	put(t, c, key+"/2", val)
+	put(t, c, key+"/3", val)
+
+	// An adapter and no Client: the watcher needs no connection of its own.
+	wc := &countingWatchClient{WatchClient: pb.NewWatchClient(c.ActiveConnection())}
+	w := clientv3.NewWatchFromWatchClient(wc, nil)
+	defer w.Close()
+	wr := next(t, w.Watch(testCtx(t), key, clientv3.WithPrefix(), clientv3.WithRev(first), clientv3.WithFragment()))
+	if len(wr.Events) != 3 {
+		t.Fatalf("first response has %d events; want all 3 in one response", len(wr.Events))
+	}
+	for i, ev := range wr.Events {
+		if ev.Kv.ModRevision != first+int64(i) || len(ev.Kv.Value) != len(val) {
+			t.Errorf("event %d at %d with %d bytes; want revision %d with %d bytes", i, ev.Kv.ModRevision, len(ev.Kv.Value), first+int64(i), len(val))
+		}
+	}
+	if wc.fragments.Load() == 0 {
+		t.Fatal("the server sent no fragments; the test proves nothing")
+	}
+}
+
+func TestWatchSlowReaderNeitherBlocksOthersNorLosesEvents(t *testing.T) {
+	defer clientv3.SetWatchQueueLimit(4)()
+
+	c := sharedClient(t)
+	wc := &countingWatchClient{WatchClient: pb.NewWatchClient(c.ActiveConnection())}
+	w := clientv3.NewWatchFromWatchClient(wc, c)
+	defer w.Close()
+	prefix := t.Name() + "/"
+	ctx := testCtx(t)
+	slow := w.Watch(ctx, prefix, clientv3.WithPrefix())
+	fast := w.Watch(ctx, prefix, clientv3.WithPrefix())
+	const n = 40
+	var revs []int64
+	for i := range n {
+		revs = append(revs, put(t, c, fmt.Sprintf("%s%02d", prefix, i), "v"))
+	}
+	// The fast reader gets everything while the slow one reads nothing.
+	checkRevisions(t, "fast reader", nextEvents(t, fast, n), revs)
+	// The slow reader then gets everything too, once each, in order.
+	checkRevisions(t, "slow reader", nextEvents(t, slow, n), revs)
+	if wc.creates.Load() <= 2 {
+		t.Fatal("the slow watch was never paused and resumed; the test proves nothing")
+	}
+}
+
+func TestWatchResponseErrAndIsProgressNotify(t *testing.T) {
+	hdr := &pb.ResponseHeader{Revision: 7}
+	other := errors.New("stream failed")
+	for _, tc := range []struct {
+		name     string
+		wr       clientv3.WatchResponse
+		err      error
+		progress bool
+	}{
+		{"events", clientv3.WatchResponse{Header: hdr, Events: []*clientv3.Event{{}}}, nil, false},
+		{"progress", clientv3.WatchResponse{Header: hdr}, nil, true},
+		{"no header", clientv3.WatchResponse{}, nil, false},
+		{"created", clientv3.WatchResponse{Header: hdr, Created: true}, nil, false},
+		{"compacted", clientv3.WatchResponse{Header: hdr, CompactRevision: 3, Canceled: true}, rpctypes.ErrCompacted, false},
+		{"canceled with a bare reason", clientv3.WatchResponse{Header: hdr, Canceled: true, CancelReason: rpctypes.ErrCompacted.Error()}, rpctypes.ErrCompacted, false},
+		{"canceled with a status reason", clientv3.WatchResponse{Header: hdr, Canceled: true, CancelReason: rpctypes.ErrGRPCPermissionDenied.Error()}, rpctypes.ErrPermissionDenied, false},
+		{"canceled without reason", clientv3.WatchResponse{Header: hdr, Canceled: true}, rpctypes.ErrFutureRev, false},
+		{"stream error", clientv3.StreamFailedResponse(other), other, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.wr.Err(); err != tc.err || !errors.Is(err, tc.err) {
+				t.Errorf("Err() = %v; want %v", err, tc.err)
+			}
+			if got := tc.wr.IsProgressNotify(); got != tc.progress {
+				t.Errorf("IsProgressNotify() = %v; want %v", got, tc.progress)
+			}
+		})
+	}
+}
+
+func TestWatchResponseErrKeepsAnUnknownCancelReason(t *testing.T) {
+	wr := clientv3.WatchResponse{Canceled: true, CancelReason: "something new"}
+	if err := wr.Err(); err == nil || !strings.Contains(err.Error(), "something new") {
+		t.Fatalf("Err() = %v; want an error carrying the reason", err)
+	}
+}
+
+func TestStreamKeyIgnoresMetadataOrderButNotContent(t *testing.T) {
+	a := clientv3.StreamKey(metadata.Pairs("x", "1", "y", "2"))
+	b := clientv3.StreamKey(metadata.Pairs("y", "2", "x", "1"))
+	if a != b {
+		t.Errorf("keys differ for the same metadata: %q, %q", a, b)
+	}
+	for _, md := range []metadata.MD{nil, metadata.Pairs("x", "12"), metadata.Pairs("x", "1", "x", "2"), metadata.Pairs("x", "1,y")} {
+		if clientv3.StreamKey(md) == a {
+			t.Errorf("metadata %v has the key of %v", md, metadata.Pairs("x", "1", "y", "2"))
+		}
+	}
+}
+
+func eventKeys(evs []*clientv3.Event) string {
+	var ks []string
+	for _, ev := range evs {
+		ks = append(ks, string(ev.Kv.Key))
+	}
+	return strings.Join(ks, ",")
+}
+
+// checkRevisions fails t unless evs are exactly the writes at revs, in
+// order.
+func checkRevisions(t testing.TB, who string, evs []*clientv3.Event, revs []int64) {
+	t.Helper()
+	if len(evs) != len(revs) {
+		t.Fatalf("%s: %d events; want %d", who, len(evs), len(revs))
+	}
+	for i, ev := range evs {
+		if ev.Kv.ModRevision != revs[i] {
+			t.Fatalf("%s: event %d at revision %d; want %d (lost or repeated events)", who, i, ev.Kv.ModRevision, revs[i])
+		}
+	}
+}
