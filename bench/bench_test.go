@@ -15,9 +15,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// The watch workloads start this binary again as their writer.
-	if isWriterProcess() {
-		os.Exit(writerMain())
+	// The bench starts this binary again to hold its clusters and to write
+	// what the watchers watch.
+	if code, ok := childMain(); ok {
+		os.Exit(code)
 	}
 	goleak.VerifyTestMain(m)
 }

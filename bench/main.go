@@ -23,8 +23,8 @@ import (
 )
 
 func main() {
-	if isWriterProcess() {
-		os.Exit(writerMain())
+	if code, ok := childMain(); ok {
+		os.Exit(code)
 	}
 	os.Exit(realMain())
 }

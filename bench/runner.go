@@ -190,26 +190,13 @@ func run(ctx context.Context, cfg *config) ([]Result, error) {
 }
 
 func runCluster(ctx context.Context, cfg *config, cl cluster, ws []workload) ([]Result, error) {
-	opts := []etcdtest.Option{
-		etcdtest.WithVersion(cl.version),
-		etcdtest.WithSize(cl.members),
-		// Without fsync the disk's noise stays out of the numbers; the
-		// output says so.
-		etcdtest.WithFlags("--unsafe-no-fsync"),
-	}
-	if cl.api == "v2" {
-		opts = append(opts, etcdtest.WithV2())
-	}
 	cfg.logf("starting %s", cl)
-	c, err := etcdtest.Start(ctx, opts...)
+	c, err := startHostedCluster(ctx, cl)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	if _, err := c.WaitLeader(ctx); err != nil {
-		return nil, err
-	}
-	e := &env{cfg: cfg, endpoints: c.DirectEndpoints()}
+	e := &env{cfg: cfg, endpoints: c.endpoints}
 	for _, ep := range e.endpoints {
 		e.urls = append(e.urls, "http://"+ep)
 	}
@@ -350,6 +337,9 @@ func runPhase(ctx context.Context, e *env, w *workload, client string, p *phase)
 	return w.v2(ctx, e, c, p)
 }
 
+// profileDuration is the least an operation loop runs when profiled.
+const profileDuration = 2 * time.Second
+
 // profilePhase runs one more, unmeasured phase with the CPU profiler on, so
 // that the profiler's own cost stays out of the reported numbers.
 func profilePhase(ctx context.Context, e *env, w *workload, client string, cl cluster) error {
@@ -474,8 +464,13 @@ func (p *phase) loop(ctx context.Context, cfg *config, workers int, maxOps int64
 			}
 		}()
 	}
+	dur := cfg.phase
+	if p.profile != nil {
+		// A profile needs more samples than a measurement needs time.
+		dur = max(dur, profileDuration)
+	}
 	p.start()
-	deadline = time.Now().Add(cfg.phase)
+	deadline = time.Now().Add(dur)
 	close(gate)
 	wg.Wait()
 	p.pause()
