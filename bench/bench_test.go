@@ -75,9 +75,11 @@ func TestEveryWorkloadRunsForEveryClient(t *testing.T) {
 		}
 	}
 
-	profiles, _ := filepath.Glob(filepath.Join(cfg.profileDir, "*-official.pprof"))
-	if want := len(allWorkloads()); len(profiles) != want {
-		t.Errorf("got %d profiles of the official client, want one per workload (%d)", len(profiles), want)
+	for _, client := range []string{clientOfficial, clientRaw} {
+		profiles, _ := filepath.Glob(filepath.Join(cfg.profileDir, "*-"+client+".pprof"))
+		if want := len(allWorkloads()); len(profiles) != want {
+			t.Errorf("got %d profiles of %s, want one per workload (%d)", len(profiles), client, want)
+		}
 	}
 
 	checkReport(t, &cfg, results)

@@ -35,7 +35,7 @@ func realMain() int {
 		jsonPath   = flag.String("json", "bench-results.json", "write the results as JSON to this file (empty: none)")
 		mdPath     = flag.String("md", "", "also write the Markdown tables to this file")
 		readme     = flag.String("readme", "", "replace the section between the bench markers of this README with the tables")
-		profileDir = flag.String("cpuprofile-dir", "", "write a CPU profile per workload for etcdkit and official to this directory (from an extra, unmeasured run)")
+		profileDir = flag.String("cpuprofile-dir", "", "write a CPU profile per workload and client to this directory (from an extra, unmeasured run of at least 2 s)")
 		runRE      = flag.String("run", "", "run only the workloads whose name matches this regular expression")
 		members    = flag.String("members", "1,3", "cluster sizes to run, comma-separated")
 		clients    = flag.String("clients", "", "run only these clients (comma-separated: etcdkit, official, raw)")

@@ -37,8 +37,11 @@ type config struct {
 	clients     []string      // which clients to run (all by default)
 	only        *regexp.Regexp
 	profileDir  string
-	phaseLimit  time.Duration // a phase taking longer than this has failed
-	log         func(format string, args ...any)
+	// profilePhase is the least a profiled operation loop runs: a profile
+	// needs more samples than a measurement needs time.
+	profilePhase time.Duration
+	phaseLimit   time.Duration // a phase taking longer than this has failed
+	log          func(format string, args ...any)
 }
 
 func quickConfig() config {
@@ -48,7 +51,7 @@ func quickConfig() config {
 		watchEvents: 10000, fanoutPuts: 1000,
 		leases: 1000, leaseTTL: 3, keepAlive: 2 * time.Second,
 		v2DirNodes: 1000, v2Events: 1000,
-		members: []int{1, 3}, phaseLimit: 2 * time.Minute,
+		members: []int{1, 3}, phaseLimit: 2 * time.Minute, profilePhase: 2 * time.Second,
 	}
 }
 
@@ -59,7 +62,7 @@ func fullConfig() config {
 	c.deleteKeys = 10000
 	c.watchEvents = 100000
 	c.fanoutPuts = 5000
-	c.keepAlive = 5 * time.Second
+	c.keepAlive = 4 * time.Second
 	c.v2Events = 3000
 	return c
 }
@@ -243,9 +246,9 @@ func runCluster(ctx context.Context, cfg *config, cl cluster, ws []workload) ([]
 			}
 		}
 		if cfg.profileDir != "" {
-			for _, name := range []string{clientEtcdkit, clientOfficial} {
-				if slices.Contains(names, name) && failed[name] == nil {
-					if err := profilePhase(ctx, e, w, name, cl); err != nil {
+			for _, name := range names {
+				if failed[name] == nil {
+					if err := runProfiled(ctx, e, w, name, cl); err != nil {
 						cfg.logf("profiling %s %s: %v", w.name, name, err)
 					}
 				}
@@ -337,12 +340,9 @@ func runPhase(ctx context.Context, e *env, w *workload, client string, p *phase)
 	return w.v2(ctx, e, c, p)
 }
 
-// profileDuration is the least an operation loop runs when profiled.
-const profileDuration = 2 * time.Second
-
-// profilePhase runs one more, unmeasured phase with the CPU profiler on, so
+// runProfiled runs one more, unmeasured phase with the CPU profiler on, so
 // that the profiler's own cost stays out of the reported numbers.
-func profilePhase(ctx context.Context, e *env, w *workload, client string, cl cluster) error {
+func runProfiled(ctx context.Context, e *env, w *workload, client string, cl cluster) error {
 	if err := os.MkdirAll(e.cfg.profileDir, 0o755); err != nil {
 		return err
 	}
@@ -466,8 +466,7 @@ func (p *phase) loop(ctx context.Context, cfg *config, workers int, maxOps int64
 	}
 	dur := cfg.phase
 	if p.profile != nil {
-		// A profile needs more samples than a measurement needs time.
-		dur = max(dur, profileDuration)
+		dur = max(dur, cfg.profilePhase)
 	}
 	p.start()
 	deadline = time.Now().Add(dur)

@@ -157,7 +157,7 @@ func watchWorkload(watchers int) v3Run {
 			return err
 		}
 		defer stop()
-		w, err := startWriter(ctx, writerJob{Endpoints: e.endpoints, Prefix: prefix, N: puts, Workers: 16, ValueSize: valueSize})
+		w, err := startWriter(ctx, writerJob{Endpoints: e.endpoints, Prefix: prefix, N: puts, Workers: 64, ValueSize: valueSize})
 		if err != nil {
 			return err
 		}
