@@ -75,10 +75,12 @@ func newReport(mode string, cfg *config, m Machine, results []Result) *Report {
 		Notes: []string{
 			"servers: etcd 3.7.3 for v3, etcd 3.5.x with --enable-v2 for v2, on loopback, all started with " +
 				"--unsafe-no-fsync (no fsync: the disk's noise stays out; not a durable setup)",
-			"clients talk to the members directly, not through etcdtest's fault proxies",
+			"clients talk to the members directly, not through etcdtest's fault proxies; on 3 members the stream workloads " +
+				"(watch, keep-alive) connect every client to the same follower, since where a stream lands changes its cost several-fold",
 			"CPU is the client process's user+system time (getrusage); the servers are other processes and not counted",
 			"allocs and bytes are the Go runtime's heap counters (Mallocs, TotalAlloc) over the measured window",
-			fmt.Sprintf("each workload runs etcdkit, official, raw in turn on the same cluster, %d rounds; figures are medians", cfg.rounds),
+			fmt.Sprintf("each workload runs etcdkit, official, raw in turn on the same cluster, %d rounds; figures are medians; "+
+				"a phase during which the cluster elected a leader is run again", cfg.rounds),
 			"raw gRPC = the etcdserverpb stubs on a bare grpc.ClientConn: the floor, what grpc-go itself costs; " +
 				"raw net/http = the v2 API spoken with net/http and encoding/json (a reference, not a floor: encoding/json decodes more slowly than the official client's decoder)",
 			"ratio = etcdkit ÷ official; below 1 is better, except throughput",

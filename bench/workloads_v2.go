@@ -21,7 +21,7 @@ func v2Workloads() []workload {
 		{name: "v2-get", title: "v2 get, 1 caller", unit: "op", prepare: seedV2Get, v2: v2GetWorkload(false)},
 		{name: "v2-get-quorum", title: "v2 quorum get, 1 caller", unit: "op", prepare: seedV2Get, v2: v2GetWorkload(true)},
 		{name: "v2-get-recursive-1000", title: "v2 recursive get, 1,000 nodes", unit: "op", prepare: seedV2Dir, v2: v2RecursiveWorkload},
-		{name: "v2-watch", title: "v2 watch, 1 watcher", unit: "event", v2: v2WatchWorkload},
+		{name: "v2-watch", title: "v2 watch, 1 watcher", unit: "event", oneMember: true, v2: v2WatchWorkload},
 	}
 }
 

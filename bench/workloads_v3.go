@@ -30,10 +30,10 @@ func v3Workloads() []workload {
 		{name: "txn-c64", title: "txn compare+put, 64 callers", unit: "op", v3: txnWorkload(64)},
 		{name: "range-1000", title: "range 1,000 keys × 256 B", unit: "op", prepare: seedRange, v3: rangeWorkload},
 		{name: "delete-c64", title: "delete, 64 callers", unit: "op", v3: deleteWorkload(64)},
-		{name: "watch-1", title: "watch, 1 watcher", unit: "event", v3: watchWorkload(1)},
-		{name: "watch-100", title: "watch, 100 watchers on one stream", unit: "event", v3: watchWorkload(100)},
+		{name: "watch-1", title: "watch, 1 watcher", unit: "event", oneMember: true, v3: watchWorkload(1)},
+		{name: "watch-100", title: "watch, 100 watchers on one stream", unit: "event", oneMember: true, v3: watchWorkload(100)},
 		{name: "lease-grant-c64", title: "lease grant, 64 callers", unit: "op", v3: grantWorkload(64)},
-		{name: "lease-keepalive-1000", title: "keep-alive of 1,000 leases (per second)", unit: "s", v3: keepAliveWorkload},
+		{name: "lease-keepalive-1000", title: "keep-alive of 1,000 leases (per second)", unit: "s", oneMember: true, v3: keepAliveWorkload},
 	}
 }
 
