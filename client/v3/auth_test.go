@@ -26,11 +26,12 @@ func TestExpiredAuthTokenIsRefreshedAndTheCallSucceeds(t *testing.T) {
 	exerciseTokenExpiry(t, c)
 }
 
-// enableAuth creates root with password "rootpw" and turns auth on.
+// enableAuth creates root with password "rootpw" (unless it exists) and
+// turns auth on.
 func enableAuth(t *testing.T, admin *clientv3.Client) {
 	t.Helper()
 	ctx := ctxT(t)
-	if _, err := admin.UserAdd(ctx, "root", "rootpw"); err != nil {
+	if _, err := admin.UserAdd(ctx, "root", "rootpw"); err != nil && err != rpctypes.ErrUserAlreadyExist {
 		t.Fatalf("UserAdd root: %v", err)
 	}
 	if _, err := admin.UserGrantRole(ctx, "root", "root"); err != nil {
@@ -144,7 +145,8 @@ func exerciseTokenExpiry(t *testing.T, c *etcdtest.Cluster) {
 	enableAuth(t, admin)
 	root := newClientOf(t, c, withUser("root", "rootpw"))
 	ctx := ctxT(t)
-	if _, err := root.Put(ctx, "/k", "v1"); err != nil {
+	k := "/" + t.Name()
+	if _, err := root.Put(ctx, k, "v1"); err != nil {
 		t.Fatalf("Put with a fresh token: %v", err)
 	}
 	tok, err := root.Authenticate(ctx, "root", "rootpw")
@@ -152,21 +154,21 @@ func exerciseTokenExpiry(t *testing.T, c *etcdtest.Cluster) {
 		t.Fatal(err)
 	}
 	withToken := newClientOf(t, c, func(cfg *clientv3.Config) { cfg.Token = tok.Token })
-	if _, err := withToken.Get(ctx, "/k"); err != nil {
+	if _, err := withToken.Get(ctx, k); err != nil {
 		t.Fatalf("Get with a user-supplied token: %v", err)
 	}
 
 	// Idle past the TTL: the server forgets both tokens.
 	time.Sleep(3 * time.Second)
 
-	if _, err := root.Put(ctx, "/k", "v2"); err != nil {
+	if _, err := root.Put(ctx, k, "v2"); err != nil {
 		t.Fatalf("Put after the token expired: %v, want success through a refreshed token", err)
 	}
-	get, err := root.Get(ctx, "/k")
+	get, err := root.Get(ctx, k)
 	if err != nil || len(get.Kvs) != 1 || string(get.Kvs[0].Value) != "v2" || get.Kvs[0].Version != 2 {
 		t.Fatalf("Get = %v, %v; want v2 at version 2 (applied once)", get, err)
 	}
-	if _, err := withToken.Get(ctx, "/k"); err != rpctypes.ErrInvalidAuthToken {
+	if _, err := withToken.Get(ctx, k); err != rpctypes.ErrInvalidAuthToken {
 		t.Fatalf("Get with an expired user-supplied token: err = %v, want ErrInvalidAuthToken (never refreshed)", err)
 	}
 }
@@ -174,4 +176,3 @@ func exerciseTokenExpiry(t *testing.T, c *etcdtest.Cluster) {
 func withUser(name, password string) func(*clientv3.Config) {
 	return func(cfg *clientv3.Config) { cfg.Username, cfg.Password = name, password }
 }
-

@@ -311,8 +311,8 @@ func (c *Client) SetEndpoints(eps ...string) {
 		return
 	}
 	c.mu.Lock()
+	// c.cfg stays as configured: it is read without locks elsewhere.
 	c.eps = good
-	c.cfg.Endpoints = append([]string(nil), good...)
 	c.mu.Unlock()
 	if c.resolver != nil {
 		c.resolver.SetEndpoints(parsed)

@@ -3,6 +3,10 @@ package clientv3
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
 	"time"
 
 	"go.uber.org/zap"
@@ -155,5 +159,74 @@ func (cs *ConfigSpec) Clone() *ConfigSpec {
 // NewClientConfig builds the Config described by confSpec, loading its TLS
 // files, with lg as the logger.
 func NewClientConfig(confSpec *ConfigSpec, lg *zap.Logger) (*Config, error) {
-	return nil, errNotImplemented
+	if confSpec == nil {
+		return nil, errors.New("etcdclient: nil ConfigSpec")
+	}
+	tlsCfg, err := newTLSConfig(confSpec.Secure)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &Config{
+		Endpoints:            confSpec.Endpoints,
+		DialTimeout:          confSpec.DialTimeout,
+		DialKeepAliveTime:    confSpec.KeepAliveTime,
+		DialKeepAliveTimeout: confSpec.KeepAliveTimeout,
+		MaxCallSendMsgSize:   confSpec.MaxCallSendMsgSize,
+		MaxCallRecvMsgSize:   confSpec.MaxCallRecvMsgSize,
+		TLS:                  tlsCfg,
+		Logger:               lg,
+	}
+	if a := confSpec.Auth; a != nil {
+		if (a.Username != "" || a.Password != "") && a.Token != "" {
+			return nil, ErrMutuallyExclusiveCfg
+		}
+		cfg.Username, cfg.Password, cfg.Token = a.Username, a.Password, a.Token
+	}
+	return cfg, nil
+}
+
+// newTLSConfig turns a SecureConfig into a TLS configuration: nil for a
+// nil spec or an insecure transport without TLS files; otherwise one that
+// trusts Cacert (or the system roots), presents Cert/Key if given, checks
+// ServerName if given and skips verification if asked to.
+func newTLSConfig(sc *SecureConfig) (*tls.Config, error) {
+	if sc == nil {
+		return nil, nil
+	}
+	var cfg *tls.Config
+	if sc.Cert != "" || sc.Key != "" || sc.Cacert != "" || sc.ServerName != "" {
+		cfg = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: sc.ServerName}
+		if sc.Cert != "" || sc.Key != "" {
+			if sc.Cert == "" || sc.Key == "" {
+				return nil, errors.New("etcdclient: TLS needs both a certificate and a key file")
+			}
+			cert, err := tls.LoadX509KeyPair(sc.Cert, sc.Key)
+			if err != nil {
+				return nil, fmt.Errorf("etcdclient: loading TLS key pair: %w", err)
+			}
+			cfg.Certificates = []tls.Certificate{cert}
+		}
+		if sc.Cacert != "" {
+			pem, err := os.ReadFile(sc.Cacert)
+			if err != nil {
+				return nil, fmt.Errorf("etcdclient: reading CA file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("etcdclient: no certificate in CA file %s", sc.Cacert)
+			}
+			cfg.RootCAs = pool
+		}
+	}
+	if cfg == nil && !sc.InsecureTransport {
+		// Secure transport asked for without files: system roots.
+		cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if sc.InsecureSkipVerify {
+		if cfg == nil {
+			cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		cfg.InsecureSkipVerify = true
+	}
+	return cfg, nil
 }

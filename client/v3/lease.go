@@ -257,6 +257,7 @@ func (l *lessor) Leases(ctx context.Context) (*LeaseLeasesResponse, error) {
 // that it works even when the shared keep-alive loop has halted.
 func (l *lessor) KeepAliveOnce(ctx context.Context, id LeaseID) (*LeaseKeepAliveResponse, error) {
 	var bo streamBackoff
+	refreshed := false
 	for {
 		resp, err := l.keepAliveOnce(ctx, id)
 		if err == nil {
@@ -264,6 +265,11 @@ func (l *lessor) KeepAliveOnce(ctx context.Context, id LeaseID) (*LeaseKeepAlive
 				return nil, rpctypes.ErrLeaseNotFound
 			}
 			return resp, nil
+		}
+		if !refreshed && l.client != nil && l.client.maybeRefreshToken(ctx, err) {
+			// The stream carried a stale token; the next one has a new one.
+			refreshed = true
+			continue
 		}
 		if !retryableStreamErr(ctx, err) {
 			return nil, toErr(ctx, err)

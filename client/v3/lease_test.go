@@ -59,7 +59,7 @@ func TestLeaseGrantTimeToLiveAndRevoke(t *testing.T) {
 	c := sharedClient(t)
 	ctx := testCtx(t)
 	id := grant(t, c, 30)
-	key := t.Name()
+	key := testKey(t)
 	put(t, c, key, "v", clientv3.WithLease(id))
 
 	ttl, err := c.TimeToLive(ctx, id, clientv3.WithAttachedKeys())

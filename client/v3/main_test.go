@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,9 +68,17 @@ func ctxT(t testing.TB) context.Context {
 	return ctx
 }
 
-// key returns a key unique to the test.
+// testRuns numbers each run of a test, so that -count=N reruns against
+// the shared cluster get fresh keys too.
+var (
+	testRuns sync.Map // testing.TB -> int64
+	lastRun  atomic.Int64
+)
+
+// key returns a key unique to this run of the test.
 func key(t testing.TB, suffix string) string {
-	return "/" + strings.ReplaceAll(t.Name(), "/", "_") + "/" + suffix
+	run, _ := testRuns.LoadOrStore(t, lastRun.Add(1))
+	return fmt.Sprintf("/%s#%d/%s", strings.ReplaceAll(t.Name(), "/", "_"), run, suffix)
 }
 
 // startCluster starts a 3.7 cluster of n members for a test that breaks

@@ -128,6 +128,12 @@ type Watcher interface {
 	// WithRequireLeader makes a member's loss of its leader end the watch
 	// with rpctypes.ErrNoLeader; otherwise the watch moves to a member
 	// that has a leader.
+	//
+	// A watch whose reader falls far behind delays no other watch and
+	// holds a bounded number of responses: it is paused on the server and
+	// resumed when the reader catches up, still delivering every event
+	// once (unless the history it missed was compacted meanwhile, which
+	// ends it with ErrCompacted).
 	Watch(ctx context.Context, key string, opts ...OpOption) WatchChan
 
 	// RequestProgress asks for a progress notification on every watch of

@@ -53,7 +53,7 @@ func watchThroughFault(t *testing.T, clus *etcdtest.Cluster, plan faultPlan) *et
 	const n = 60
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	prefix := t.Name() + "/"
+	prefix := testKey(t) + "/"
 	watchCli := newTestClient(t, clus.Endpoints())
 	wch := watchCli.Watch(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCreatedNotify())
 	created := next(t, wch)
@@ -161,7 +161,7 @@ func TestWatchLeavesAMemberThatLostItsLeader(t *testing.T) {
 		// require-leader watch is pinned to the member about to be cut off.
 		writers: func(serving *etcdtest.Member) []string {
 			pinned := newTestClient(t, []string{serving.Endpoint()})
-			rlw = pinned.Watch(clientv3.WithRequireLeader(ctx), t.Name()+"/", clientv3.WithPrefix())
+			rlw = pinned.Watch(clientv3.WithRequireLeader(ctx), testKey(t)+"/", clientv3.WithPrefix())
 			return otherEndpoints(clus, serving)
 		},
 		fault: func(m *etcdtest.Member) { m.Isolate() },

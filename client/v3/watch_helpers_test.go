@@ -2,6 +2,7 @@ package clientv3_test
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,6 +31,17 @@ func newTestClient(t testing.TB, eps []string) *clientv3.Client {
 
 // sharedClient returns a client of the shared cluster.
 func sharedClient(t testing.TB) *clientv3.Client { return newTestClient(t, shared.Endpoints()) }
+
+// pinnedClient returns a client of one member of the shared cluster, for
+// tests that need their watches to see the store exactly as their writes
+// left it: a member answers a write only once it has applied it, but other
+// members may apply it a moment later.
+func pinnedClient(t testing.TB) *clientv3.Client {
+	return newTestClient(t, shared.Endpoints()[:1])
+}
+
+// testKey returns a key (or key prefix) unique to this run of the test.
+func testKey(t testing.TB) string { return strings.TrimSuffix(key(t, ""), "/") }
 
 func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)

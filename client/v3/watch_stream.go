@@ -53,7 +53,10 @@ type watchStream struct {
 	dialed   chan dialResult
 	retry    <-chan time.Time
 	backoff  streamBackoff
-	connWG   sync.WaitGroup
+	// progressOwed: RequestProgress was called while there was no stream;
+	// the request goes out on the next one.
+	progressOwed bool
+	connWG       sync.WaitGroup
 }
 
 type streamOpKind int
@@ -225,6 +228,10 @@ func (s *watchStream) connect(r dialResult) {
 	for _, sub := range pending {
 		s.create(sub)
 	}
+	if s.progressOwed {
+		s.progressOwed = false
+		s.requestProgress()
+	}
 }
 
 // broken handles the end of the current stream (or a failure to open
@@ -363,10 +370,16 @@ func (s *watchStream) apply(op streamOp) (last bool) {
 		}
 	case opProgress:
 		if s.conn != nil {
-			s.conn.out.push(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_ProgressRequest{ProgressRequest: &pb.WatchProgressRequest{}}})
+			s.requestProgress()
+		} else {
+			s.progressOwed = true
 		}
 	}
 	return false
+}
+
+func (s *watchStream) requestProgress() {
+	s.conn.out.push(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_ProgressRequest{ProgressRequest: &pb.WatchProgressRequest{}}})
 }
 
 // remove forgets sub, which has ended. It reports whether it was the last.

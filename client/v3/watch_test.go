@@ -16,7 +16,7 @@ import (
 
 func TestWatchDeliversPutsAndDeletesInOrder(t *testing.T) {
 	c := sharedClient(t)
-	key := t.Name()
+	key := testKey(t)
 	wch := c.Watch(testCtx(t), key)
 
 	r1 := put(t, c, key, "v1")
@@ -38,26 +38,30 @@ func TestWatchDeliversPutsAndDeletesInOrder(t *testing.T) {
 	}
 }
 
-func TestWatchStartsAfterTheRevisionItWasCreatedAt(t *testing.T) {
+func TestWatchSeesAWriteMadeAfterWatchReturns(t *testing.T) {
 	c := sharedClient(t)
-	key := t.Name()
-	put(t, c, key, "before")
+	key := testKey(t)
+	before := put(t, c, key, "before")
 	// Watch returns once the server has the watch, so a write made after
-	// it returns is seen, and one made before is not.
+	// it returns is seen. (One made just before may be seen too: the
+	// watch's member may not have applied it yet when the watch starts.)
 	wch := c.Watch(testCtx(t), key)
 	rev := put(t, c, key, "after")
 	ev := nextEvents(t, wch, 1)[0]
+	if ev.Kv.ModRevision == before {
+		ev = nextEvents(t, wch, 1)[0]
+	}
 	if string(ev.Kv.Value) != "after" || ev.Kv.ModRevision != rev {
-		t.Fatalf("first event %q at %d; want %q at %d", ev.Kv.Value, ev.Kv.ModRevision, "after", rev)
+		t.Fatalf("event %q at %d; want %q at %d", ev.Kv.Value, ev.Kv.ModRevision, "after", rev)
 	}
 }
 
 func TestWatchWithPrefixSeesOnlyKeysUnderThePrefix(t *testing.T) {
 	c := sharedClient(t)
-	prefix := t.Name() + "/p/"
+	prefix := testKey(t) + "/p/"
 	wch := c.Watch(testCtx(t), prefix, clientv3.WithPrefix())
 	put(t, c, prefix+"a", "1")
-	put(t, c, t.Name()+"/q", "2")
+	put(t, c, testKey(t)+"/q", "2")
 	put(t, c, prefix+"b", "3")
 	evs := nextEvents(t, wch, 2)
 	if got := eventKeys(evs); got != prefix+"a,"+prefix+"b" {
@@ -67,7 +71,7 @@ func TestWatchWithPrefixSeesOnlyKeysUnderThePrefix(t *testing.T) {
 
 func TestWatchWithRangeCoversTheHalfOpenInterval(t *testing.T) {
 	c := sharedClient(t)
-	k := t.Name() + "/"
+	k := testKey(t) + "/"
 	wch := c.Watch(testCtx(t), k+"b", clientv3.WithRange(k+"d"))
 	for _, s := range []string{"a", "b", "c", "d", "e", "bb"} {
 		put(t, c, k+s, s)
@@ -80,20 +84,28 @@ func TestWatchWithRangeCoversTheHalfOpenInterval(t *testing.T) {
 
 func TestWatchWithFromKeySeesEveryKeyFromTheKeyOn(t *testing.T) {
 	c := sharedClient(t)
-	k := t.Name() + "/"
+	k := testKey(t) + "/"
 	wch := c.Watch(testCtx(t), k+"b", clientv3.WithFromKey())
 	for _, s := range []string{"a", "b", "z"} {
 		put(t, c, k+s, s)
 	}
-	evs := nextEvents(t, wch, 2)
-	if got, want := eventKeys(evs), k+"b,"+k+"z"; got != want {
+	// Other tests' keys sort after ours too; keep only ours.
+	var mine []*clientv3.Event
+	for len(mine) < 2 {
+		for _, ev := range next(t, wch).Events {
+			if strings.HasPrefix(string(ev.Kv.Key), k) {
+				mine = append(mine, ev)
+			}
+		}
+	}
+	if got, want := eventKeys(mine), k+"b,"+k+"z"; got != want {
 		t.Fatalf("keys %s; want %s", got, want)
 	}
 }
 
 func TestWatchWithRevReplaysHistory(t *testing.T) {
 	c := sharedClient(t)
-	key := t.Name()
+	key := testKey(t)
 	first := put(t, c, key, "1")
 	put(t, c, key, "2")
 	put(t, c, key, "3")
@@ -107,9 +119,9 @@ func TestWatchWithRevReplaysHistory(t *testing.T) {
 
 func TestWatchWithPrevKVCarriesThePreviousValue(t *testing.T) {
 	c := sharedClient(t)
-	key := t.Name()
-	put(t, c, key, "old")
-	wch := c.Watch(testCtx(t), key, clientv3.WithPrevKV())
+	key := testKey(t)
+	old := put(t, c, key, "old")
+	wch := c.Watch(testCtx(t), key, clientv3.WithPrevKV(), clientv3.WithRev(old+1))
 	put(t, c, key, "new")
 	ev := nextEvents(t, wch, 1)[0]
 	if ev.PrevKv == nil || string(ev.PrevKv.Value) != "old" {
@@ -119,7 +131,7 @@ func TestWatchWithPrevKVCarriesThePreviousValue(t *testing.T) {
 
 func TestWatchFiltersDropTheFilteredEventType(t *testing.T) {
 	c := sharedClient(t)
-	key := t.Name()
+	key := testKey(t)
 	ctx := testCtx(t)
 	noPut := c.Watch(ctx, key, clientv3.WithFilterPut())
 	noDelete := c.Watch(ctx, key, clientv3.WithFilterDelete())
@@ -135,7 +147,7 @@ func TestWatchFiltersDropTheFilteredEventType(t *testing.T) {
 
 func TestWatchWithCreatedNotifyDeliversCreatedFirst(t *testing.T) {
 	c := sharedClient(t)
-	key := t.Name()
+	key := testKey(t)
 	wch := c.Watch(testCtx(t), key, clientv3.WithCreatedNotify())
 	wr := next(t, wch)
 	if !wr.Created || len(wr.Events) > 0 || wr.Err() != nil || wr.IsProgressNotify() {
@@ -153,7 +165,7 @@ func TestWatchWithCreatedNotifyDeliversCreatedFirst(t *testing.T) {
 
 func TestRequestProgressNotifiesEveryWatchOfTheContextsStream(t *testing.T) {
 	c := sharedClient(t)
-	key := t.Name()
+	key := testKey(t)
 	ctx := testCtx(t)
 	w1 := c.Watch(ctx, key+"/1")
 	w2 := c.Watch(ctx, key+"/2")
@@ -197,7 +209,7 @@ func TestWatchesShareOneStreamPerOutgoingMetadata(t *testing.T) {
 	w := clientv3.NewWatchFromWatchClient(wc, c)
 	defer w.Close()
 	ctx := testCtx(t)
-	key := t.Name()
+	key := testKey(t)
 
 	w.Watch(ctx, key+"/a")
 	w.Watch(ctx, key+"/b")
@@ -213,8 +225,8 @@ func TestWatchesShareOneStreamPerOutgoingMetadata(t *testing.T) {
 }
 
 func TestWatchCompactedStartEndsWithErrCompacted(t *testing.T) {
-	c := sharedClient(t)
-	key := t.Name()
+	c := pinnedClient(t)
+	key := testKey(t)
 	first := put(t, c, key, "1")
 	last := put(t, c, key, "2")
 	compact(t, c, last)
@@ -233,13 +245,13 @@ func TestWatchCompactedStartEndsWithErrCompacted(t *testing.T) {
 func TestWatchCancelingTheContextClosesTheChannel(t *testing.T) {
 	c := sharedClient(t)
 	ctx, cancel := context.WithCancel(testCtx(t))
-	wch := c.Watch(ctx, t.Name())
+	wch := c.Watch(ctx, testKey(t))
 	cancel()
 	expectClosed(t, wch)
 
 	// The stream goes on serving other watches.
-	other := c.Watch(testCtx(t), t.Name())
-	put(t, c, t.Name(), "v")
+	other := c.Watch(testCtx(t), testKey(t))
+	put(t, c, testKey(t), "v")
 	nextEvents(t, other, 1)
 }
 
@@ -247,26 +259,26 @@ func TestWatchWithDoneContextReturnsClosedChannel(t *testing.T) {
 	c := sharedClient(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	expectClosed(t, c.Watch(ctx, t.Name()))
+	expectClosed(t, c.Watch(ctx, testKey(t)))
 }
 
 func TestWatcherCloseClosesEveryChannel(t *testing.T) {
 	c := sharedClient(t)
 	w := clientv3.NewWatcher(c)
 	ctx := testCtx(t)
-	a := w.Watch(ctx, t.Name()+"/a")
-	b := w.Watch(metadata.AppendToOutgoingContext(ctx, "k", "v"), t.Name()+"/b")
+	a := w.Watch(ctx, testKey(t)+"/a")
+	b := w.Watch(metadata.AppendToOutgoingContext(ctx, "k", "v"), testKey(t)+"/b")
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
 	expectClosed(t, a)
 	expectClosed(t, b)
-	expectClosed(t, w.Watch(ctx, t.Name()+"/c"))
+	expectClosed(t, w.Watch(ctx, testKey(t)+"/c"))
 }
 
 func TestWatchWithOptionsThatDoNotApplyReportsAnError(t *testing.T) {
 	c := sharedClient(t)
-	wch := c.Watch(testCtx(t), t.Name(), clientv3.WithLimit(3))
+	wch := c.Watch(testCtx(t), testKey(t), clientv3.WithLimit(3))
 	wr := next(t, wch)
 	if !wr.Canceled || wr.Err() == nil {
 		t.Fatalf("got %+v; want a canceled response with an error", wr)
@@ -275,8 +287,8 @@ func TestWatchWithOptionsThatDoNotApplyReportsAnError(t *testing.T) {
 }
 
 func TestWatchReassemblesFragmentedResponses(t *testing.T) {
-	c := sharedClient(t)
-	key := t.Name()
+	c := pinnedClient(t)
+	key := testKey(t)
 	// Three values that together exceed the server's 1.5 MiB request
 	// limit arrive in one catch-up response, which the server splits.
 	val := strings.Repeat("x", 700*1024)
@@ -309,7 +321,7 @@ func TestWatchSlowReaderNeitherBlocksOthersNorLosesEvents(t *testing.T) {
 	wc := &countingWatchClient{WatchClient: pb.NewWatchClient(c.ActiveConnection())}
 	w := clientv3.NewWatchFromWatchClient(wc, c)
 	defer w.Close()
-	prefix := t.Name() + "/"
+	prefix := testKey(t) + "/"
 	ctx := testCtx(t)
 	slow := w.Watch(ctx, prefix, clientv3.WithPrefix())
 	fast := w.Watch(ctx, prefix, clientv3.WithPrefix())

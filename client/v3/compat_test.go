@@ -1,0 +1,55 @@
+package clientv3_test
+
+import (
+	"testing"
+
+	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
+	"github.com/a74b11dd/etcdkit/etcdtest"
+)
+
+// TestCompatibilityWithOlderServers runs the KV, Txn and Auth subset
+// against etcd 3.5 and 3.6 (3.7 is what the rest of the package uses).
+func TestCompatibilityWithOlderServers(t *testing.T) {
+	for _, v := range []etcdtest.Version{etcdtest.V3_5, etcdtest.V3_6} {
+		t.Run(v.Release(), func(t *testing.T) {
+			t.Parallel()
+			c := etcdtest.NewCluster(t, etcdtest.WithVersion(v), etcdtest.WithFlags(authTokenTTL))
+			cli := newClientOf(t, c)
+			ctx := ctxT(t)
+
+			k := key(t, "k")
+			mustPut(t, cli, k+"/a", "1")
+			mustPut(t, cli, k+"/b", "2")
+			get, err := cli.Get(ctx, k+"/", clientv3.WithPrefix())
+			if err != nil || keysOf(get) != "a,b" {
+				t.Fatalf("Get prefix = %v, %v; want a,b", get, err)
+			}
+			txn, err := cli.Txn(ctx).
+				If(clientv3.Compare(clientv3.Value(k+"/a"), "=", "1")).
+				Then(clientv3.OpPut(k+"/c", "3"), clientv3.OpDelete(k+"/b")).
+				Commit()
+			if err != nil || !txn.Succeeded {
+				t.Fatalf("Txn = %v, %v; want success", txn, err)
+			}
+			// No RangeStream before 3.7: GetStream falls back to one Range.
+			ch, err := cli.GetStream(ctx, k+"/", clientv3.WithPrefix())
+			if err != nil {
+				t.Fatalf("GetStream: %v", err)
+			}
+			var chunks []clientv3.RangeStreamResponse
+			for c := range ch {
+				chunks = append(chunks, c)
+			}
+			if len(chunks) != 1 || chunks[0].Err() != nil || len(chunks[0].Kvs) != 2 || chunks[0].Header == nil {
+				t.Fatalf("GetStream fallback: %d chunks %v, want one chunk of 2 kvs with a header", len(chunks), chunks)
+			}
+			del, err := cli.Delete(ctx, k+"/", clientv3.WithPrefix())
+			if err != nil || del.Deleted != 2 {
+				t.Fatalf("Delete prefix = %v, %v; want 2 deleted", del, err)
+			}
+
+			t.Run("Auth", func(t *testing.T) { exerciseAuth(t, c) })
+			t.Run("TokenExpiry", func(t *testing.T) { exerciseTokenExpiry(t, c) })
+		})
+	}
+}
