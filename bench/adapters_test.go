@@ -17,9 +17,8 @@ import (
 var updateAdapters = flag.Bool("update-adapters", false, "rewrite clients_etcdkit_*.go from clients_official_*.go")
 
 type mirror struct {
-	src, dst    string
-	replacer    *strings.Replacer
-	buildFilter string // a //go:build line for the generated file, if any
+	src, dst string
+	replacer *strings.Replacer
 }
 
 var mirrors = []mirror{
@@ -38,9 +37,6 @@ var mirrors = []mirror{
 			"officialV2", "etcdkitV2", "OfficialV2", "EtcdkitV2",
 			"the official v2 client", "etcdkit's v2 client",
 			mirrorNote, ""),
-		// Until etcdkit's client/v2 lands, clients_etcdkit_v2_pending.go
-		// stands in.
-		buildFilter: "//go:build etcdkit_v2",
 	},
 }
 
@@ -58,9 +54,6 @@ func (m mirror) generate(t *testing.T) []byte {
 		t.Fatalf("%s lacks the note that it is the source of %s", m.src, m.dst)
 	}
 	var b bytes.Buffer
-	if m.buildFilter != "" {
-		b.WriteString(m.buildFilter + "\n\n")
-	}
 	b.WriteString("// Code generated from " + m.src + " by adapters_test.go; DO NOT EDIT.\n\n")
 	b.WriteString(m.replacer.Replace(string(src)))
 	out, err := format.Source(b.Bytes())

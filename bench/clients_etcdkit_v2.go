@@ -1,5 +1,3 @@
-//go:build etcdkit_v2
-
 // Code generated from clients_official_v2.go by adapters_test.go; DO NOT EDIT.
 
 package main
