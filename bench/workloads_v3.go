@@ -17,6 +17,10 @@ const (
 	keySpace  = 1000
 	getKey    = "/bench/get/key"
 	rangeDir  = "/bench/range/"
+	// The sizes the workload names promise.
+	rangeKeys  = 1000
+	rangeValue = 256
+	leases     = 1000
 )
 
 func v3Workloads() []workload {
@@ -97,11 +101,11 @@ func txnWorkload(workers int) v3Run {
 }
 
 func seedRange(ctx context.Context, e *env) error {
-	return seed(ctx, e.setup3, keys(rangeDir, e.cfg.rangeKeys), value(e.cfg.rangeValue))
+	return seed(ctx, e.setup3, keys(rangeDir, rangeKeys), value(rangeValue))
 }
 
 func rangeWorkload(ctx context.Context, e *env, c v3Client, p *phase) error {
-	want := e.cfg.rangeKeys
+	const want = rangeKeys
 	return p.loop(ctx, e.cfg, 1, 0, func(ctx context.Context, _ int, _ int64) error {
 		n, err := c.GetPrefix(ctx, rangeDir)
 		if err == nil && n != want {
@@ -195,7 +199,7 @@ func grantWorkload(workers int) v3Run {
 // connection), then the client keeps them all alive for a while.
 func keepAliveWorkload(ctx context.Context, e *env, c v3Client, p *phase) error {
 	ttl := e.cfg.leaseTTL
-	ids := make([]int64, e.cfg.leases)
+	ids := make([]int64, leases)
 	var idx atomic.Int64
 	if err := parallel(ctx, 32, len(ids), func(ctx context.Context) error {
 		i := idx.Add(1) - 1
