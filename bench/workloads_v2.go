@@ -91,6 +91,9 @@ func v2WatchWorkload(ctx context.Context, e *env, c v2Client, p *phase) error {
 	val := value(valueSize)
 	ks := keys(dir+"/", keySpace)
 	total := e.cfg.v2Events
+	if p.profiled() {
+		total *= 4
+	}
 	written := 0
 	for written < total {
 		n := min(v2Batch, total-written)

@@ -141,6 +141,9 @@ func watchWorkload(watchers int) v3Run {
 		if watchers > 1 {
 			puts = e.cfg.fanoutPuts
 		}
+		if p.profiled() {
+			puts *= 4
+		}
 		prefix := e.keyPrefix()
 		want := int64(puts) * int64(watchers)
 		var got atomic.Int64
@@ -215,7 +218,11 @@ func keepAliveWorkload(ctx context.Context, e *env, c v3Client, p *phase) error 
 	if err != nil {
 		return err
 	}
-	t := time.NewTimer(e.cfg.keepAlive)
+	window := e.cfg.keepAlive
+	if p.profiled() {
+		window = max(window, 2*e.cfg.profilePhase)
+	}
+	t := time.NewTimer(window)
 	select {
 	case <-t.C:
 	case <-ctx.Done():
