@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -49,7 +50,8 @@ func quickConfig() config {
 		rounds: 3, phase: 200 * time.Millisecond,
 		deleteKeys:  2000,
 		watchEvents: 5000, fanoutPuts: 500,
-		leaseTTL: 3, keepAlive: 1500 * time.Millisecond,
+		// Keep-alives go out every ttl/3 = 1 s: the window holds whole rounds.
+		leaseTTL: 3, keepAlive: 2 * time.Second,
 		v2Events: 1000,
 		members:  []int{1, 3}, phaseLimit: 2 * time.Minute, profilePhase: 2 * time.Second,
 	}
@@ -400,11 +402,13 @@ func (e *env) raftTerm(ctx context.Context) uint64 {
 func runPhase(ctx context.Context, e *env, w *workload, client string, p *phase) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.phaseLimit)
 	defer cancel()
+	goroutines := runtime.NumGoroutine()
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("panic: %v", v)
 		}
 		p.finish()
+		quiesce(goroutines, clientLinger)
 	}()
 	endpoints, urls := e.clientEndpoints(w)
 	if w.v3 != nil {
@@ -431,6 +435,21 @@ func runPhase(ctx context.Context, e *env, w *workload, client string, p *phase)
 		}
 	}
 	return w.v2(ctx, e, c, p)
+}
+
+// clientLinger bounds how long a closed client's goroutines may take to
+// end. etcdkit's v2 client, which like the official one has no Close,
+// keeps its health prober for a second after its last call.
+const clientLinger = 3 * time.Second
+
+// quiesce waits until no more than n goroutines are left, or for at most
+// limit: a closed client's goroutines winding down must not run in the next
+// client's measured window.
+func quiesce(n int, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for runtime.NumGoroutine() > n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // runProfiled runs one more, unmeasured phase with the CPU profiler on, so
