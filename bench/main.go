@@ -1,0 +1,159 @@
+// Command bench measures etcdkit's clients side by side with the official
+// etcd clients (go.etcd.io/etcd/client/v3 and client/v2) and with the raw
+// protocol stubs, on real etcd servers it starts itself, and reports client
+// CPU, allocations and latency per operation as ratios.
+//
+//	cd bench && go run . -quick     # about 3 minutes
+//	cd bench && go run .            # the full run, under 15 minutes
+//
+// See README.md beside this file for what each column means.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if code, ok := childMain(); ok {
+		os.Exit(code)
+	}
+	os.Exit(realMain())
+}
+
+func realMain() int {
+	var (
+		quick      = flag.Bool("quick", false, "short run: fewer rounds, shorter phases, fewer events")
+		jsonPath   = flag.String("json", "bench-results.json", "write the results as JSON to this file (empty: none)")
+		mdPath     = flag.String("md", "", "also write the Markdown tables to this file")
+		readme     = flag.String("readme", "", "replace the section between the bench markers of this README with the tables")
+		profileDir = flag.String("cpuprofile-dir", "", "write a CPU profile per workload and client to this directory (from an extra, unmeasured run of at least 2 s)")
+		runRE      = flag.String("run", "", "run only the workloads whose name matches this regular expression")
+		members    = flag.String("members", "1,3", "cluster sizes to run, comma-separated")
+		clients    = flag.String("clients", "", "run only these clients (comma-separated: etcdkit, official, raw)")
+		quiet      = flag.Bool("q", false, "no progress lines on stderr")
+		fromJSON   = flag.String("from-json", "", "run nothing: render the report of an earlier run from its JSON file")
+	)
+	flag.Parse()
+	if *fromJSON != "" {
+		rep, err := readReport(*fromJSON)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		jsonSet := false
+		flag.Visit(func(f *flag.Flag) { jsonSet = jsonSet || f.Name == "json" })
+		if !jsonSet {
+			*jsonPath = ""
+		}
+		if !writeOutputs(rep, *mdPath, *jsonPath, *readme) {
+			return 1
+		}
+		return 0
+	}
+
+	cfg, mode := fullConfig(), "full"
+	if *quick {
+		cfg, mode = quickConfig(), "quick"
+	}
+	cfg.profileDir = *profileDir
+	if *runRE != "" {
+		re, err := regexp.Compile(*runRE)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -run:", err)
+			return 2
+		}
+		cfg.only = re
+	}
+	cfg.members = nil
+	for _, s := range strings.Split(*members, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || (n != 1 && n != 3 && n != 5) {
+			fmt.Fprintf(os.Stderr, "bench: -members: %q is not 1, 3 or 5\n", s)
+			return 2
+		}
+		cfg.members = append(cfg.members, n)
+	}
+	if *clients != "" {
+		for _, s := range strings.Split(*clients, ",") {
+			s = strings.TrimSpace(s)
+			if !slices.Contains(clientOrder, s) {
+				fmt.Fprintf(os.Stderr, "bench: -clients: %q is not one of %s\n", s, strings.Join(clientOrder, ", "))
+				return 2
+			}
+			cfg.clients = append(cfg.clients, s)
+		}
+	}
+	if !*quiet {
+		began := time.Now()
+		cfg.log = func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "[%6.1fs] %s\n", time.Since(began).Seconds(), fmt.Sprintf(format, args...))
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	machine := describeMachine()
+	results, err := run(ctx, &cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		if len(results) == 0 {
+			return 1
+		}
+	}
+	rep := newReport(mode, &cfg, machine, results)
+	if !writeOutputs(rep, *mdPath, *jsonPath, *readme) || err != nil {
+		return 1
+	}
+	return 0
+}
+
+// writeOutputs prints the tables and the summary line (last) on stdout and
+// writes the files asked for; it reports whether all went well.
+func writeOutputs(rep *Report, mdPath, jsonPath, readme string) bool {
+	ok := true
+	fail := func(err error) {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		ok = false
+	}
+	rep.writeMarkdown(os.Stdout)
+	if mdPath != "" {
+		f, err := os.Create(mdPath)
+		if err == nil {
+			rep.writeMarkdown(f)
+			err = f.Close()
+		}
+		if err != nil {
+			fail(err)
+		}
+	}
+	if jsonPath != "" {
+		if err := rep.writeJSON(jsonPath); err != nil {
+			fail(err)
+		}
+	}
+	if readme != "" {
+		link := ""
+		if mdPath != "" {
+			if rel, err := filepath.Rel(filepath.Dir(readme), mdPath); err == nil {
+				link = filepath.ToSlash(rel)
+			}
+		}
+		if err := rep.updateReadme(readme, link); err != nil {
+			fail(err)
+		}
+	}
+	fmt.Println()
+	fmt.Println(rep.summaryLine())
+	return ok
+}
