@@ -26,8 +26,8 @@ func decodeKeysReply(rep *reply) (*Response, error) {
 	if len(rep.body) == 0 {
 		return nil, ErrEmptyBody
 	}
-	resp := new(Response)
-	if err := json.Unmarshal(rep.body, resp); err != nil || resp.Action == "" {
+	resp, err := unmarshalResponse(rep.body)
+	if err != nil || resp.Action == "" {
 		return nil, ErrInvalidJSON
 	}
 	if s := rep.header.Get("X-Etcd-Index"); s != "" {
@@ -41,11 +41,30 @@ func decodeKeysReply(rep *reply) (*Response, error) {
 	return resp, nil
 }
 
+// unmarshalResponse decodes a keys API success body as json.Unmarshal
+// would, through the fast path when the body has the usual shape.
+func unmarshalResponse(body []byte) (*Response, error) {
+	if resp, ok := decodeResponseFast(body); ok {
+		return resp, nil
+	}
+	resp := new(Response)
+	if err := json.Unmarshal(body, resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
 // decodeKeysError decodes a keys API error body. It reports false when the
 // body is not one, for example an HTML page from something that is not etcd.
 func decodeKeysError(body []byte) (Error, bool) {
-	var e Error
-	if len(body) == 0 || json.Unmarshal(body, &e) != nil || e.Code == 0 {
+	if len(body) == 0 {
+		return Error{}, false
+	}
+	e, ok := decodeErrorFast(body)
+	if !ok && json.Unmarshal(body, &e) != nil {
+		return Error{}, false
+	}
+	if e.Code == 0 {
 		return Error{}, false
 	}
 	return e, true
