@@ -123,12 +123,20 @@ func (d *keysDecoder) rawString() (raw string, esc, nonASCII, ok bool) {
 		return "", false, false, false
 	}
 	start := d.i + 1
-	for i := start; i < len(d.s); i++ {
-		c := d.s[i]
+	s := d.s
+	for i := start; i < len(s); i++ {
+		// Most bytes need no look beyond this table.
+		for i < len(s) && plainByte[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
+		c := s[i]
 		switch {
 		case c == '"':
 			d.i = i + 1
-			return d.s[start:i], esc, nonASCII, true
+			return s[start:i], esc, nonASCII, true
 		case c < 0x20:
 			return "", false, false, false
 		case c >= 0x80:
@@ -136,13 +144,13 @@ func (d *keysDecoder) rawString() (raw string, esc, nonASCII, ok bool) {
 		case c == '\\':
 			esc = true
 			i++
-			if i >= len(d.s) {
+			if i >= len(s) {
 				return "", false, false, false
 			}
-			switch d.s[i] {
+			switch s[i] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			case 'u':
-				if i+4 >= len(d.s) || hex4(d.s[i+1:i+5]) < 0 {
+				if i+4 >= len(s) || hex4(s[i+1:i+5]) < 0 {
 					return "", false, false, false
 				}
 				i += 4
@@ -153,6 +161,15 @@ func (d *keysDecoder) rawString() (raw string, esc, nonASCII, ok bool) {
 	}
 	return "", false, false, false
 }
+
+// plainByte tells the bytes that a string literal holds as they are: ASCII
+// other than controls, quote and backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // str decodes a string literal.
 func (d *keysDecoder) str() (string, bool) {

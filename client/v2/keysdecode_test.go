@@ -91,3 +91,39 @@ func TestFastDecodeSharesOneAllocationPerNodeLevel(t *testing.T) {
 		t.Errorf("decoding a 3-node directory took %v allocations, want at most 4", allocs)
 	}
 }
+
+// directoryBody returns the body of a recursive get of a directory of n
+// keys with values of 64 bytes, as etcd formats it.
+func directoryBody(n int) []byte {
+	r := Response{Action: "get", Node: &Node{Key: "/dir", Dir: true, CreatedIndex: 4, ModifiedIndex: 4}}
+	for i := range n {
+		k := "/dir/" + strings.Repeat("k", 8) + string(rune('a'+i%26))
+		r.Node.Nodes = append(r.Node.Nodes, &Node{Key: k, Value: strings.Repeat("v", 64), CreatedIndex: uint64(i + 5), ModifiedIndex: uint64(i + 5)})
+	}
+	b, err := json.Marshal(&r)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func BenchmarkDecodeDirectory(b *testing.B) {
+	body := directoryBody(1000)
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := decodeResponseFast(body); !ok {
+				b.Fatal("fast path declined an etcd body")
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r Response
+			if err := json.Unmarshal(body, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
