@@ -244,16 +244,19 @@ type httpKeysAPI struct {
 // keyPath returns the URL path of key: prefix and key joined and cleaned,
 // keeping a trailing slash, which the server treats as significant.
 func keyPath(prefix, key string) string {
-	p := prefix
-	if p == "" || p[0] != '/' {
-		p = "/" + p
+	lead, sep := "", ""
+	if prefix == "" || prefix[0] != '/' {
+		lead = "/"
 	}
 	if key != "" && key[0] != '/' {
-		p += "/"
+		sep = "/"
 	}
-	p += key
-	cleaned := path.Clean(p)
+	p := lead + prefix + sep + key // one allocation
+	cleaned := path.Clean(p)       // none when p is clean
 	if strings.HasSuffix(p, "/") && cleaned != "/" {
+		if len(cleaned) == len(p)-1 && p[:len(cleaned)] == cleaned {
+			return p
+		}
 		cleaned += "/"
 	}
 	return cleaned

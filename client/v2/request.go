@@ -151,6 +151,15 @@ func requestURL(ep *endpoint, req *request) string {
 	return b.String()
 }
 
+// requestURLOf returns the URL that parsing requestURL(ep, req) gives.
+func requestURLOf(ep *endpoint, req *request) *url.URL {
+	p := req.path
+	if ep.path != "" {
+		p = ep.path + p
+	}
+	return &url.URL{Scheme: ep.scheme, Host: ep.host, Path: p, RawQuery: req.query}
+}
+
 // headerTimeoutError reports an attempt that got no response headers within
 // its deadline: Config.HeaderTimeoutPerRequest, or the one a read derives
 // from recent latency. It deliberately does not wrap
@@ -306,16 +315,31 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 		case actx.Err() != nil:
 			return gotConn.Load(), context.Cause(actx)
 		}
+		if target == "" {
+			target = requestURL(ep, req)
+		}
 		return gotConn.Load(), &url.Error{Op: req.method, URL: target, Err: err}
 	}
 
-	target := requestURL(ep, req)
+	// target is "" until a redirect: the first hop's URL is built as a
+	// url.URL, which saves formatting a string for NewRequest to parse.
+	target := ""
 	for via := 0; ; via++ {
 		var body io.Reader
 		if req.bodyType != bodyNone {
 			body = strings.NewReader(req.body)
 		}
-		hreq, err := http.NewRequestWithContext(actx, req.method, target, body)
+		var hreq *http.Request
+		var err error
+		if target == "" {
+			hreq, err = http.NewRequestWithContext(actx, req.method, "", body)
+			if err == nil {
+				hreq.URL = requestURLOf(ep, req)
+				hreq.Host = strings.TrimSuffix(ep.host, ":")
+			}
+		} else {
+			hreq, err = http.NewRequestWithContext(actx, req.method, target, body)
+		}
 		if err != nil {
 			return false, err
 		}
@@ -332,6 +356,9 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 			loc := resp.Header.Get("Location")
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
+			if target == "" {
+				target = requestURL(ep, req)
+			}
 			if loc == "" {
 				return true, &url.Error{Op: req.method, URL: target, Err: errNoLocation}
 			}
