@@ -276,7 +276,7 @@ var getQueries = func() [8]string {
 		if i&4 != 0 {
 			f.add("quorum", "true")
 		}
-		q[i] = string(f)
+		q[i] = f.String()
 	}
 	return q
 }()
@@ -304,7 +304,8 @@ func (k *httpKeysAPI) Set(ctx context.Context, key, value string, opts *SetOptio
 	if opts != nil {
 		o = *opts
 	}
-	f := make(form, 0, 16+len(value))
+	var f form
+	f.b.Grow(16 + len(value))
 	if o.Dir {
 		f.add("dir", "true")
 	} else {
@@ -328,7 +329,7 @@ func (k *httpKeysAPI) Set(ctx context.Context, key, value string, opts *SetOptio
 	if o.NoValueOnSuccess {
 		f.add("noValueOnSuccess", "true")
 	}
-	req := request{method: http.MethodPut, path: keyPath(k.prefix, key), body: string(f), bodyType: bodyForm, kind: kindWrite}
+	req := request{method: http.MethodPut, path: keyPath(k.prefix, key), body: f.String(), bodyType: bodyForm, kind: kindWrite}
 	return k.call(ctx, &req)
 }
 
@@ -341,12 +342,13 @@ func (k *httpKeysAPI) Update(ctx context.Context, key, value string) (*Response,
 }
 
 func (k *httpKeysAPI) CreateInOrder(ctx context.Context, dir, value string, opts *CreateInOrderOptions) (*Response, error) {
-	f := make(form, 0, 16+len(value))
+	var f form
+	f.b.Grow(16 + len(value))
 	f.add("value", value)
 	if opts != nil && opts.TTL > 0 {
 		f.addUint("ttl", uint64(opts.TTL/time.Second))
 	}
-	req := request{method: http.MethodPost, path: keyPath(k.prefix, dir), body: string(f), bodyType: bodyForm, kind: kindWrite}
+	req := request{method: http.MethodPost, path: keyPath(k.prefix, dir), body: f.String(), bodyType: bodyForm, kind: kindWrite}
 	return k.call(ctx, &req)
 }
 
@@ -366,7 +368,7 @@ func (k *httpKeysAPI) Delete(ctx context.Context, key string, opts *DeleteOption
 		if opts.Dir {
 			f.add("dir", "true")
 		}
-		req.query = string(f)
+		req.query = f.String()
 	}
 	return k.call(ctx, &req)
 }
@@ -403,7 +405,8 @@ type httpWatcher struct {
 }
 
 func (w *httpWatcher) query() string {
-	f := make(form, 0, 48)
+	var f form
+	f.b.Grow(48)
 	f.add("wait", "true")
 	if w.next > 0 {
 		f.addUint("waitIndex", w.next)
@@ -411,7 +414,7 @@ func (w *httpWatcher) query() string {
 	if w.recursive {
 		f.add("recursive", "true")
 	}
-	return string(f)
+	return f.String()
 }
 
 func (w *httpWatcher) Next(ctx context.Context) (*Response, error) {
@@ -453,23 +456,28 @@ func (w *httpWatcher) Next(ctx context.Context) (*Response, error) {
 	}
 }
 
-// form builds an application/x-www-form-urlencoded string.
-type form []byte
+// form builds an application/x-www-form-urlencoded string. Its String
+// shares the built bytes rather than copying them.
+type form struct{ b strings.Builder }
 
 func (f *form) add(key, value string) {
-	if len(*f) > 0 {
-		*f = append(*f, '&')
-	}
-	*f = append(*f, key...)
-	*f = append(*f, '=')
-	*f = append(*f, url.QueryEscape(value)...)
+	f.sep(key)
+	f.b.WriteString(url.QueryEscape(value))
 }
 
 func (f *form) addUint(key string, v uint64) {
-	if len(*f) > 0 {
-		*f = append(*f, '&')
-	}
-	*f = append(*f, key...)
-	*f = append(*f, '=')
-	*f = strconv.AppendUint(*f, v, 10)
+	f.sep(key)
+	var buf [20]byte
+	f.b.Write(strconv.AppendUint(buf[:0], v, 10))
 }
+
+// sep starts the pair of key.
+func (f *form) sep(key string) {
+	if f.b.Len() > 0 {
+		f.b.WriteByte('&')
+	}
+	f.b.WriteString(key)
+	f.b.WriteByte('=')
+}
+
+func (f *form) String() string { return f.b.String() }
