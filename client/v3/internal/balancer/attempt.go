@@ -14,7 +14,12 @@ type Attempt struct {
 	done   atomic.Bool
 	sent   atomic.Bool
 	addr   atomic.Pointer[string]
+	stream atomic.Bool
 }
+
+// MarkStream records that the attempt opens a stream, whose duration says
+// nothing about the member's latency. Reset keeps the mark.
+func (a *Attempt) MarkStream() { a.stream.Store(true) }
 
 type attemptKey struct{}
 
@@ -79,4 +84,25 @@ func WithPin(ctx context.Context, addr string) context.Context {
 func pinFrom(ctx context.Context) string {
 	s, _ := ctx.Value(pinKey{}).(string)
 	return s
+}
+
+// Pinned reports whether ctx's RPCs go to one endpoint only (WithPin):
+// re-sending them elsewhere is not an option.
+func Pinned(ctx context.Context) bool { return pinFrom(ctx) != "" }
+
+type probeKey struct{}
+
+// WithProbe marks ctx's RPC as a health probe: the picker does not count
+// it as use of the client nor learn from its outcome (the prober records
+// the verdict), and the retry layer sends it once.
+func WithProbe(ctx context.Context) context.Context {
+	return context.WithValue(ctx, probeKey{}, true)
+}
+
+// IsProbe reports whether ctx was marked by WithProbe.
+func IsProbe(ctx context.Context) bool { return isProbe(ctx) }
+
+func isProbe(ctx context.Context) bool {
+	b, _ := ctx.Value(probeKey{}).(bool)
+	return b
 }

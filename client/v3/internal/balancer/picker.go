@@ -40,16 +40,21 @@ func (pickerBuilder) Build(info base.PickerBuildInfo) balancer.Picker {
 		if h == nil {
 			h = NewHealth()
 		}
+		if p.h == nil {
+			p.h = h
+		}
 		st := h.state(sci.Address.Addr)
 		p.scs = append(p.scs, sc)
 		p.states = append(p.states, st)
 	}
+	p.h.setReady(append([]*endpointState(nil), p.states...))
 	return p
 }
 
 // picker spreads calls round-robin over its READY SubConns, skipping
 // endpoints its Health says to avoid unless all are avoided.
 type picker struct {
+	h      *Health
 	scs    []balancer.SubConn
 	states []*endpointState
 	next   atomic.Uint32
@@ -88,10 +93,19 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 	if att != nil {
 		att.recordPick(&st.addr)
 	}
+	if isProbe(info.Ctx) {
+		// The prober records its own verdict; a probe is no use of the
+		// client.
+		return balancer.PickResult{SubConn: p.scs[chosen]}, nil
+	}
+	h := p.h
+	h.used(now)
+	stream := att != nil && att.stream.Load()
 	return balancer.PickResult{
 		SubConn: p.scs[chosen],
 		Done: func(di balancer.DoneInfo) {
-			st.observe(di.Err, time.Duration(time.Now().UnixNano()-now))
+			h.inflight.Add(-1)
+			h.observe(st, di.Err, time.Duration(time.Now().UnixNano()-now), stream)
 			if att != nil {
 				att.recordDone(di.BytesSent)
 			}

@@ -60,14 +60,14 @@ func TestPickerAvoidsAnEndpointThatFailedWithUnavailable(t *testing.T) {
 	for {
 		name, res := pick(t, p, context.Background())
 		if name == "b" {
-			res.Done(balancer.DoneInfo{Err: rpctypes.ErrGRPCNoLeader})
+			res.Done(balancer.DoneInfo{Err: status.Error(codes.Unavailable, "connection refused")})
 			break
 		}
 		res.Done(balancer.DoneInfo{})
 	}
 	for range 100 {
 		if name, _ := pick(t, p, context.Background()); name == "b" {
-			t.Fatal("picked b right after it failed with no leader")
+			t.Fatal("picked b right after it failed with Unavailable")
 		}
 	}
 	if st := h.Endpoint("b"); !st.Avoided || st.Failures != 1 || st.LastErr == nil {
