@@ -2,6 +2,8 @@ package clientv3
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -9,8 +11,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
+	"github.com/a74b11dd/etcdkit/client/v3/internal/retry"
 )
 
 // Fault tolerance, in one place: how the client learns that a member is
@@ -122,12 +126,27 @@ func (c *Client) startProber() {
 	}()
 }
 
-// invokeGuarded runs one attempt of an idempotent unary call, abandoning
-// it (errMemberDown) if its member is declared down while it waits; see
-// Health.WatchAttempt.
+// errHedgeWon is the cause with which an attempt is canceled because its
+// hedge answered first.
+var errHedgeWon = errors.New("etcdclient: hedge answered first")
+
+// invokeGuarded runs one attempt of an idempotent unary call under guard.
+// If the attempt is unanswered after Health.AttemptBound:
+//   - when another endpoint is fit, a hedge (the same request, into a
+//     reply of its own) goes there, and whichever answers first wins; the
+//     other is canceled. A call slow on a member that lost its peers, or
+//     that stopped, is answered by another without waiting for a verdict.
+//   - the attempt's member is watched (Health.WatchAttempt): probed at once
+//     if silent since the attempt began, and the attempt is abandoned
+//     (errMemberDown, re-sent by the retry loop) when the member is
+//     declared down while another is fit.
+//
+// A slow call on a member that answers is never cut short: at worst it is
+// sent twice.
 func (c *Client) invokeGuarded(ctx context.Context, h *balancer.Health, att *balancer.Attempt, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	g := &hedge{done: make(chan error, 1)}
 	start := time.Now()
 	timer := time.AfterFunc(h.AttemptBound(), func() {
 		addr := att.Addr()
@@ -140,14 +159,110 @@ func (c *Client) invokeGuarded(ctx context.Context, h *balancer.Health, att *bal
 			}
 			addr = att.Addr()
 		}
+		if h.HasAlternative(addr) {
+			g.launch(ctx, addr, reply, func(hctx context.Context, r any) error {
+				return invoker(hctx, method, req, r, cc, opts...)
+			}, func() { cancel(errHedgeWon) })
+		}
 		h.WatchAttempt(actx, addr, start, func() { cancel(errMemberDown) })
 	})
 	err := invoker(actx, method, req, reply, cc, opts...)
 	timer.Stop()
-	if err != nil && ctx.Err() == nil && context.Cause(actx) == errMemberDown {
+	if err == nil {
+		g.stop()
+		return nil
+	}
+	if ctx.Err() != nil {
+		g.stop()
+		return err
+	}
+	cause := context.Cause(actx)
+	if cause != errHedgeWon && cause != errMemberDown && !retry.Retryable(retry.Idempotent, true, err) {
+		// An answer about the request: the hedge would get the same.
+		g.stop()
+		return err
+	}
+	// The attempt failed, was abandoned or lost to its hedge: the hedge,
+	// if there is one, decides.
+	if herr, launched := g.wait(); launched && herr == nil {
+		return g.copyTo(reply)
+	}
+	if cause == errMemberDown {
 		return errMemberDown
 	}
 	return err
+}
+
+// hedge is the second attempt of a guarded call.
+type hedge struct {
+	mu       sync.Mutex
+	launched bool
+	stopped  bool
+	cancel   context.CancelFunc
+	reply    proto.Message
+	done     chan error // the hedge's outcome, once launched
+}
+
+// launch sends the hedge with invoke, to an endpoint other than avoid,
+// into a fresh reply of reply's type; won is called if it succeeds.
+func (g *hedge) launch(ctx context.Context, avoid string, reply any, invoke func(context.Context, any) error, won func()) {
+	m, ok := reply.(proto.Message)
+	if !ok {
+		return
+	}
+	g.mu.Lock()
+	if g.stopped {
+		g.mu.Unlock()
+		return
+	}
+	// The hedge has its own Attempt: the call's records what happened to
+	// the first attempt, which the retry policy reads.
+	hctx, cancel := context.WithCancel(balancer.WithAttempt(balancer.WithAvoid(ctx, avoid), &balancer.Attempt{}))
+	g.launched, g.cancel = true, cancel
+	g.reply = m.ProtoReflect().New().Interface()
+	g.mu.Unlock()
+	go func() {
+		defer cancel()
+		err := invoke(hctx, g.reply)
+		if err == nil {
+			won()
+		}
+		g.done <- err
+	}()
+}
+
+// stop cancels the hedge, if launched, and forbids a later launch.
+func (g *hedge) stop() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stopped = true
+	if g.cancel != nil {
+		g.cancel()
+	}
+}
+
+// wait forbids a later launch and returns the hedge's outcome, if one was
+// launched.
+func (g *hedge) wait() (err error, launched bool) {
+	g.mu.Lock()
+	g.stopped = true
+	launched = g.launched
+	g.mu.Unlock()
+	if !launched {
+		return nil, false
+	}
+	return <-g.done, true
+}
+
+// copyTo makes reply the hedge's answer.
+func (g *hedge) copyTo(reply any) error {
+	m, ok := reply.(proto.Message)
+	if !ok {
+		return errors.New("etcdclient: reply is not a protobuf message")
+	}
+	proto.Reset(m)
+	proto.Merge(m, g.reply)
+	return nil
 }
 
 type leaderOptionalKey struct{}

@@ -361,15 +361,20 @@ func (h *Health) heardSince(addr string, t int64) bool {
 }
 
 // WatchAttempt is run for an attempt of an idempotent call to addr,
-// started at start, that has not been answered within AttemptBound. It
-// probes addr at once unless the member answered something since start,
-// and calls abandon when addr is declared down while another endpoint is
-// fit, so that the call is re-sent there. A member that answers probes but
-// is slow to answer this call is left to finish it. WatchAttempt returns
-// when ctx (the attempt's) ends or after calling abandon.
+// started at start, that has not been answered within AttemptBound. If
+// the member answered nothing since start, it is suspect: avoided by new
+// calls until a probe, sent at once, clears it. WatchAttempt calls abandon
+// when addr is declared down while another endpoint is fit, so that the
+// call is re-sent there. A member that answers probes but is slow to
+// answer this call is left to finish it. WatchAttempt returns when ctx
+// (the attempt's) ends or after calling abandon.
 func (h *Health) WatchAttempt(ctx context.Context, addr string, start time.Time, abandon func()) {
 	st := h.state(addr)
 	if st.heard.Load() <= start.UnixNano() {
+		until := time.Now().Add(h.timing.ProbeTimeout + h.timing.SuspectProbeInterval).UnixNano()
+		if st.avoidUntil.Load() < until {
+			st.avoidUntil.Store(until)
+		}
 		h.probeSoon(st)
 	}
 	for {

@@ -62,11 +62,12 @@ type picker struct {
 
 func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 	att := AttemptFrom(info.Ctx)
+	opts := pickOptsFrom(info.Ctx)
 	now := time.Now().UnixNano()
 	chosen := -1
-	if pin := pinFrom(info.Ctx); pin != "" {
+	if opts.pin != "" {
 		for i, st := range p.states {
-			if st.addr == pin {
+			if st.addr == opts.pin {
 				chosen = i
 				break
 			}
@@ -80,7 +81,7 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 		start := int(p.next.Add(1) % uint32(n))
 		for i := range n {
 			j := (start + i) % n
-			if !p.states[j].avoided(now) {
+			if !p.states[j].avoided(now) && p.states[j].addr != opts.avoid {
 				chosen = j
 				break
 			}
@@ -93,7 +94,7 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 	if att != nil {
 		att.recordPick(&st.addr)
 	}
-	if isProbe(info.Ctx) {
+	if opts.probe {
 		// The prober records its own verdict; a probe is no use of the
 		// client.
 		return balancer.PickResult{SubConn: p.scs[chosen]}, nil

@@ -141,3 +141,17 @@ func TestPinnedPickGoesToThePinnedEndpointOrWaits(t *testing.T) {
 		t.Fatalf("pinned to an unready endpoint: err = %v, want ErrNoSubConnAvailable", err)
 	}
 }
+
+func TestAvoidedPickGoesElsewhereWhenItCan(t *testing.T) {
+	h := NewHealth()
+	p, _ := buildPicker(h, "a", "b")
+	for range 20 {
+		if name, _ := pick(t, p, WithAvoid(context.Background(), "a")); name != "b" {
+			t.Fatalf("asked to avoid a, picked %s", name)
+		}
+	}
+	h.Observe("b", status.Error(codes.Unavailable, "x"), 0)
+	if name, _ := pick(t, p, WithAvoid(context.Background(), "a")); name == "" {
+		t.Fatal("no pick when the only other endpoint is avoided")
+	}
+}
