@@ -88,9 +88,7 @@ func (op *Op) applyOpts(opts []OpOption) {
 func OpGet(key string, opts ...OpOption) Op {
 	op := Op{t: tRange, key: []byte(key)}
 	op.applyOpts(opts)
-	if op.isOptsWithPrefix && op.isOptsWithFromKey {
-		op.setErr("WithPrefix and WithFromKey cannot be used together")
-	}
+	op.checkPrefixFromKey()
 	return op
 }
 
@@ -99,32 +97,8 @@ func OpGet(key string, opts ...OpOption) Op {
 func OpDelete(key string, opts ...OpOption) Op {
 	op := Op{t: tDeleteRange, key: []byte(key)}
 	op.applyOpts(opts)
-	switch {
-	case op.isOptsWithPrefix && op.isOptsWithFromKey:
-		op.setErr("WithPrefix and WithFromKey cannot be used together")
-	case op.leaseID != 0:
-		op.setErr("unexpected lease in delete")
-	case op.limit != 0:
-		op.setErr("unexpected limit in delete")
-	case op.rev != 0:
-		op.setErr("unexpected revision in delete")
-	case op.sort != nil:
-		op.setErr("unexpected sort in delete")
-	case op.serializable:
-		op.setErr("unexpected serializable in delete")
-	case op.countOnly:
-		op.setErr("unexpected countOnly in delete")
-	case op.keysOnly:
-		op.setErr("unexpected keysOnly in delete")
-	case op.minModRev != 0, op.maxModRev != 0:
-		op.setErr("unexpected mod revision filter in delete")
-	case op.minCreateRev != 0, op.maxCreateRev != 0:
-		op.setErr("unexpected create revision filter in delete")
-	case op.filterDelete, op.filterPut:
-		op.setErr("unexpected filter in delete")
-	case op.createdNotify:
-		op.setErr("unexpected createdNotify in delete")
-	}
+	op.checkPrefixFromKey()
+	op.checkOptions(forDelete, "delete")
 	return op
 }
 
@@ -133,30 +107,7 @@ func OpDelete(key string, opts ...OpOption) Op {
 func OpPut(key, val string, opts ...OpOption) Op {
 	op := Op{t: tPut, key: []byte(key), val: []byte(val)}
 	op.applyOpts(opts)
-	switch {
-	case op.end != nil:
-		op.setErr("unexpected range in put")
-	case op.limit != 0:
-		op.setErr("unexpected limit in put")
-	case op.rev != 0:
-		op.setErr("unexpected revision in put")
-	case op.sort != nil:
-		op.setErr("unexpected sort in put")
-	case op.serializable:
-		op.setErr("unexpected serializable in put")
-	case op.countOnly:
-		op.setErr("unexpected countOnly in put")
-	case op.keysOnly:
-		op.setErr("unexpected keysOnly in put")
-	case op.minModRev != 0, op.maxModRev != 0:
-		op.setErr("unexpected mod revision filter in put")
-	case op.minCreateRev != 0, op.maxCreateRev != 0:
-		op.setErr("unexpected create revision filter in put")
-	case op.filterDelete, op.filterPut:
-		op.setErr("unexpected filter in put")
-	case op.createdNotify:
-		op.setErr("unexpected createdNotify in put")
-	}
+	op.checkOptions(forPut, "put")
 	return op
 }
 
@@ -171,27 +122,57 @@ func OpTxn(cmps []Cmp, thenOps []Op, elseOps []Op) Op {
 func OpWatch(key string, opts ...OpOption) Op {
 	op := Op{t: tRange, key: []byte(key)}
 	op.applyOpts(opts)
-	switch {
-	case op.isOptsWithPrefix && op.isOptsWithFromKey:
-		op.setErr("WithPrefix and WithFromKey cannot be used together")
-	case op.leaseID != 0:
-		op.setErr("unexpected lease in watch")
-	case op.limit != 0:
-		op.setErr("unexpected limit in watch")
-	case op.sort != nil:
-		op.setErr("unexpected sort in watch")
-	case op.serializable:
-		op.setErr("unexpected serializable in watch")
-	case op.countOnly:
-		op.setErr("unexpected countOnly in watch")
-	case op.keysOnly:
-		op.setErr("unexpected keysOnly in watch")
-	case op.minModRev != 0, op.maxModRev != 0:
-		op.setErr("unexpected mod revision filter in watch")
-	case op.minCreateRev != 0, op.maxCreateRev != 0:
-		op.setErr("unexpected create revision filter in watch")
-	}
+	op.checkPrefixFromKey()
+	op.checkOptions(forWatch, "watch")
 	return op
+}
+
+func (op *Op) checkPrefixFromKey() {
+	if op.isOptsWithPrefix && op.isOptsWithFromKey {
+		op.setErr("WithPrefix and WithFromKey cannot be used together")
+	}
+}
+
+// opKinds is a set of the operations an option may configure.
+type opKinds uint8
+
+const (
+	forPut opKinds = 1 << iota
+	forDelete
+	forWatch
+)
+
+// optionFits is the one place that decides which operations accept the
+// options that not all of them do; a get accepts every option. The rules
+// are checked in order and the first misfit is reported.
+var optionFits = []struct {
+	name string
+	set  func(*Op) bool
+	fits opKinds
+}{
+	{"range", func(op *Op) bool { return op.end != nil }, forDelete | forWatch},
+	{"lease", func(op *Op) bool { return op.leaseID != 0 }, forPut},
+	{"limit", func(op *Op) bool { return op.limit != 0 }, 0},
+	{"revision", func(op *Op) bool { return op.rev != 0 }, forWatch},
+	{"sort", func(op *Op) bool { return op.sort != nil }, 0},
+	{"serializable", func(op *Op) bool { return op.serializable }, 0},
+	{"countOnly", func(op *Op) bool { return op.countOnly }, 0},
+	{"keysOnly", func(op *Op) bool { return op.keysOnly }, 0},
+	{"mod revision filter", func(op *Op) bool { return op.minModRev != 0 || op.maxModRev != 0 }, 0},
+	{"create revision filter", func(op *Op) bool { return op.minCreateRev != 0 || op.maxCreateRev != 0 }, 0},
+	{"filter", func(op *Op) bool { return op.filterDelete || op.filterPut }, forWatch},
+	{"createdNotify", func(op *Op) bool { return op.createdNotify }, forWatch},
+}
+
+// checkOptions records the first option set on op that an operation of
+// kind k, called name in the error, does not accept.
+func (op *Op) checkOptions(k opKinds, name string) {
+	for _, r := range optionFits {
+		if r.fits&k == 0 && r.set(op) {
+			op.setErr("unexpected " + r.name + " in " + name)
+			return
+		}
+	}
 }
 
 func (op *Op) setErr(msg string) {

@@ -3,6 +3,7 @@ package clientv3_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -139,5 +140,31 @@ func TestOpResponseAccessorsReturnWhatTheyWrap(t *testing.T) {
 	}
 	if put.OpResponse().Get() != nil || get.OpResponse().Txn() != nil {
 		t.Error("OpResponse returns a response of another kind")
+	}
+}
+
+func TestOptionsThatDoNotFitAnOperationMakeItFail(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		op   clientv3.Op
+		want string // "" when the op is valid
+	}{
+		{"get accepts sort and limit", clientv3.OpGet("k", clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend), clientv3.WithLimit(1)), ""},
+		{"get refuses prefix with from-key", clientv3.OpGet("k", clientv3.WithPrefix(), clientv3.WithFromKey()), "WithPrefix and WithFromKey cannot be used together"},
+		{"put refuses a range", clientv3.OpPut("k", "v", clientv3.WithPrefix()), "unexpected range in put"},
+		{"put accepts a lease", clientv3.OpPut("k", "v", clientv3.WithLease(7)), ""},
+		{"put refuses a revision", clientv3.OpPut("k", "v", clientv3.WithRev(3)), "unexpected revision in put"},
+		{"delete accepts a range", clientv3.OpDelete("k", clientv3.WithPrefix()), ""},
+		{"delete refuses a lease", clientv3.OpDelete("k", clientv3.WithLease(7)), "unexpected lease in delete"},
+		{"delete refuses serializable", clientv3.OpDelete("k", clientv3.WithSerializable()), "unexpected serializable in delete"},
+		{"delete refuses a filter", clientv3.OpDelete("k", clientv3.WithFilterPut()), "unexpected filter in delete"},
+	} {
+		_, err := clientv3.NewKV(&clientv3.Client{}).Do(t.Context(), tc.op)
+		switch {
+		case tc.want == "" && err != nil && strings.Contains(err.Error(), "unexpected"):
+			t.Errorf("%s: got %v, want the op accepted", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
+		}
 	}
 }

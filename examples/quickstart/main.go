@@ -1,11 +1,14 @@
 // Command quickstart runs the usage from the etcd client READMEs against a
 // real etcd, step by step, printing what each step does.
 //
-//	go run ./examples/quickstart                          # starts a local etcd 3.7 itself
-//	go run ./examples/quickstart -endpoints host:2379,... # uses an existing cluster
+//	go run ./examples/quickstart             # starts local etcd servers itself
+//	go run ./examples/quickstart -endpoints host:2379,... [-v2-endpoints http://host:2379,...]
 //
-// Without -endpoints it starts a one-member etcd 3.7 through etcdtest (the
-// server binary is built on first use) and removes it on exit.
+// Without -endpoints it starts, through etcdtest, a one-member etcd 3.7 for
+// the v3 client and a one-member etcd 3.5 with the v2 API on for the v2
+// client (server binaries are built on first use), and removes them on exit.
+// With -endpoints, the v2 example runs only if -v2-endpoints names the client
+// URLs of a cluster that serves the v2 API (etcd 3.5 with --enable-v2).
 package main
 
 import (
@@ -26,10 +29,11 @@ import (
 )
 
 func main() {
-	endpoints := flag.String("endpoints", "", "comma-separated etcd endpoints; empty starts a local etcd 3.7")
+	endpoints := flag.String("endpoints", "", "comma-separated etcd endpoints for the v3 client; empty starts local servers")
+	v2Endpoints := flag.String("v2-endpoints", "", "comma-separated client URLs of a cluster serving the v2 API")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, *endpoints)
+	err := run(ctx, *endpoints, *v2Endpoints)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
@@ -38,40 +42,53 @@ func main() {
 	fmt.Println("done")
 }
 
-func run(ctx context.Context, endpoints string) error {
-	var eps, urls []string
-	if endpoints == "" {
-		step("starting a local one-member etcd 3.7 (etcdtest)")
-		c, err := etcdtest.Start(ctx, etcdtest.WithVersion(etcdtest.V3_7))
+func run(ctx context.Context, endpoints, v2Endpoints string) error {
+	eps, urls := split(endpoints), split(v2Endpoints)
+	if len(eps) == 0 {
+		step("starting a local one-member etcd 3.7 for the v3 client (etcdtest)")
+		c3, err := etcdtest.Start(ctx, etcdtest.WithVersion(etcdtest.V3_7))
 		if err != nil {
-			return fmt.Errorf("starting etcd: %w", err)
+			return fmt.Errorf("starting etcd 3.7: %w", err)
 		}
 		defer func() {
-			step("stopping the local etcd")
-			c.Close()
+			step("stopping the local etcd 3.7")
+			c3.Close()
 		}()
-		eps, urls = c.Endpoints(), c.ClientURLs()
-	} else {
-		for _, e := range strings.Split(endpoints, ",") {
-			if e = strings.TrimSpace(e); e != "" {
-				eps = append(eps, e)
-			}
+		step("starting a local one-member etcd 3.5 with the v2 API for the v2 client (etcdtest)")
+		c2, err := etcdtest.Start(ctx, etcdtest.WithVersion(etcdtest.V3_5), etcdtest.WithV2())
+		if err != nil {
+			return fmt.Errorf("starting etcd 3.5: %w", err)
 		}
-		urls = eps
+		defer func() {
+			step("stopping the local etcd 3.5")
+			c2.Close()
+		}()
+		eps, urls = c3.Endpoints(), c2.ClientURLs()
 	}
-	fmt.Printf("    endpoints: %s\n", strings.Join(eps, ", "))
+	fmt.Printf("    v3 endpoints: %s\n", strings.Join(eps, ", "))
 
 	if err := runV3(ctx, eps); err != nil {
 		return fmt.Errorf("v3: %w", err)
 	}
-
-	// ---- v2 example -------------------------------------------------
-	// The client/v2 seed usage goes here once client/v2 exists; it
-	// talks to urls (the http:// client URLs). Kept as a marked place so
-	// this file has one section per client.
-	_ = urls
-	// ---- end of v2 example ------------------------------------------
+	if len(urls) == 0 {
+		step("v2: skipped (no -v2-endpoints given)")
+		return nil
+	}
+	fmt.Printf("    v2 endpoints: %s\n", strings.Join(urls, ", "))
+	if err := runV2(ctx, urls); err != nil {
+		return fmt.Errorf("v2: %w", err)
+	}
 	return nil
+}
+
+func split(list string) []string {
+	var out []string
+	for _, e := range strings.Split(list, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // runV3 is the v3 README's usage: create a client, Put with a timeout,

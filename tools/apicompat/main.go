@@ -35,7 +35,9 @@ type family struct {
 const ourModule = "github.com/a74b11dd/etcdkit"
 
 var families = []family{
-	{official: "go.etcd.io/etcd/client/v2", ours: "github.com/a74b11dd/etcdkit/client/v2"},
+	{official: "go.etcd.io/etcd/client/v2", ours: "github.com/a74b11dd/etcdkit/client/v2", extras: map[string]string{
+		" (*ClusterError).Is": "errors.Is(err, ErrClusterUnavailable) holds for the error every failed request returns",
+	}},
 	{official: "go.etcd.io/etcd/client/v3", ours: "github.com/a74b11dd/etcdkit/client/v3", skip: map[string]string{
 		"/mock/mockserver": "an in-process fake gRPC server for the official client's own tests; our tests use real etcd (etcdtest)",
 	}, extras: map[string]string{

@@ -1,0 +1,216 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNewWithoutEndpointsReturnsErrNoEndpoints(t *testing.T) {
+	if _, err := New(Config{}); err != ErrNoEndpoints {
+		t.Fatalf("got %v, want ErrNoEndpoints itself", err)
+	}
+}
+
+func TestNewRejectsEndpointsThatAreNotHTTPBaseURLs(t *testing.T) {
+	for _, ep := range []string{"127.0.0.1:2379", "localhost:2379", "ftp://host", "http://", "://x", "unix:///tmp/sock"} {
+		if _, err := New(Config{Endpoints: []string{ep}}); err == nil {
+			t.Errorf("New accepted endpoint %q, want an error", ep)
+		}
+	}
+}
+
+func TestSetEndpointsReplacesEndpointsAndEndpointsReturnsACopy(t *testing.T) {
+	c, err := New(Config{Endpoints: []string{"http://a:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"http://b:2", "https://c:3/prefix"}
+	if err := c.SetEndpoints(want); err != nil {
+		t.Fatal(err)
+	}
+	got := c.Endpoints()
+	if !slices.Equal(slices.Sorted(slices.Values(got)), want) {
+		t.Fatalf("got %v, want %v in some order", got, want)
+	}
+	got[0] = "changed"
+	if slices.Contains(c.Endpoints(), "changed") {
+		t.Fatal("changing the slice Endpoints returned changed the client")
+	}
+	if err := c.SetEndpoints(nil); err != ErrNoEndpoints {
+		t.Fatalf("SetEndpoints(nil): %v, want ErrNoEndpoints", err)
+	}
+	if err := c.SetEndpoints([]string{"bad"}); err == nil || len(c.Endpoints()) != 2 {
+		t.Fatalf("SetEndpoints with a bad URL: %v, endpoints %v; want an error and no change", err, c.Endpoints())
+	}
+}
+
+func TestDoWithoutActionReturnsErrNoRequest(t *testing.T) {
+	c, _ := newClient(t, shared.ClientURLs(), Config{})
+	if _, _, err := c.Do(context.Background(), nil); err != ErrNoRequest {
+		t.Fatalf("got %v, want ErrNoRequest", err)
+	}
+}
+
+func TestDoReturnsTheResponseAndItsBody(t *testing.T) {
+	c, _ := newClient(t, shared.ClientURLs(), Config{})
+	resp, body, err := c.Do(testCtx(t), &request{method: http.MethodGet, path: "/version", kind: kindRead})
+	if err != nil || resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`"etcdserver":"3.5.35"`)) {
+		t.Fatalf("got %v, %q, %v; want 200 with the version", resp, body, err)
+	}
+}
+
+func TestEndpointThatIsNotEtcdGivesAPlainError(t *testing.T) {
+	ctx := testCtx(t)
+	c, _ := newClient(t, shared.ClientURLs(), Config{})
+	// A real etcd member, asked at a path that is not the keys API,
+	// answers what a server that is not etcd would.
+	for _, prefix := range []string{"/no/such/api", "/health"} {
+		_, err := NewKeysAPIWithPrefix(c, prefix).Get(ctx, "k", nil)
+		if err != ErrInvalidJSON {
+			t.Errorf("prefix %s: got %v, want ErrInvalidJSON itself", prefix, err)
+		}
+	}
+	empty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer empty.Close()
+	ce, _ := newClient(t, []string{empty.URL}, Config{})
+	if _, err := NewKeysAPI(ce).Get(ctx, "k", nil); err != ErrEmptyBody {
+		t.Fatalf("empty 200 response: got %v, want ErrEmptyBody itself", err)
+	}
+}
+
+func TestRedirectsAreFollowedUpToCheckRedirect(t *testing.T) {
+	ctx := testCtx(t)
+	member := shared.ClientURLs()[0]
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, member+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+	}))
+	defer redirect.Close()
+	loop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, r.URL.RequestURI(), http.StatusTemporaryRedirect)
+	}))
+	defer loop.Close()
+
+	c, _ := newClient(t, []string{redirect.URL}, Config{})
+	k := NewKeysAPI(c)
+	if _, err := k.Set(ctx, key(t, "k"), "v", nil); err != nil {
+		t.Fatalf("Set through a redirect: %v", err)
+	}
+	if resp, err := k.Get(ctx, key(t, "k"), nil); err != nil || resp.Node.Value != "v" {
+		t.Fatalf("Get through a redirect: %+v, %v", resp, err)
+	}
+
+	cl, _ := newClient(t, []string{loop.URL}, Config{})
+	_, err := NewKeysAPI(cl).Get(ctx, key(t, "k"), nil)
+	cerr := wantClusterError(t, err, 1)
+	if !errors.Is(cerr.Errors[0], ErrTooManyRedirects) {
+		t.Fatalf("got %v, want ErrTooManyRedirects", cerr.Errors[0])
+	}
+
+	refuse := errors.New("no redirects")
+	cn, _ := newClient(t, []string{redirect.URL}, Config{CheckRedirect: func(int) error { return refuse }})
+	_, err = NewKeysAPI(cn).Get(ctx, key(t, "k"), nil)
+	if cerr := wantClusterError(t, err, 1); !errors.Is(cerr.Errors[0], refuse) {
+		t.Fatalf("got %v, want CheckRedirect's error", cerr.Errors[0])
+	}
+}
+
+func TestErrorFormatsCodeMessageCauseAndIndex(t *testing.T) {
+	e := Error{Code: 105, Message: "Key already exists", Cause: "/foo", Index: 7}
+	if got, want := e.Error(), "105: Key already exists (/foo) [7]"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	wrapped := fmt.Errorf("creating: %w", Error{Code: ErrorCodeKeyNotFound})
+	if !IsKeyNotFound(wrapped) || IsKeyNotFound(e) || IsKeyNotFound(nil) {
+		t.Fatal("IsKeyNotFound does not look at the code of wrapped Errors only")
+	}
+}
+
+func TestClusterErrorListsEveryAttempt(t *testing.T) {
+	ce := &ClusterError{Errors: []error{errors.New("first"), errors.New("second")}}
+	if got, want := ce.Error(), ErrClusterUnavailable.Error()+"; error #0: first; error #1: second"; got != want {
+		t.Fatalf("Error() = %q, want %q", got, want)
+	}
+	if got, want := ce.Detail(), "error #0: first\nerror #1: second\n"; got != want {
+		t.Fatalf("Detail() = %q, want %q", got, want)
+	}
+	var target *ClusterError
+	if !errors.As(fmt.Errorf("wrapped: %w", ce), &target) || target != ce {
+		t.Fatal("errors.As does not find a wrapped *ClusterError")
+	}
+}
+
+func TestNodeStringAndTTLDuration(t *testing.T) {
+	n := &Node{Key: "/a", CreatedIndex: 1, ModifiedIndex: 2, TTL: 5}
+	if got, want := n.String(), "{Key: /a, CreatedIndex: 1, ModifiedIndex: 2, TTL: 5s}"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if n.TTLDuration() != 5*time.Second {
+		t.Fatalf("TTLDuration = %v, want 5s", n.TTLDuration())
+	}
+}
+
+func TestKeyPathCleansAndKeepsTrailingSlash(t *testing.T) {
+	for _, c := range []struct{ prefix, key, want string }{
+		{"/v2/keys", "/foo", "/v2/keys/foo"},
+		{"/v2/keys", "foo", "/v2/keys/foo"},
+		{"/v2/keys", "/foo/", "/v2/keys/foo/"},
+		{"/v2/keys", "//a//b/../c", "/v2/keys/a/c"},
+		{"/v2/keys", "", "/v2/keys"},
+		{"v2/keys", "/", "/v2/keys/"},
+	} {
+		if got := keyPath(c.prefix, c.key); got != c.want {
+			t.Errorf("keyPath(%q, %q) = %q, want %q", c.prefix, c.key, got, c.want)
+		}
+	}
+}
+
+func TestCURLDebugPrintsRequestsWithoutPasswords(t *testing.T) {
+	var out bytes.Buffer
+	cURLMu.Lock()
+	saved := cURLOutput
+	cURLOutput = &out
+	cURLMu.Unlock()
+	EnablecURLDebug()
+	defer func() {
+		DisablecURLDebug()
+		cURLMu.Lock()
+		cURLOutput = saved
+		cURLMu.Unlock()
+	}()
+	ctx := testCtx(t)
+	c, _ := newClient(t, shared.ClientURLs(), Config{Username: "someone", Password: "s3cret-pw"})
+	if _, err := NewKeysAPI(c).Set(ctx, key(t, "k"), "v", nil); err != nil {
+		t.Fatal(err)
+	}
+	user := strings.ReplaceAll(t.Name(), "/", "_")
+	users := NewAuthUserAPI(c)
+	if err := users.AddUser(ctx, user, "n3w-pw"); err != nil {
+		t.Fatal(err)
+	}
+	defer users.RemoveUser(ctx, user)
+	DisablecURLDebug()
+	if _, err := NewKeysAPI(c).Get(ctx, key(t, "k"), nil); err != nil {
+		t.Fatal(err)
+	}
+
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("printed %d lines, want 2 (Set and AddUser):\n%s", len(lines), out.String())
+	}
+	if !strings.HasPrefix(lines[0], "curl -X PUT '") || !strings.Contains(lines[0], "-u 'someone'") || !strings.HasSuffix(lines[0], "-d 'value=v'") {
+		t.Fatalf("Set printed %q, want a curl PUT with -u and the form", lines[0])
+	}
+	for _, secret := range []string{"s3cret-pw", "n3w-pw", "Authorization", "Basic "} {
+		if strings.Contains(out.String(), secret) {
+			t.Fatalf("the output shows %q:\n%s", secret, out.String())
+		}
+	}
+}

@@ -1,0 +1,348 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http/httptrace"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/a74b11dd/etcdkit/etcdtest"
+)
+
+func newV2Cluster(t *testing.T, size int, opts ...etcdtest.Option) *etcdtest.Cluster {
+	opts = append([]etcdtest.Option{etcdtest.WithVersion(etcdtest.V3_5), etcdtest.WithV2(), etcdtest.WithSize(size)}, opts...)
+	return etcdtest.NewCluster(t, opts...)
+}
+
+// clientPinnedTo returns a client of urls whose preferred endpoint is first,
+// which must be one of urls: New shuffles, so try until it comes first.
+func clientPinnedTo(t *testing.T, first string, urls []string, cfg Config) (Client, *recorder) {
+	t.Helper()
+	for range 200 {
+		c, rec := newClient(t, urls, cfg)
+		if c.Endpoints()[0] == first {
+			return c, rec
+		}
+	}
+	t.Fatalf("New never put %s first", first)
+	return nil, nil
+}
+
+// attempts returns the hosts requested since the recorder had sent n.
+func attempts(rec *recorder, n int) []string { return rec.sent()[n:] }
+
+func wantClusterError(t *testing.T, err error, n int) *ClusterError {
+	t.Helper()
+	cerr, ok := err.(*ClusterError)
+	if !ok {
+		t.Fatalf("got %v (%T), want a *ClusterError", err, err)
+	}
+	if len(cerr.Errors) != n {
+		t.Fatalf("got %d attempt errors (%s), want %d", len(cerr.Errors), cerr.Detail(), n)
+	}
+	if !strings.HasPrefix(cerr.Error(), ErrClusterUnavailable.Error()) {
+		t.Fatalf("message %q does not start with %q", cerr.Error(), ErrClusterUnavailable)
+	}
+	return cerr
+}
+
+func TestFailoverWhenPreferredMemberIsKilled(t *testing.T) {
+	c := newV2Cluster(t, 3)
+	ctx := testCtx(t)
+	urls := c.ClientURLs()
+	dead, live := urls[0], urls[1:]
+	written := key(t, "k")
+	if _, err := NewKeysAPI(mustClient(t, live)).Set(ctx, written, "v", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Members()[0].Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// Writes time out while the others elect a leader, if the killed
+	// member led; that is the cluster's doing, not the client's.
+	if _, err := c.WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("GetSucceedsOnTheSecondAttempt", func(t *testing.T) {
+		cl, rec := clientPinnedTo(t, dead, urls, Config{})
+		k := NewKeysAPI(cl)
+		resp, err := k.Get(ctx, written, nil)
+		if err != nil || resp.Node.Value != "v" {
+			t.Fatalf("got %+v, %v; want the value from another member", resp, err)
+		}
+		hosts := attempts(rec, 0)
+		if len(hosts) != 2 || hosts[0] != hostOf(t, dead) || hosts[1] == hostOf(t, dead) {
+			t.Fatalf("attempts went to %v, want the killed member %s then another", hosts, hostOf(t, dead))
+		}
+		// The member that answered is now preferred.
+		if _, err := k.Get(ctx, written, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := attempts(rec, 2); !slices.Equal(got, hosts[1:]) {
+			t.Fatalf("next call went to %v, want only %v", got, hosts[1:])
+		}
+	})
+
+	t.Run("WriteIsNotResentAfterItMayHaveLeft", func(t *testing.T) {
+		// The killed member's proxy still accepts connections: the
+		// request leaves the client, so it may not be sent elsewhere.
+		cl, rec := clientPinnedTo(t, dead, urls, Config{})
+		k := NewKeysAPI(cl)
+		_, err := k.Create(ctx, key(t, "k"), "v")
+		cerr := wantClusterError(t, err, 1)
+		if !strings.Contains(cerr.Errors[0].Error(), "may have been applied") {
+			t.Fatalf("attempt error %q does not say the write may have been applied", cerr.Errors[0])
+		}
+		if hosts := attempts(rec, 0); len(hosts) != 1 {
+			t.Fatalf("Create was sent to %v, want only the killed member", hosts)
+		}
+		// The next call starts at the next endpoint.
+		if _, err := k.Create(ctx, key(t, "k"), "v"); err != nil {
+			t.Fatalf("second Create: %v", err)
+		}
+	})
+
+	t.Run("WriteIsResentWhenNoConnectionWasMade", func(t *testing.T) {
+		// Straight to the members' own ports: the killed one refuses
+		// connections, which proves the write never left.
+		direct := make([]string, 0, 3)
+		for _, m := range c.Members() {
+			direct = append(direct, "http://"+m.DirectEndpoint())
+		}
+		cl, rec := clientPinnedTo(t, direct[0], direct, Config{})
+		resp, err := NewKeysAPI(cl).Set(ctx, key(t, "k"), "v2", nil)
+		if err != nil || resp.Node.Value != "v2" {
+			t.Fatalf("got %+v, %v; want the Set to succeed on the second attempt", resp, err)
+		}
+		if hosts := attempts(rec, 0); len(hosts) != 2 {
+			t.Fatalf("Set was sent to %v, want two attempts", hosts)
+		}
+	})
+}
+
+func mustClient(t *testing.T, urls []string) Client {
+	c, _ := newClient(t, urls, Config{})
+	return c
+}
+
+func TestFailoverWhenPreferredMemberHangs(t *testing.T) {
+	c := newV2Cluster(t, 3)
+	ctx := testCtx(t)
+	urls := c.ClientURLs()
+	hung := c.Members()[0]
+	cfg := Config{HeaderTimeoutPerRequest: 300 * time.Millisecond}
+	written := key(t, "k")
+	if _, err := NewKeysAPI(mustClient(t, urls)).Set(ctx, written, "v", nil); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("GetMovesOnAfterHeaderTimeout", func(t *testing.T) {
+		hung.Blackhole()
+		defer hung.Unblackhole()
+		cl, rec := clientPinnedTo(t, urls[0], urls, cfg)
+		resp, err := NewKeysAPI(cl).Get(ctx, written, nil)
+		if err != nil || resp.Node.Value != "v" {
+			t.Fatalf("got %+v, %v; want the value from another member", resp, err)
+		}
+		if hosts := attempts(rec, 0); len(hosts) != 2 || hosts[0] != hostOf(t, urls[0]) {
+			t.Fatalf("attempts went to %v, want the hung member first, then another", hosts)
+		}
+	})
+
+	t.Run("WriteThatTimedOutIsNotResent", func(t *testing.T) {
+		// The request reaches the member late, and is applied after the
+		// client gave up on it; resending it would create a second key.
+		hung.SetDelay(time.Second)
+		defer hung.SetDelay(0)
+		cl, rec := clientPinnedTo(t, urls[0], urls, cfg)
+		k := NewKeysAPI(cl)
+		_, err := k.CreateInOrder(ctx, key(t, "q"), "once", nil)
+		cerr := wantClusterError(t, err, 1)
+		var hte *headerTimeoutError
+		if !errors.As(cerr.Errors[0], &hte) {
+			t.Fatalf("attempt error %v, want a header timeout", cerr.Errors[0])
+		}
+		if hosts := attempts(rec, 0); len(hosts) != 1 {
+			t.Fatalf("CreateInOrder was sent to %v, want once", hosts)
+		}
+		reader := NewKeysAPI(mustClient(t, urls[1:]))
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			resp, err := reader.Get(ctx, key(t, "q"), &GetOptions{Quorum: true})
+			if err == nil && len(resp.Node.Nodes) > 0 {
+				if n := len(resp.Node.Nodes); n != 1 {
+					t.Fatalf("the directory holds %d keys, want 1", n)
+				}
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the delayed write never applied: %+v, %v", resp, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+func TestClusterErrorWhenAllEndpointsAreDown(t *testing.T) {
+	c := newV2Cluster(t, 1)
+	ctx := testCtx(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	cl, _ := newClient(t, []string{c.ClientURLs()[0], closed}, Config{})
+	v, err := cl.GetVersion(ctx)
+	if err != nil || v.Server != "3.5.35" {
+		t.Fatalf("GetVersion: %+v, %v; want server 3.5.35", v, err)
+	}
+	if err := c.Members()[0].Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewKeysAPI(cl).Get(ctx, "/k", nil)
+	cerr := wantClusterError(t, err, 2)
+	if !errors.Is(err, ErrClusterUnavailable) {
+		t.Errorf("errors.Is(%v, ErrClusterUnavailable) = false, want true", err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("errors.Is(%v, context.DeadlineExceeded) = true although the caller's context is alive", err)
+	}
+	refused := 0
+	for _, e := range cerr.Errors {
+		if errors.Is(e, syscall.ECONNREFUSED) {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Fatalf("%d attempt errors are ECONNREFUSED, want the closed port's:\n%s", refused, cerr.Detail())
+	}
+	if lines := strings.Count(cerr.Detail(), "\n"); lines != 2 {
+		t.Fatalf("Detail has %d lines, want one per attempt:\n%s", lines, cerr.Detail())
+	}
+}
+
+func TestWatcherSurvivesFailoverWithoutLosingEvents(t *testing.T) {
+	c := newV2Cluster(t, 3)
+	ctx := testCtx(t)
+	urls := c.ClientURLs()
+	cl, rec := clientPinnedTo(t, urls[0], urls, Config{HeaderTimeoutPerRequest: time.Second})
+	writer := NewKeysAPI(mustClient(t, urls[1:]))
+	w := NewKeysAPI(cl).Watcher(key(t, ""), &WatcherOptions{Recursive: true})
+
+	// Kill the member while the poll waits on it, then write: the watch
+	// resumes on another member from where the first poll started.
+	polling := make(chan struct{})
+	var once sync.Once
+	wctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotFirstResponseByte: func() { once.Do(func() { close(polling) }) },
+	})
+	type result struct {
+		resp *Response
+		err  error
+	}
+	next := make(chan result, 1)
+	go func() {
+		r, err := w.Next(wctx)
+		next <- result{r, err}
+	}()
+	select {
+	case <-polling:
+	case <-ctx.Done():
+		t.Fatal("the watch never reached a member")
+	}
+	if err := c.Members()[0].Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var want []uint64
+	for _, name := range []string{"a", "b", "c"} {
+		resp, err := writer.Set(ctx, key(t, name), "v", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, resp.Node.ModifiedIndex)
+	}
+	first := <-next
+	if first.err != nil {
+		t.Fatal(first.err)
+	}
+	got := []uint64{first.resp.Node.ModifiedIndex}
+	for len(got) < len(want) {
+		ev, err := w.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ev.Node.ModifiedIndex)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("watched indexes %v, want %v", got, want)
+	}
+	if hosts := rec.sent(); hosts[0] != hostOf(t, urls[0]) || slices.Contains(hosts[len(hosts)-1:], hostOf(t, urls[0])) {
+		t.Fatalf("polls went to %v, want the killed member first and others after", hosts)
+	}
+}
+
+func TestPrioritizeLeaderFollowsLeaderChange(t *testing.T) {
+	c := newV2Cluster(t, 3)
+	ctx := testCtx(t)
+	cl, rec := newClient(t, c.ClientURLs(), Config{SelectionMode: EndpointSelectionPrioritizeLeader})
+	k := NewKeysAPI(cl)
+
+	leaderNow := func() *etcdtest.Member {
+		t.Helper()
+		l, err := c.WaitLeader(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	syncAndGet := func(want *etcdtest.Member) {
+		t.Helper()
+		if err := cl.Sync(ctx); err != nil {
+			t.Fatalf("Sync: %v", err)
+		}
+		if got := cl.Endpoints(); len(got) != 3 {
+			t.Fatalf("Sync left endpoints %v, want the 3 members'", got)
+		}
+		n := len(rec.sent())
+		if _, err := k.Get(ctx, "/", nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := attempts(rec, n); !slices.Equal(got, []string{hostOf(t, want.ClientURL())}) {
+			t.Fatalf("Get went to %v, want the leader %s", got, want.ClientURL())
+		}
+	}
+
+	first := leaderNow()
+	syncAndGet(first)
+	if err := first.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	second := leaderNow()
+	if second == first {
+		t.Fatal("the killed leader still leads")
+	}
+	syncAndGet(second)
+}
+
+func TestAutoSyncReturnsTheContextsError(t *testing.T) {
+	cl, _ := newClient(t, shared.ClientURLs(), Config{})
+	ctx, cancel := context.WithTimeout(testCtx(t), 300*time.Millisecond)
+	defer cancel()
+	if err := cl.AutoSync(ctx, 50*time.Millisecond); err != context.DeadlineExceeded {
+		t.Fatalf("got %v, want context.DeadlineExceeded itself", err)
+	}
+	if got := cl.Endpoints(); len(got) != 3 {
+		t.Fatalf("after AutoSync, endpoints %v, want the 3 members'", got)
+	}
+}

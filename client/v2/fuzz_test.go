@@ -1,0 +1,82 @@
+package client
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// checkDecodeError fails t unless err is one of the errors decoding may
+// return for a bad reply.
+func checkDecodeError(t *testing.T, err error) {
+	var e Error
+	var se serverError
+	if err != ErrInvalidJSON && err != ErrEmptyBody && !errors.As(err, &e) && !errors.As(err, &se) {
+		t.Fatalf("decoding returned %v (%T), want ErrInvalidJSON, ErrEmptyBody, an Error or a server error", err, err)
+	}
+}
+
+func addDecodeSeeds(f *testing.F) {
+	for _, body := range []string{
+		`{"action":"set","node":{"key":"/a","value":"b","modifiedIndex":4,"createdIndex":4}}`,
+		`{"action":"get","node":{"key":"/d","dir":true,"nodes":[{"key":"/d/x","value":"1","expiration":"2026-01-01T00:00:00Z","ttl":5}]}}`,
+		`{"errorCode":100,"message":"Key not found","cause":"/a","index":4}`,
+		`{"members":[{"id":"1","name":"m","peerURLs":["http://x"],"clientURLs":[]}]}`,
+		`{"message":"auth: User x does not exist."}`,
+		`{"action":1}`, `{"node":"x","action":"get"}`, `{"errorCode":"100"}`, `{"node":{"ttl":1e400}}`,
+		`{"action":"get","node":{"expiration":"yesterday"}}`, `{"action":"get","node":{"modifiedIndex":-1}}`,
+		``, `null`, `[]`, `{`, `<html>404</html>`, "\x00\xff",
+	} {
+		for _, status := range []int{200, 201, 204, 400, 404, 412, 500} {
+			f.Add(status, []byte(body), "12")
+		}
+	}
+	for _, huge := range []string{
+		strings.Repeat("[", 100000),
+		`"` + strings.Repeat("x", 1<<20) + `"`,
+		`{"action":"get","node":{"key":"` + strings.Repeat("k", 1<<20) + `"}}`,
+		`{"errorCode":100,"message":"` + strings.Repeat("m", 1<<20) + `"}`,
+	} {
+		f.Add(200, []byte(huge), "12")
+		f.Add(404, []byte(huge), "12")
+	}
+	f.Add(200, []byte(`{"action":"get"}`), "not-a-number")
+}
+
+func FuzzDecodeKeysReply(f *testing.F) {
+	addDecodeSeeds(f)
+	f.Fuzz(func(t *testing.T, status int, body []byte, index string) {
+		rep := &reply{status: status, header: http.Header{"X-Etcd-Index": {index}}, body: body}
+		resp, err := decodeKeysReply(rep)
+		if err != nil {
+			checkDecodeError(t, err)
+			return
+		}
+		if resp == nil || resp.Action == "" {
+			t.Fatalf("decoding returned %+v and no error, want a response with an action", resp)
+		}
+	})
+}
+
+func FuzzDecodeServerReply(f *testing.F) {
+	addDecodeSeeds(f)
+	f.Fuzz(func(t *testing.T, status int, body []byte, _ string) {
+		rep := &reply{status: status, body: body}
+		var members struct {
+			Members []Member `json:"members"`
+		}
+		if err := decodeServerReply(rep, &members, http.StatusOK); err != nil {
+			checkDecodeError(t, err)
+		}
+		var u userReply
+		if err := decodeServerReply(rep, &u, http.StatusOK, http.StatusCreated); err == nil {
+			u.user()
+		} else {
+			checkDecodeError(t, err)
+		}
+		if err := decodeServerReply(rep, nil, http.StatusNoContent); err != nil {
+			checkDecodeError(t, err)
+		}
+	})
+}

@@ -1,0 +1,134 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+const membersPrefix = "/v2/members"
+
+// Member is a member of the cluster.
+type Member struct {
+	// ID is the member's unique ID, in hexadecimal.
+	ID string `json:"id"`
+
+	// Name is the member's human-readable name; not necessarily unique,
+	// and empty until a member added with Add has started.
+	Name string `json:"name"`
+
+	// PeerURLs are the URLs on which the member talks to its peers.
+	PeerURLs []string `json:"peerURLs"`
+
+	// ClientURLs are the URLs on which the member serves clients.
+	ClientURLs []string `json:"clientURLs"`
+}
+
+// MembersAPI manages the cluster's membership. Its changes are writes: see
+// the package documentation for when they are resent.
+type MembersAPI interface {
+	// List returns the cluster's members.
+	List(ctx context.Context) ([]Member, error)
+
+	// Add adds a member that will join from peerURL, and returns it.
+	Add(ctx context.Context, peerURL string) (*Member, error)
+
+	// Remove removes the member with ID mID.
+	Remove(ctx context.Context, mID string) error
+
+	// Update replaces the peer URLs of the member with ID mID.
+	Update(ctx context.Context, mID string, peerURLs []string) error
+
+	// Leader returns the member that currently leads the cluster.
+	Leader(ctx context.Context) (*Member, error)
+}
+
+// NewMembersAPI returns a MembersAPI that uses c.
+func NewMembersAPI(c Client) MembersAPI { return &httpMembersAPI{client: impl(c)} }
+
+type httpMembersAPI struct{ client *httpClusterClient }
+
+// memberURLs is the body of Add and Update.
+type memberURLs struct {
+	PeerURLs []string `json:"peerURLs"`
+}
+
+func (m *httpMembersAPI) List(ctx context.Context) ([]Member, error) {
+	var out struct {
+		Members []Member `json:"members"`
+	}
+	err := call(ctx, m.client, &request{method: http.MethodGet, path: membersPrefix, kind: kindRead}, &out, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	return out.Members, nil
+}
+
+func (m *httpMembersAPI) Add(ctx context.Context, peerURL string) (*Member, error) {
+	body, err := json.Marshal(memberURLs{PeerURLs: []string{peerURL}})
+	if err != nil {
+		return nil, err
+	}
+	var out Member
+	req := &request{method: http.MethodPost, path: membersPrefix, body: string(body), bodyType: bodyJSON, kind: kindWrite}
+	if err := call(ctx, m.client, req, &out, http.StatusCreated); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func (m *httpMembersAPI) Remove(ctx context.Context, mID string) error {
+	p, err := subPath(membersPrefix, mID)
+	if err != nil {
+		return err
+	}
+	req := &request{method: http.MethodDelete, path: p, kind: kindWrite}
+	return call(ctx, m.client, req, nil, http.StatusNoContent)
+}
+
+func (m *httpMembersAPI) Update(ctx context.Context, mID string, peerURLs []string) error {
+	p, err := subPath(membersPrefix, mID)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(memberURLs{PeerURLs: peerURLs})
+	if err != nil {
+		return err
+	}
+	req := &request{method: http.MethodPut, path: p, body: string(body), bodyType: bodyJSON, kind: kindWrite}
+	return call(ctx, m.client, req, nil, http.StatusNoContent)
+}
+
+func (m *httpMembersAPI) Leader(ctx context.Context) (*Member, error) {
+	var out Member
+	err := call(ctx, m.client, &request{method: http.MethodGet, path: membersPrefix + "/leader", kind: kindRead}, &out, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// subPath returns the path of the resource named name under prefix. A name
+// that would change the path's meaning once the server cleans it (a slash,
+// "." or "..") is refused: a member ID or user name never holds one, and
+// sending it could reach another resource.
+func subPath(prefix, name string) (string, error) {
+	if name == "" || name == "." || name == ".." || strings.Contains(name, "/") {
+		return "", errors.New("client: invalid name " + strconv.Quote(name) + " for " + prefix)
+	}
+	return prefix + "/" + name, nil
+}
+
+// call sends req through c and decodes the reply into v if its status is one
+// of ok; v may be nil when the body does not matter.
+func call(ctx context.Context, c *httpClusterClient, req *request, v any, ok ...int) error {
+	rep, err := c.do(ctx, req)
+	if err != nil {
+		return err
+	}
+	defer rep.release()
+	return decodeServerReply(rep, v, ok...)
+}

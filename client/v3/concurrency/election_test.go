@@ -1,0 +1,249 @@
+package concurrency_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
+	"github.com/a74b11dd/etcdkit/client/v3/concurrency"
+	"github.com/a74b11dd/etcdkit/client/v3/internal/sharedcluster"
+	"github.com/a74b11dd/etcdkit/etcdtest"
+)
+
+func leaderValue(t *testing.T, ctx context.Context, e *concurrency.Election) string {
+	t.Helper()
+	resp, err := e.Leader(ctx)
+	if err != nil {
+		t.Fatalf("Leader: %v", err)
+	}
+	return string(resp.Kvs[0].Value)
+}
+
+// nextValue returns the next leader value observed, failing the test if
+// the channel closes or ctx ends first.
+func nextValue(t *testing.T, ctx context.Context, ch <-chan *clientv3.GetResponse) string {
+	t.Helper()
+	select {
+	case resp, ok := <-ch:
+		if !ok {
+			t.Fatal("Observe channel closed")
+		}
+		return string(resp.Kvs[0].Value)
+	case <-ctx.Done():
+		t.Fatal("no leader observed before the deadline")
+	}
+	return ""
+}
+
+func TestElectionCampaignProclaimResignAndObserve(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t) + "election"
+
+	observer := concurrency.NewElection(newSession(t, cli), pfx)
+	if _, err := observer.Leader(ctx); !errors.Is(err, concurrency.ErrElectionNoLeader) {
+		t.Fatalf("Leader of an empty election: error %v, want ErrElectionNoLeader", err)
+	}
+	octx, ocancel := context.WithCancel(ctx)
+	defer ocancel()
+	observed := observer.Observe(octx)
+
+	e1 := concurrency.NewElection(newSession(t, cli), pfx)
+	if err := e1.Campaign(ctx, "one"); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextValue(t, ctx, observed); got != "one" {
+		t.Errorf("observed %q, want one", got)
+	}
+	if e1.Key() == "" || e1.Rev() == 0 || e1.Header() == nil {
+		t.Errorf("leader Key=%q Rev=%d Header=%v, want them set", e1.Key(), e1.Rev(), e1.Header())
+	}
+
+	e2 := concurrency.NewElection(newSession(t, cli), pfx)
+	won := make(chan error, 1)
+	go func() { won <- e2.Campaign(ctx, "two") }()
+
+	if err := e1.Proclaim(ctx, "one again"); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextValue(t, ctx, observed); got != "one again" {
+		t.Errorf("observed %q after Proclaim, want %q", got, "one again")
+	}
+	if got := leaderValue(t, ctx, observer); got != "one again" {
+		t.Errorf("Leader = %q, want %q", got, "one again")
+	}
+	select {
+	case err := <-won:
+		t.Fatalf("second candidate won (err %v) while the first leads", err)
+	default:
+	}
+
+	if err := e1.Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-won; err != nil {
+		t.Fatalf("second Campaign after the leader resigned: %v", err)
+	}
+	if got := nextValue(t, ctx, observed); got != "two" {
+		t.Errorf("observed %q after resignation, want two", got)
+	}
+	if err := e1.Proclaim(ctx, "usurp"); !errors.Is(err, concurrency.ErrElectionNotLeader) {
+		t.Errorf("Proclaim by a resigned leader: error %v, want ErrElectionNotLeader", err)
+	}
+
+	ocancel()
+	for range observed {
+	}
+}
+
+func TestElectionFailsOverWhenTheLeadersSessionIsLost(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t) + "election"
+
+	s1 := newSession(t, cli)
+	e1 := concurrency.NewElection(s1, pfx)
+	if err := e1.Campaign(ctx, "one"); err != nil {
+		t.Fatal(err)
+	}
+	e2 := concurrency.NewElection(newSession(t, cli), pfx)
+	won := make(chan error, 1)
+	go func() { won <- e2.Campaign(ctx, "two") }()
+
+	if _, err := sharedcluster.Client(t).Revoke(ctx, s1.Lease()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-won; err != nil {
+		t.Fatalf("Campaign after the leader's lease was revoked: %v", err)
+	}
+	if got := leaderValue(t, ctx, e2); got != "two" {
+		t.Errorf("leader = %q, want two", got)
+	}
+	if err := e1.Proclaim(ctx, "zombie"); !errors.Is(err, concurrency.ErrElectionNotLeader) {
+		t.Errorf("Proclaim by the lost leader: error %v, want ErrElectionNotLeader", err)
+	}
+}
+
+func TestCampaignReturnsErrSessionExpiredWhenTheLeaseEndsWhileWaiting(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t) + "election"
+
+	e1 := concurrency.NewElection(newSession(t, cli), pfx)
+	if err := e1.Campaign(ctx, "one"); err != nil {
+		t.Fatal(err)
+	}
+	s2 := newSession(t, cli)
+	e2 := concurrency.NewElection(s2, pfx)
+	won := make(chan error, 1)
+	go func() { won <- e2.Campaign(ctx, "two") }()
+	queued(t, ctx, cli, pfx, 2)
+
+	if _, err := cli.Revoke(ctx, s2.Lease()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e1.Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-won; !errors.Is(err, concurrency.ErrSessionExpired) {
+		t.Fatalf("Campaign of a candidate whose lease was revoked: error %v, want ErrSessionExpired", err)
+	}
+	if _, err := e1.Leader(ctx); !errors.Is(err, concurrency.ErrElectionNoLeader) {
+		t.Errorf("Leader after both left: error %v, want ErrElectionNoLeader", err)
+	}
+}
+
+func TestCanceledCampaignWithdrawsTheCandidate(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t) + "election"
+	e1 := concurrency.NewElection(newSession(t, cli), pfx)
+	if err := e1.Campaign(ctx, "one"); err != nil {
+		t.Fatal(err)
+	}
+	e2 := concurrency.NewElection(newSession(t, cli), pfx)
+	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if err := e2.Campaign(cctx, "two"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Campaign with a short deadline: error %v, want DeadlineExceeded", err)
+	}
+	if err := e1.Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e1.Leader(ctx); !errors.Is(err, concurrency.ErrElectionNoLeader) {
+		t.Errorf("Leader after the leader resigned and the other withdrew: error %v, want ErrElectionNoLeader", err)
+	}
+}
+
+func TestResumeElectionTakesBackLeadership(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t) + "election"
+	s := newSession(t, cli)
+	e := concurrency.NewElection(s, pfx)
+	if err := e.Campaign(ctx, "before restart"); err != nil {
+		t.Fatal(err)
+	}
+	resumed := concurrency.ResumeElection(s, pfx, e.Key(), e.Rev())
+	if err := resumed.Proclaim(ctx, "after restart"); err != nil {
+		t.Fatalf("Proclaim on a resumed election: %v", err)
+	}
+	if got := leaderValue(t, ctx, resumed); got != "after restart" {
+		t.Errorf("leader = %q, want %q", got, "after restart")
+	}
+	if err := resumed.Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestElectionSurvivesTheLossOfTheEtcdLeader kills the etcd leader of a
+// three-member cluster while a candidate waits; the waiting candidate and
+// an observer must carry on through the remaining members.
+func TestElectionSurvivesTheLossOfTheEtcdLeader(t *testing.T) {
+	c := etcdtest.NewCluster(t, etcdtest.WithSize(3))
+	ctx := sharedcluster.Context(t)
+	cli := sharedcluster.ClientOf(t, c.Endpoints())
+	pfx := "election"
+
+	e1 := concurrency.NewElection(newSession(t, cli), pfx)
+	if err := e1.Campaign(ctx, "one"); err != nil {
+		t.Fatal(err)
+	}
+	observer := concurrency.NewElection(newSession(t, cli), pfx)
+	octx, ocancel := context.WithCancel(ctx)
+	defer ocancel()
+	observed := observer.Observe(octx)
+	if got := nextValue(t, ctx, observed); got != "one" {
+		t.Fatalf("observed %q, want one", got)
+	}
+
+	e2 := concurrency.NewElection(newSession(t, cli), pfx)
+	won := make(chan error, 1)
+	go func() { won <- e2.Campaign(ctx, "two") }()
+	queued(t, ctx, cli, pfx, 2)
+
+	leader, err := c.WaitLeader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := leader.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e1.Resign(ctx); err != nil {
+		t.Fatalf("Resign with the etcd leader down: %v", err)
+	}
+	if err := <-won; err != nil {
+		t.Fatalf("Campaign across the etcd leader's loss: %v", err)
+	}
+	if got := nextValue(t, ctx, observed); got != "two" {
+		t.Errorf("observed %q after failover, want two", got)
+	}
+	ocancel()
+	for range observed {
+	}
+}

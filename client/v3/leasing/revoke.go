@@ -1,0 +1,115 @@
+package leasing
+
+import (
+	"context"
+	"time"
+
+	v3 "github.com/a74b11dd/etcdkit/client/v3"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+)
+
+// watchRevocations obeys every request to give up one of our leasing
+// keys. It reports on started once it is watching (or why it could not).
+// After a broken watch it reads the leasing keys again, so a revocation
+// written meanwhile is not missed.
+func (lkv *leasingKV) watchRevocations(started chan<- error) {
+	defer lkv.wg.Done()
+	first := true
+	for lkv.ctx.Err() == nil {
+		resp, err := lkv.kv.Get(lkv.ctx, lkv.pfx, v3.WithPrefix())
+		if err != nil {
+			if first {
+				started <- err
+				return
+			}
+			select {
+			case <-lkv.ctx.Done():
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+			continue
+		}
+		for _, kv := range resp.Kvs {
+			lkv.maybeObey(kv)
+		}
+		wctx, cancel := context.WithCancel(lkv.ctx)
+		wch := lkv.cl.Watch(wctx, lkv.pfx, v3.WithPrefix(), v3.WithRev(resp.Header.Revision+1), v3.WithFilterDelete())
+		if first {
+			started <- nil
+			first = false
+		}
+		for wr := range wch {
+			if wr.Err() != nil {
+				break
+			}
+			for _, ev := range wr.Events {
+				if ev.Type == mvccpb.PUT {
+					lkv.maybeObey(ev.Kv)
+				}
+			}
+		}
+		cancel()
+	}
+}
+
+// maybeObey gives up the leasing key lk if it is ours and a writer asked
+// for it: the cache entry goes first, then the leasing key, so that the
+// writer can only write once we no longer serve the old value.
+func (lkv *leasingKV) maybeObey(lk *mvccpb.KeyValue) {
+	if string(lk.Value) != revokeValue {
+		return
+	}
+	lease := lkv.currentLease()
+	if lease == v3.NoLease || v3.LeaseID(lk.Lease) != lease {
+		return
+	}
+	key := string(lk.Key[len(lkv.pfx):])
+	lkv.mu.Lock()
+	if e := lkv.entries[key]; e != nil && e.lkRev == lk.CreateRevision {
+		delete(lkv.entries, key)
+	}
+	if lk.ModRevision > lkv.lastRevoke {
+		lkv.lastRevoke = lk.ModRevision
+	}
+	lkv.mu.Unlock()
+	lkv.kv.Txn(lkv.ctx).
+		If(v3.Compare(v3.CreateRevision(string(lk.Key)), "=", lk.CreateRevision)).
+		Then(v3.OpDelete(string(lk.Key))).
+		Commit()
+}
+
+// revokeAndWait asks the owner of leasing key lk (as read at revision rev)
+// to give it up and waits until it is gone.
+func (lkv *leasingKV) revokeAndWait(ctx context.Context, lk *mvccpb.KeyValue, rev int64) error {
+	key := string(lk.Key)
+	if string(lk.Value) != revokeValue {
+		resp, err := lkv.kv.Txn(ctx).
+			If(v3.Compare(v3.CreateRevision(key), "=", lk.CreateRevision)).
+			Then(v3.OpPut(key, revokeValue, v3.WithIgnoreLease())).
+			Commit()
+		if err != nil {
+			return err
+		}
+		if !resp.Succeeded {
+			return nil // it changed already; the caller looks again
+		}
+		rev = resp.Header.Revision
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for wr := range lkv.cl.Watch(wctx, key, v3.WithRev(rev+1), v3.WithFilterPut()) {
+		if wr.CompactRevision != 0 {
+			return nil // history is gone; the caller looks again
+		}
+		if err := wr.Err(); err != nil {
+			return err
+		}
+		if len(wr.Events) > 0 {
+			return nil
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errClosed
+}

@@ -1,0 +1,350 @@
+package leasing
+
+import (
+	"context"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+
+	v3 "github.com/a74b11dd/etcdkit/client/v3"
+	"github.com/a74b11dd/etcdkit/client/v3/internal/txnbuild"
+)
+
+func (lkv *leasingKV) Put(ctx context.Context, key, val string, opts ...v3.OpOption) (*v3.PutResponse, error) {
+	resp, err := lkv.put(ctx, v3.OpPut(key, val, opts...), len(opts) == 0)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Put(), nil
+}
+
+func (lkv *leasingKV) Delete(ctx context.Context, key string, opts ...v3.OpOption) (*v3.DeleteResponse, error) {
+	resp, err := lkv.delete(ctx, v3.OpDelete(key, opts...))
+	if err != nil {
+		return nil, err
+	}
+	return resp.Del(), nil
+}
+
+func (lkv *leasingKV) Do(ctx context.Context, op v3.Op) (v3.OpResponse, error) {
+	switch {
+	case op.IsGet():
+		return lkv.get(ctx, op)
+	case op.IsPut():
+		// The options of a prepared Op cannot be read back, so the new
+		// state is not known exactly: the entry is re-read when needed.
+		return lkv.put(ctx, op, false)
+	case op.IsDelete():
+		return lkv.delete(ctx, op)
+	case op.IsTxn():
+		cmps, thenOps, elseOps := op.Txn()
+		resp, err := lkv.commit(ctx, cmps, thenOps, elseOps)
+		if err != nil {
+			return v3.OpResponse{}, err
+		}
+		return resp.OpResponse(), nil
+	}
+	return lkv.kv.Do(ctx, op)
+}
+
+func (lkv *leasingKV) Txn(ctx context.Context) v3.Txn {
+	return txnbuild.New(func(cmps []v3.Cmp, thenOps, elseOps []v3.Op) (*v3.TxnResponse, error) {
+		return lkv.commit(ctx, cmps, thenOps, elseOps)
+	})
+}
+
+// put writes a single key under the leasing protocol. plain says the put
+// has no options, so that the cached state can be updated in place
+// instead of dropped.
+func (lkv *leasingKV) put(ctx context.Context, op v3.Op, plain bool) (v3.OpResponse, error) {
+	key := string(op.KeyBytes())
+	if key == "" {
+		return v3.OpResponse{}, rpctypes.ErrEmptyKey
+	}
+	resp, lkRev, err := lkv.writeKey(ctx, key, op)
+	if err != nil {
+		return v3.OpResponse{}, err
+	}
+	put := (*v3.PutResponse)(resp.Responses[0].GetResponsePut())
+	put.Header = resp.Header
+	if lkRev != 0 {
+		lkv.afterPut(key, lkRev, string(op.ValueBytes()), plain, resp.Header)
+	}
+	return put.OpResponse(), nil
+}
+
+func (lkv *leasingKV) delete(ctx context.Context, op v3.Op) (v3.OpResponse, error) {
+	if len(op.RangeBytes()) > 0 {
+		return lkv.deleteRange(ctx, op)
+	}
+	key := string(op.KeyBytes())
+	if key == "" {
+		return v3.OpResponse{}, rpctypes.ErrEmptyKey
+	}
+	resp, lkRev, err := lkv.writeKey(ctx, key, op)
+	if err != nil {
+		return v3.OpResponse{}, err
+	}
+	del := (*v3.DeleteResponse)(resp.Responses[0].GetResponseDeleteRange())
+	del.Header = resp.Header
+	if lkRev != 0 {
+		lkv.afterDelete(key, lkRev, resp.Header)
+	}
+	return del.OpResponse(), nil
+}
+
+// writeKey applies op, a write of the single key key, once no other
+// client holds key's lease. If we hold it, the write is guarded by our
+// leasing key and lkRev is its creation revision (so the caller can
+// update the cache); otherwise lkRev is 0.
+func (lkv *leasingKV) writeKey(ctx context.Context, key string, op v3.Op) (resp *v3.TxnResponse, lkRev int64, err error) {
+	if lkv.ctx.Err() != nil {
+		return nil, 0, errClosed
+	}
+	lk := lkv.leasingKey(key)
+	for {
+		if lkRev := lkv.owned(key); lkRev != 0 {
+			resp, err := lkv.kv.Txn(ctx).
+				If(v3.Compare(v3.CreateRevision(lk), "=", lkRev)).
+				Then(op).
+				Commit()
+			if err != nil {
+				// The write may or may not have happened: the cached
+				// state can no longer be trusted.
+				lkv.uncache(key)
+				return nil, 0, err
+			}
+			if resp.Succeeded {
+				return resp, lkRev, nil
+			}
+			lkv.evict(key) // our leasing key is gone
+			continue
+		}
+		resp, err := lkv.kv.Txn(ctx).
+			If(v3.Compare(v3.CreateRevision(lk), "=", 0)).
+			Then(op).
+			Else(v3.OpGet(lk)).
+			Commit()
+		if err != nil {
+			return nil, 0, err
+		}
+		if resp.Succeeded {
+			return resp, 0, nil
+		}
+		if err := lkv.clear(ctx, resp.Responses[0].GetResponseRange().GetKvs(), resp.Header.Revision); err != nil {
+			return nil, 0, err
+		}
+	}
+}
+
+// clear deals with leasing keys (read at revision rev) that stand in the
+// way of a write: ours are adopted so that the write can be guarded by
+// them, others' are revoked and waited for.
+func (lkv *leasingKV) clear(ctx context.Context, lks []*mvccpb.KeyValue, rev int64) error {
+	lease := lkv.currentLease()
+	for _, lk := range lks {
+		if lease != v3.NoLease && v3.LeaseID(lk.Lease) == lease && string(lk.Value) != revokeValue {
+			lkv.adopt(string(lk.Key[len(lkv.pfx):]), lk.CreateRevision)
+			continue
+		}
+		if err := lkv.revokeAndWait(ctx, lk, rev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// adopt records that we hold the leasing key of key, created at lkRev,
+// without a cached state.
+func (lkv *leasingKV) adopt(key string, lkRev int64) {
+	lkv.mu.Lock()
+	defer lkv.mu.Unlock()
+	if e := lkv.entries[key]; e == nil || e.lkRev != lkRev {
+		lkv.entries[key] = &entry{lkRev: lkRev}
+	}
+}
+
+// deleteRange deletes a range of keys once no other client holds a lease
+// on any key in it. Our own leases in the range are given up first.
+func (lkv *leasingKV) deleteRange(ctx context.Context, op v3.Op) (v3.OpResponse, error) {
+	if lkv.ctx.Err() != nil {
+		return v3.OpResponse{}, errClosed
+	}
+	lkStart, lkEnd := lkv.leasingRange(op.KeyBytes(), op.RangeBytes())
+	for {
+		if err := lkv.clearRange(ctx, lkStart, lkEnd); err != nil {
+			return v3.OpResponse{}, err
+		}
+		resp, err := lkv.kv.Txn(ctx).
+			If(v3.Compare(v3.CreateRevision(lkStart), "=", 0).WithRange(lkEnd)).
+			Then(op).
+			Commit()
+		if err != nil {
+			return v3.OpResponse{}, err
+		}
+		if resp.Succeeded {
+			del := (*v3.DeleteResponse)(resp.Responses[0].GetResponseDeleteRange())
+			del.Header = resp.Header
+			return del.OpResponse(), nil
+		}
+	}
+}
+
+// leasingRange maps the key range [key, end) onto the leasing keys.
+func (lkv *leasingKV) leasingRange(key, end []byte) (string, string) {
+	start := lkv.pfx + string(key)
+	if len(end) == 1 && end[0] == 0 {
+		return start, v3.GetPrefixRangeEnd(lkv.pfx)
+	}
+	return start, lkv.pfx + string(end)
+}
+
+// clearRange gives up our leases in [lkStart, lkEnd) and revokes the
+// others'.
+func (lkv *leasingKV) clearRange(ctx context.Context, lkStart, lkEnd string) error {
+	resp, err := lkv.kv.Get(ctx, lkStart, v3.WithRange(lkEnd))
+	if err != nil {
+		return err
+	}
+	lease := lkv.currentLease()
+	for _, lk := range resp.Kvs {
+		if lease != v3.NoLease && v3.LeaseID(lk.Lease) == lease && string(lk.Value) != revokeValue {
+			lkv.evict(string(lk.Key[len(lkv.pfx):]))
+			_, err := lkv.kv.Txn(ctx).
+				If(v3.Compare(v3.CreateRevision(string(lk.Key)), "=", lk.CreateRevision)).
+				Then(v3.OpDelete(string(lk.Key))).
+				Commit()
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if err := lkv.revokeAndWait(ctx, lk, resp.Header.Revision); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// afterPut brings the cache up to date after we wrote key under our
+// leasing key lkRev.
+func (lkv *leasingKV) afterPut(key string, lkRev int64, val string, plain bool, hdr *pb.ResponseHeader) {
+	lkv.mu.Lock()
+	defer lkv.mu.Unlock()
+	e := lkv.entries[key]
+	if e == nil || e.lkRev != lkRev {
+		return
+	}
+	if !plain || !e.cached {
+		e.cached = false
+		return
+	}
+	if e.hdr != nil && e.hdr.Revision >= hdr.Revision {
+		return
+	}
+	kv := &mvccpb.KeyValue{Key: []byte(key), Value: []byte(val), CreateRevision: hdr.Revision, ModRevision: hdr.Revision, Version: 1}
+	if e.kv != nil {
+		kv.CreateRevision = e.kv.CreateRevision
+		kv.Version = e.kv.Version + 1
+	}
+	e.kv, e.hdr = kv, copyHeader(hdr)
+}
+
+// afterDelete records that key no longer exists.
+func (lkv *leasingKV) afterDelete(key string, lkRev int64, hdr *pb.ResponseHeader) {
+	lkv.mu.Lock()
+	defer lkv.mu.Unlock()
+	e := lkv.entries[key]
+	if e == nil || e.lkRev != lkRev || (e.hdr != nil && e.hdr.Revision >= hdr.Revision) {
+		return
+	}
+	e.cached, e.kv, e.hdr = true, nil, copyHeader(hdr)
+}
+
+// commit runs a transaction. One that writes is nested inside a
+// transaction whose guards check that we hold, or nobody holds, the lease
+// of every key it may write; the caller sees the nested transaction's
+// outcome. Reads in transactions always go to etcd.
+func (lkv *leasingKV) commit(ctx context.Context, cmps []v3.Cmp, thenOps, elseOps []v3.Op) (*v3.TxnResponse, error) {
+	if lkv.ctx.Err() != nil {
+		return nil, errClosed
+	}
+	keys, ranges := writesOf(append(append([]v3.Op(nil), thenOps...), elseOps...))
+	if len(keys) == 0 && len(ranges) == 0 {
+		return lkv.kv.Txn(ctx).If(cmps...).Then(thenOps...).Else(elseOps...).Commit()
+	}
+	for {
+		var guards []v3.Cmp
+		for _, r := range ranges {
+			start, end := lkv.leasingRange([]byte(r[0]), []byte(r[1]))
+			if err := lkv.clearRange(ctx, start, end); err != nil {
+				return nil, err
+			}
+			guards = append(guards, v3.Compare(v3.CreateRevision(start), "=", 0).WithRange(end))
+		}
+		owned := make([]int64, len(keys))
+		lkGets := make([]v3.Op, len(keys))
+		for i, k := range keys {
+			lk := lkv.leasingKey(k)
+			owned[i] = lkv.owned(k)
+			guards = append(guards, v3.Compare(v3.CreateRevision(lk), "=", owned[i]))
+			lkGets[i] = v3.OpGet(lk)
+		}
+		resp, err := lkv.kv.Txn(ctx).
+			If(guards...).
+			Then(v3.OpTxn(cmps, thenOps, elseOps)).
+			Else(lkGets...).
+			Commit()
+		if err != nil {
+			for _, k := range keys {
+				lkv.uncache(k)
+			}
+			return nil, err
+		}
+		if resp.Succeeded {
+			for _, k := range keys {
+				lkv.uncache(k)
+			}
+			inner := resp.Responses[0].GetResponseTxn()
+			return &v3.TxnResponse{Header: resp.Header, Succeeded: inner.Succeeded, Responses: inner.Responses}, nil
+		}
+		for i, k := range keys {
+			lks := resp.Responses[i].GetResponseRange().GetKvs()
+			if owned[i] != 0 && (len(lks) == 0 || lks[0].CreateRevision != owned[i]) {
+				lkv.evict(k)
+			}
+			if len(lks) > 0 && lks[0].CreateRevision != owned[i] {
+				if err := lkv.clear(ctx, lks, resp.Header.Revision); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+}
+
+// writesOf lists the single keys and the key ranges that ops may write,
+// looking into nested transactions.
+func writesOf(ops []v3.Op) (keys []string, ranges [][2]string) {
+	seen := map[string]bool{}
+	var walk func([]v3.Op)
+	walk = func(ops []v3.Op) {
+		for _, op := range ops {
+			switch {
+			case op.IsPut() || (op.IsDelete() && len(op.RangeBytes()) == 0):
+				if k := string(op.KeyBytes()); !seen[k] {
+					seen[k] = true
+					keys = append(keys, k)
+				}
+			case op.IsDelete():
+				ranges = append(ranges, [2]string{string(op.KeyBytes()), string(op.RangeBytes())})
+			case op.IsTxn():
+				_, t, e := op.Txn()
+				walk(t)
+				walk(e)
+			}
+		}
+	}
+	walk(ops)
+	return keys, ranges
+}

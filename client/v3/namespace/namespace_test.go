@@ -1,0 +1,321 @@
+package namespace_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
+	"github.com/a74b11dd/etcdkit/client/v3/internal/sharedcluster"
+	"github.com/a74b11dd/etcdkit/client/v3/namespace"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+)
+
+func keysOf(resp *clientv3.GetResponse) []string {
+	var ks []string
+	for _, kv := range resp.Kvs {
+		ks = append(ks, string(kv.Key))
+	}
+	return ks
+}
+
+func sameKeys(got, want []string) bool {
+	return fmt.Sprint(got) == fmt.Sprint(want)
+}
+
+func TestPutStoresUnderPrefixAndGetStripsIt(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t)
+	ns := namespace.NewKV(cli.KV, pfx)
+
+	if _, err := ns.Put(ctx, "abc", "123"); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := cli.Get(ctx, pfx+"abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw.Kvs) != 1 || string(raw.Kvs[0].Value) != "123" {
+		t.Fatalf("raw Get(%q) = %v, want value 123", pfx+"abc", raw.Kvs)
+	}
+	if _, err := cli.Put(ctx, pfx+"abc", "456"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ns.Get(ctx, "abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Kvs) != 1 || string(got.Kvs[0].Key) != "abc" || string(got.Kvs[0].Value) != "456" {
+		t.Fatalf("namespaced Get(abc) = %v, want abc=456", got.Kvs)
+	}
+}
+
+func TestRangesStayInsideTheNamespace(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t)
+	ns := namespace.NewKV(cli.KV, pfx+"in/")
+
+	for _, k := range []string{"in/a", "in/b", "in/c", "out", "z"} {
+		if _, err := cli.Put(ctx, pfx+k, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name string
+		key  string
+		opts []clientv3.OpOption
+		want []string
+	}{
+		{"WithPrefix on the empty key lists the namespace", "", []clientv3.OpOption{clientv3.WithPrefix()}, []string{"a", "b", "c"}},
+		{"WithFromKey stops at the namespace end", "b", []clientv3.OpOption{clientv3.WithFromKey()}, []string{"b", "c"}},
+		{"WithFromKey on the empty key lists the namespace", "", []clientv3.OpOption{clientv3.WithFromKey()}, []string{"a", "b", "c"}},
+		{"WithRange is translated", "a", []clientv3.OpOption{clientv3.WithRange("c")}, []string{"a", "b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := ns.Get(ctx, tt.key, tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := keysOf(resp); !sameKeys(got, tt.want) {
+				t.Errorf("Get(%q) keys = %v, want %v", tt.key, got, tt.want)
+			}
+		})
+	}
+
+	del, err := ns.Delete(ctx, "", clientv3.WithFromKey(), clientv3.WithPrevKV())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if del.Deleted != 3 {
+		t.Errorf("Delete(FromKey) deleted %d keys, want 3", del.Deleted)
+	}
+	var prev []string
+	for _, kv := range del.PrevKvs {
+		prev = append(prev, string(kv.Key))
+	}
+	if !sameKeys(prev, []string{"a", "b", "c"}) {
+		t.Errorf("Delete prevKVs = %v, want [a b c]", prev)
+	}
+	outside, err := cli.Get(ctx, pfx, clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := keysOf(outside); !sameKeys(got, []string{pfx + "out", pfx + "z"}) {
+		t.Errorf("keys outside the namespace after delete = %v, want [%sout %sz]", got, pfx, pfx)
+	}
+}
+
+func TestPutPrevKVHasPrefixRemoved(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	ns := namespace.NewKV(cli.KV, sharedcluster.Prefix(t))
+
+	if _, err := ns.Put(ctx, "k", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := ns.Put(ctx, "k", "v2", clientv3.WithPrevKV())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.PrevKv == nil || string(resp.PrevKv.Key) != "k" || string(resp.PrevKv.Value) != "v1" {
+		t.Fatalf("PrevKv = %v, want k=v1", resp.PrevKv)
+	}
+}
+
+func TestEmptyKeyIsRejected(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	ns := namespace.NewKV(cli.KV, sharedcluster.Prefix(t))
+
+	if _, err := ns.Put(ctx, "", "v"); !errors.Is(err, rpctypes.ErrEmptyKey) {
+		t.Errorf("Put(\"\") error = %v, want ErrEmptyKey", err)
+	}
+	if _, err := ns.Get(ctx, ""); !errors.Is(err, rpctypes.ErrEmptyKey) {
+		t.Errorf("Get(\"\") error = %v, want ErrEmptyKey", err)
+	}
+	if _, err := ns.Delete(ctx, ""); !errors.Is(err, rpctypes.ErrEmptyKey) {
+		t.Errorf("Delete(\"\") error = %v, want ErrEmptyKey", err)
+	}
+}
+
+func TestTxnComparesWritesAndResultsUseTheNamespace(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t)
+	ns := namespace.NewKV(cli.KV, pfx)
+
+	if _, err := cli.Put(ctx, pfx+"cond", "yes"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := ns.Txn(ctx).
+		If(clientv3.Compare(clientv3.Value("cond"), "=", "yes"),
+			clientv3.Compare(clientv3.Version("").WithPrefix(), ">", 0)).
+		Then(
+			clientv3.OpPut("new", "1"),
+			clientv3.OpGet("", clientv3.WithPrefix()),
+			clientv3.OpTxn(nil, []clientv3.Op{clientv3.OpGet("cond")}, nil),
+			clientv3.OpDelete("cond", clientv3.WithPrevKV()),
+		).
+		Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !resp.Succeeded {
+		t.Fatal("txn did not succeed; the compares were not translated into the namespace")
+	}
+	rng := resp.Responses[1].GetResponseRange()
+	var got []string
+	for _, kv := range rng.Kvs {
+		got = append(got, string(kv.Key))
+	}
+	if !sameKeys(got, []string{"cond", "new"}) {
+		t.Errorf("txn range keys = %v, want [cond new]", got)
+	}
+	nested := resp.Responses[2].GetResponseTxn().Responses[0].GetResponseRange()
+	if len(nested.Kvs) != 1 || string(nested.Kvs[0].Key) != "cond" {
+		t.Errorf("nested txn range = %v, want [cond]", nested.Kvs)
+	}
+	prev := resp.Responses[3].GetResponseDeleteRange().PrevKvs
+	if len(prev) != 1 || string(prev[0].Key) != "cond" {
+		t.Errorf("txn delete prevKVs = %v, want [cond]", prev)
+	}
+	raw, err := cli.Get(ctx, pfx+"new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw.Kvs) != 1 {
+		t.Errorf("txn put did not land at %q", pfx+"new")
+	}
+}
+
+func TestTxnWithEmptyKeyFailsOnCommit(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ns := namespace.NewKV(cli.KV, sharedcluster.Prefix(t))
+	_, err := ns.Txn(sharedcluster.Context(t)).Then(clientv3.OpPut("", "v")).Commit()
+	if !errors.Is(err, rpctypes.ErrEmptyKey) {
+		t.Errorf("Commit error = %v, want ErrEmptyKey", err)
+	}
+}
+
+func TestDoTranslatesOps(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t)
+	ns := namespace.NewKV(cli.KV, pfx)
+
+	if _, err := ns.Do(ctx, clientv3.OpPut("d", "1")); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := ns.Do(ctx, clientv3.OpGet("d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kvs := resp.Get().Kvs; len(kvs) != 1 || string(kvs[0].Key) != "d" {
+		t.Fatalf("Do(OpGet(d)) = %v, want key d", kvs)
+	}
+}
+
+func TestWatchSeesOnlyNamespaceWithPrefixStripped(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t)
+	ns := namespace.NewKV(cli.KV, pfx+"in/")
+	w := namespace.NewWatcher(cli.Watcher, pfx+"in/")
+
+	wch := w.Watch(ctx, "", clientv3.WithPrefix(), clientv3.WithPrevKV())
+	if _, err := cli.Put(ctx, pfx+"out", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ns.Put(ctx, "a", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ns.Put(ctx, "a", "2"); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for len(got) < 2 {
+		wr, ok := <-wch
+		if !ok {
+			t.Fatalf("watch channel closed after %v", got)
+		}
+		if err := wr.Err(); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range wr.Events {
+			s := fmt.Sprintf("%s %s=%s", ev.Type, ev.Kv.Key, ev.Kv.Value)
+			if ev.PrevKv != nil {
+				s += fmt.Sprintf(" prev %s=%s", ev.PrevKv.Key, ev.PrevKv.Value)
+			}
+			got = append(got, s)
+		}
+	}
+	want := []string{"PUT a=1", "PUT a=2 prev a=1"}
+	if !sameKeys(got, want) {
+		t.Errorf("events = %q, want %q", got, want)
+	}
+}
+
+func TestWatchChannelClosesWhenContextEnds(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx, cancel := context.WithCancel(sharedcluster.Context(t))
+	w := namespace.NewWatcher(cli.Watcher, sharedcluster.Prefix(t))
+	wch := w.Watch(ctx, "k")
+	cancel()
+	for range wch {
+	}
+}
+
+func TestLeaseTimeToLiveListsOnlyNamespacedKeys(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t)
+	lease, err := cli.Grant(ctx, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Revoke(ctx, lease.ID)
+	for _, k := range []string{pfx + "in/a", pfx + "out"} {
+		if _, err := cli.Put(ctx, k, "v", clientv3.WithLease(lease.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nl := namespace.NewLease(cli.Lease, pfx+"in/")
+	resp, err := nl.TimeToLive(ctx, lease.ID, clientv3.WithAttachedKeys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, k := range resp.Keys {
+		got = append(got, string(k))
+	}
+	if !sameKeys(got, []string{"a"}) {
+		t.Errorf("attached keys = %v, want [a]", got)
+	}
+}
+
+func TestGetStreamChunksHaveThePrefixStripped(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t)
+	ns := namespace.NewKV(cli.KV, pfx+"in/")
+	for _, k := range []string{"in/a", "in/b", "out"} {
+		if _, err := cli.Put(ctx, pfx+k, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stream, err := ns.GetStream(ctx, "", clientv3.WithFromKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := clientv3.GetStreamToGetResponse(stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := keysOf(resp); !sameKeys(got, []string{"a", "b"}) {
+		t.Errorf("GetStream keys = %v, want [a b]", got)
+	}
+}
