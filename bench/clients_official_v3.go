@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+// officialV3 adapts the official v3 client to v3Client.
+// It is the source of its etcdkit twin: edit it, then run
+// `go test -run TestEtcdkitAdaptersMirrorOfficial -update-adapters`.
+type officialV3 struct {
+	cli *clientv3.Client
+}
+
+func newOfficialV3(ctx context.Context, endpoints []string) (v3Client, error) {
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   endpoints,
+		DialTimeout: 5 * time.Second,
+		Logger:      zap.NewNop(), // the same for both clients; logging is not what we measure
+		Context:     ctx,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &officialV3{cli: cli}, nil
+}
+
+func (c *officialV3) Put(ctx context.Context, key, val string) error {
+	_, err := c.cli.Put(ctx, key, val)
+	return err
+}
+
+func (c *officialV3) Get(ctx context.Context, key string, serializable bool) (int, error) {
+	var resp *clientv3.GetResponse
+	var err error
+	if serializable {
+		resp, err = c.cli.Get(ctx, key, clientv3.WithSerializable())
+	} else {
+		resp, err = c.cli.Get(ctx, key)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return len(resp.Kvs), nil
+}
+
+func (c *officialV3) GetPrefix(ctx context.Context, prefix string) (int, error) {
+	resp, err := c.cli.Get(ctx, prefix, clientv3.WithPrefix())
+	if err != nil {
+		return 0, err
+	}
+	return len(resp.Kvs), nil
+}
+
+func (c *officialV3) Delete(ctx context.Context, key string) (int64, error) {
+	resp, err := c.cli.Delete(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	return resp.Deleted, nil
+}
+
+func (c *officialV3) PutIfEqual(ctx context.Context, key, want, val string) (bool, error) {
+	resp, err := c.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.Value(key), "=", want)).
+		Then(clientv3.OpPut(key, val)).
+		Commit()
+	if err != nil {
+		return false, err
+	}
+	return resp.Succeeded, nil
+}
+
+func (c *officialV3) Watch(ctx context.Context, prefix string, n int, onEvents func(int, error)) (func(), error) {
+	open := func(ctx context.Context) <-chan clientv3.WatchResponse {
+		return c.cli.Watch(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCreatedNotify())
+	}
+	inspect := func(r *clientv3.WatchResponse) (bool, int, error) {
+		return r.Created, len(r.Events), r.Err()
+	}
+	return runWatchers(ctx, n, open, inspect, onEvents)
+}
+
+func (c *officialV3) Grant(ctx context.Context, ttl int64) (int64, error) {
+	resp, err := c.cli.Grant(ctx, ttl)
+	if err != nil {
+		return 0, err
+	}
+	return int64(resp.ID), nil
+}
+
+func (c *officialV3) KeepAlive(ctx context.Context, ids []int64, _ int64, onResp func()) (func(), error) {
+	open := func(ctx context.Context, id int64) (<-chan *clientv3.LeaseKeepAliveResponse, error) {
+		return c.cli.KeepAlive(ctx, clientv3.LeaseID(id))
+	}
+	return runKeepAlives(ctx, ids, open, onResp)
+}
+
+func (c *officialV3) Close() error { return c.cli.Close() }

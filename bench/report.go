@@ -1,0 +1,377 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Report is everything one run produced; it is also the JSON file's
+// format.
+type Report struct {
+	Date    string   `json:"date"`
+	Mode    string   `json:"mode"`
+	Machine Machine  `json:"machine"`
+	Notes   []string `json:"notes"`
+	Results []Result `json:"results"`
+	Targets []Target `json:"targets"`
+}
+
+// Machine describes where the numbers were measured.
+type Machine struct {
+	CPU     string `json:"cpu"`
+	Cores   int    `json:"cores"`
+	Go      string `json:"go"`
+	Kernel  string `json:"kernel"`
+	LoadAvg string `json:"loadavg_at_start"`
+}
+
+// Target is one of the issue's targets checked against one workload's
+// ratios (etcdkit ÷ official).
+type Target struct {
+	API        string  `json:"api"`
+	Members    int     `json:"members"`
+	Workload   string  `json:"workload"`
+	Goal       string  `json:"goal"`
+	CPURatio   float64 `json:"cpu_ratio"`
+	AllocRatio float64 `json:"alloc_ratio"`
+	// Status is "met", "missed" or "n/a" (a client has no result).
+	Status string `json:"status"`
+}
+
+func describeMachine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), Go: runtime.Version(), CPU: "unknown"}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = "Linux " + strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		f := strings.Fields(string(b))
+		if len(f) >= 3 {
+			m.LoadAvg = strings.Join(f[:3], " ")
+		}
+	}
+	return m
+}
+
+func newReport(mode string, cfg *config, m Machine, results []Result) *Report {
+	r := &Report{
+		Date:    time.Now().UTC().Format("2006-01-02 15:04 UTC"),
+		Mode:    mode,
+		Machine: m,
+		Notes: []string{
+			"servers: etcd 3.7.3 for v3, etcd 3.5.x with --enable-v2 for v2, on loopback, all started with " +
+				"--unsafe-no-fsync (no fsync: the disk's noise stays out; not a durable setup)",
+			"clients talk to the members directly, not through etcdtest's fault proxies; on 3 members the stream workloads " +
+				"(watch, keep-alive) connect every client to the same follower, since where a stream lands changes its cost several-fold",
+			"CPU is the client process's user+system time (getrusage); the servers are other processes and not counted",
+			"allocs and bytes are the Go runtime's heap counters (Mallocs, TotalAlloc) over the measured window",
+			fmt.Sprintf("each workload runs etcdkit, official, raw in turn on the same cluster, %d rounds; figures are medians; "+
+				"a phase during which the cluster elected a leader is run again", cfg.rounds),
+			"raw gRPC = the etcdserverpb stubs on a bare grpc.ClientConn: the floor, what grpc-go itself costs; " +
+				"raw net/http = the v2 API spoken with net/http and encoding/json (a reference, not a floor: encoding/json decodes more slowly than the official client's decoder)",
+			"ratio = etcdkit ÷ official; below 1 is better, except throughput",
+		},
+		Results: results,
+	}
+	r.Targets = checkTargets(results, cfg)
+	return r
+}
+
+// pair finds etcdkit's and the official client's results for each workload
+// on each cluster, in the order the results were produced.
+type pairKey struct {
+	api      string
+	members  int
+	workload string
+}
+
+func pairs(results []Result) (keys []pairKey, byKey map[pairKey]map[string]*Result) {
+	byKey = make(map[pairKey]map[string]*Result)
+	for i := range results {
+		r := &results[i]
+		k := pairKey{r.API, r.Members, r.Workload}
+		if byKey[k] == nil {
+			byKey[k] = make(map[string]*Result)
+			keys = append(keys, k)
+		}
+		byKey[k][r.Client] = r
+	}
+	return keys, byKey
+}
+
+// ratio returns a ÷ b, or NaN when either is missing.
+func ratio(a, b float64) float64 {
+	if b == 0 || math.IsNaN(a) || math.IsNaN(b) {
+		return math.NaN()
+	}
+	return a / b
+}
+
+func resultRatios(ours, off *Result) (cpu, allocs float64) {
+	if ours == nil || off == nil || !ours.ok() || !off.ok() {
+		return math.NaN(), math.NaN()
+	}
+	return ratio(ours.CPUus, off.CPUus), ratio(ours.Allocs, off.Allocs)
+}
+
+func checkTargets(results []Result, cfg *config) []Target {
+	keys, byKey := pairs(results)
+	var out []Target
+	for _, k := range keys {
+		ours, off := byKey[k][clientEtcdkit], byKey[k][clientOfficial]
+		cpu, allocs := resultRatios(ours, off)
+		t := Target{API: k.api, Members: k.members, Workload: k.workload, CPURatio: cpu, AllocRatio: allocs}
+		var met bool
+		switch {
+		case k.api == "v2":
+			t.Goal = "CPU ≤ 0.5×, allocs ≤ 0.3×"
+			met = cpu <= 0.5 && allocs <= 0.3
+		case k.workload == "range-1000":
+			t.Goal = "CPU ≤ 0.4×, < 0.1 allocs per key"
+			met = cpu <= 0.4 && ours != nil && ours.Allocs < 0.1*float64(cfg.rangeKeys)
+		case strings.HasPrefix(k.workload, "watch-"):
+			t.Goal = "≥ 2× events per CPU-second (CPU ≤ 0.5×)"
+			met = cpu <= 0.5
+		case k.workload == "lease-keepalive-1000":
+			continue // the issue sets no target; the table shows it
+		default:
+			t.Goal = "CPU ≤ 0.75×, allocs ≤ 0.5×"
+			met = cpu <= 0.75 && allocs <= 0.5
+		}
+		switch {
+		case math.IsNaN(cpu):
+			t.Status = "n/a"
+		case met:
+			t.Status = "met"
+		default:
+			t.Status = "missed"
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// writeMarkdown writes the tables.
+func (r *Report) writeMarkdown(w io.Writer) {
+	fmt.Fprintf(w, "Measured %s (%s run) on %s, %d cores, %s, %s; load average at start %s.\n\n",
+		r.Date, r.Mode, r.Machine.CPU, r.Machine.Cores, r.Machine.Kernel, r.Machine.Go, r.Machine.LoadAvg)
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "- %s\n", n)
+	}
+	keys, byKey := pairs(r.Results)
+	var cur string
+	for _, k := range keys {
+		var server string
+		for _, res := range byKey[k] {
+			server = res.Server
+			break
+		}
+		title := fmt.Sprintf("%s on etcd %s, %d member", k.api, server, k.members)
+		if k.members > 1 {
+			title += "s"
+		}
+		if title != cur {
+			cur = title
+			fmt.Fprintf(w, "\n#### %s\n\n", title)
+			fmt.Fprintln(w, "| workload | client | throughput | p50 | p99 | CPU/unit | allocs/unit | bytes/unit |")
+			fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|")
+		}
+		first := true
+		for _, name := range []string{clientEtcdkit, clientOfficial, clientRaw} {
+			res := byKey[k][name]
+			if res == nil {
+				continue
+			}
+			label := ""
+			if first {
+				label = fmt.Sprintf("%s (unit: %s)", res.Title, res.Unit)
+				first = false
+			}
+			clientLabel := name
+			if name == clientRaw {
+				clientLabel = "raw gRPC (floor)"
+				if k.api == "v2" {
+					clientLabel = "raw net/http"
+				}
+			}
+			if !res.ok() {
+				fmt.Fprintf(w, "| %s | %s | n/a: %s | | | | | |\n", label, clientLabel, mdEscape(res.Err))
+				continue
+			}
+			unit := "op"
+			switch res.Unit {
+			case "event":
+				unit = "ev"
+			case "s":
+				unit = "resp"
+			}
+			fmt.Fprintf(w, "| %s | %s | %s %s/s | %s | %s | %s | %s | %s |\n", label, clientLabel,
+				fmtRate(res.OpsPerSec), unit, fmtLatency(res.P50us), fmtLatency(res.P99us),
+				fmtMicros(res.CPUus), fmtCount(res.Allocs), fmtBytes(res.Bytes))
+		}
+		ours, off := byKey[k][clientEtcdkit], byKey[k][clientOfficial]
+		if ours != nil && off != nil && ours.ok() && off.ok() {
+			fmt.Fprintf(w, "| | **etcdkit ÷ official** | **%s** | %s | %s | **%s** | **%s** | %s |\n",
+				fmtRatio(ratio(ours.OpsPerSec, off.OpsPerSec)),
+				fmtRatio(ratio(ours.P50us, off.P50us)), fmtRatio(ratio(ours.P99us, off.P99us)),
+				fmtRatio(ratio(ours.CPUus, off.CPUus)), fmtRatio(ratio(ours.Allocs, off.Allocs)),
+				fmtRatio(ratio(ours.Bytes, off.Bytes)))
+		}
+	}
+	if len(r.Targets) > 0 {
+		fmt.Fprintln(w, "\n#### Targets (etcdkit ÷ official)")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "| cluster | workload | goal | CPU | allocs | status |")
+		fmt.Fprintln(w, "|---|---|---|--:|--:|---|")
+		for _, t := range r.Targets {
+			fmt.Fprintf(w, "| %s × %d | %s | %s | %s | %s | %s |\n", t.API, t.Members, t.Workload, t.Goal,
+				fmtRatio(t.CPURatio), fmtRatio(t.AllocRatio), t.Status)
+		}
+	}
+}
+
+// summaryLine is the run's last line: every workload's CPU and allocation
+// ratios, etcdkit ÷ official.
+func (r *Report) summaryLine() string {
+	var b strings.Builder
+	b.WriteString("bench summary:")
+	keys, byKey := pairs(r.Results)
+	for _, k := range keys {
+		cpu, allocs := resultRatios(byKey[k][clientEtcdkit], byKey[k][clientOfficial])
+		fmt.Fprintf(&b, " %s@%dm=%s/%s", k.workload, k.members, fmtPlain(cpu), fmtPlain(allocs))
+	}
+	return b.String()
+}
+
+// MarshalJSON-friendly: NaN is not valid JSON, so ratios that are not
+// available are written as null.
+func (t Target) MarshalJSON() ([]byte, error) {
+	type plain Target
+	aux := struct {
+		plain
+		CPURatio   *float64 `json:"cpu_ratio"`
+		AllocRatio *float64 `json:"alloc_ratio"`
+	}{plain: plain(t)}
+	if !math.IsNaN(t.CPURatio) {
+		aux.CPURatio = &t.CPURatio
+	}
+	if !math.IsNaN(t.AllocRatio) {
+		aux.AllocRatio = &t.AllocRatio
+	}
+	return json.Marshal(aux)
+}
+
+func (r *Report) writeJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+const (
+	readmeBegin = "<!-- bench:begin -->"
+	readmeEnd   = "<!-- bench:end -->"
+)
+
+// updateReadme replaces what lies between the bench markers in the README
+// with the tables.
+func (r *Report) updateReadme(path string) error {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	i := bytes.Index(old, []byte(readmeBegin))
+	j := bytes.Index(old, []byte(readmeEnd))
+	if i < 0 || j < i {
+		return fmt.Errorf("%s: no %s … %s section", path, readmeBegin, readmeEnd)
+	}
+	var b bytes.Buffer
+	b.Write(old[:i+len(readmeBegin)])
+	b.WriteString("\n")
+	r.writeMarkdown(&b)
+	fmt.Fprintf(&b, "\n```\n%s\n```\n", r.summaryLine())
+	b.Write(old[j:])
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+func fmtRate(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e4:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	case v >= 1e3:
+		return fmt.Sprintf("%.2fk", v/1e3)
+	default:
+		return fmt.Sprintf("%.0f", v)
+	}
+}
+
+func fmtLatency(us float64) string {
+	if us == 0 {
+		return "–"
+	}
+	return fmtMicros(us)
+}
+
+func fmtMicros(us float64) string {
+	switch {
+	case us >= 1e6:
+		return fmt.Sprintf("%.2fs", us/1e6)
+	case us >= 1e3:
+		return fmt.Sprintf("%.2fms", us/1e3)
+	case us >= 100:
+		return fmt.Sprintf("%.0fµs", us)
+	default:
+		return fmt.Sprintf("%.1fµs", us)
+	}
+}
+
+func fmtCount(v float64) string {
+	if v >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+func fmtBytes(v float64) string {
+	switch {
+	case v >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", v/(1<<20))
+	case v >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", v/(1<<10))
+	default:
+		return fmt.Sprintf("%.0f B", v)
+	}
+}
+
+func fmtRatio(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f×", v)
+}
+
+func fmtPlain(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f", v)
+}

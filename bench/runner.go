@@ -1,0 +1,569 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/a74b11dd/etcdkit/etcdtest"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+)
+
+// config sizes a run. quickConfig and fullConfig are the two the command
+// offers; the test uses a tiny one.
+type config struct {
+	rounds      int           // A/B rounds per workload; results are medians over rounds
+	phase       time.Duration // how long one operation loop runs
+	maxOps      int64         // cap on one operation loop (0: none)
+	deleteKeys  int           // keys seeded for, and so the most operations of, one delete run
+	rangeKeys   int           // keys read by one range
+	rangeValue  int           // bytes per value in the range
+	watchEvents int           // events delivered to the single watcher
+	fanoutPuts  int           // puts each of the 100 watchers on one stream sees
+	leases      int           // leases kept alive together
+	leaseTTL    int64         // seconds
+	keepAlive   time.Duration // how long keep-alives are measured
+	v2DirNodes  int           // nodes in the directory read recursively
+	v2Events    int           // events delivered to the v2 watcher
+	members     []int         // cluster sizes to run
+	clients     []string      // which clients to run (all by default)
+	only        *regexp.Regexp
+	profileDir  string
+	// profilePhase is the least a profiled operation loop runs: a profile
+	// needs more samples than a measurement needs time.
+	profilePhase time.Duration
+	phaseLimit   time.Duration // a phase taking longer than this has failed
+	log          func(format string, args ...any)
+}
+
+func quickConfig() config {
+	return config{
+		rounds: 2, phase: 300 * time.Millisecond,
+		deleteKeys: 3000, rangeKeys: 1000, rangeValue: 256,
+		watchEvents: 10000, fanoutPuts: 1000,
+		leases: 1000, leaseTTL: 3, keepAlive: 2 * time.Second,
+		v2DirNodes: 1000, v2Events: 1000,
+		members: []int{1, 3}, phaseLimit: 2 * time.Minute, profilePhase: 2 * time.Second,
+	}
+}
+
+func fullConfig() config {
+	c := quickConfig()
+	c.rounds = 3
+	c.phase = time.Second
+	c.deleteKeys = 10000
+	c.watchEvents = 100000
+	c.fanoutPuts = 5000
+	c.keepAlive = 4 * time.Second
+	c.v2Events = 3000
+	return c
+}
+
+func (c *config) logf(format string, args ...any) {
+	if c.log != nil {
+		c.log(format, args...)
+	}
+}
+
+// workload is one measurement, written once against a client interface and
+// run for every client. Exactly one of v3 and v2 is set.
+type workload struct {
+	name  string // stable identifier, used in the summary line and the JSON
+	title string // for the table
+	unit  string // what the per-unit columns count: "op", "event" or "s"
+	// oneMember connects every client to the same single member (a
+	// follower) instead of all of them. For the workloads that live on one
+	// stream, which member the stream lands on changes the client's cost
+	// several-fold (how responses are batched differs between a leader and
+	// a follower), and the client libraries pick members at random: without
+	// this, the placement, not the client, would decide the ratio.
+	oneMember bool
+	// prepare, if set, seeds data every phase of the workload reads; it
+	// runs once per cluster, before any phase.
+	prepare func(ctx context.Context, e *env) error
+	v3      func(ctx context.Context, e *env, c v3Client, p *phase) error
+	v2      func(ctx context.Context, e *env, c v2Client, p *phase) error
+}
+
+func (w *workload) api() string {
+	if w.v3 != nil {
+		return "v3"
+	}
+	return "v2"
+}
+
+func allWorkloads() []workload { return append(v3Workloads(), v2Workloads()...) }
+
+// env is what the workloads share on one cluster.
+type env struct {
+	cfg       *config
+	endpoints []string // gRPC host:port, bypassing the fault proxies
+	urls      []string // the same members as http:// URLs, for v2
+	setup3    *rawV3   // seeds data for v3 workloads, outside any measurement
+	setup2    *rawV2   // seeds data for v2 workloads
+	members   []*rawV3 // one connection per member, to ask for its status
+	follower  int      // index of a follower in endpoints (0 for one member)
+	seq       atomic.Int64
+}
+
+// keyPrefix returns a key prefix no other phase uses.
+func (e *env) keyPrefix() string {
+	return fmt.Sprintf("/bench/p%d/", e.seq.Add(1))
+}
+
+// sample is what one phase measured.
+type sample struct {
+	opsPerSec float64
+	p50, p99  time.Duration
+	cpu       float64 // per unit, in ns
+	allocs    float64 // per unit
+	bytes     float64 // per unit
+	latencies bool
+}
+
+// Result is one client's result for one workload on one cluster: medians
+// over the rounds.
+type Result struct {
+	API      string `json:"api"`
+	Server   string `json:"server"`
+	Members  int    `json:"members"`
+	Workload string `json:"workload"`
+	Title    string `json:"title"`
+	Unit     string `json:"unit"`
+	Client   string `json:"client"`
+	Rounds   int    `json:"rounds"`
+	// OpsPerSec is operations (events, keep-alive responses) per second.
+	OpsPerSec float64 `json:"ops_per_sec"`
+	// P50us and P99us are latencies in microseconds (0 where not measured).
+	P50us float64 `json:"p50_us"`
+	P99us float64 `json:"p99_us"`
+	// CPUus, Allocs and Bytes are per unit.
+	CPUus  float64 `json:"cpu_us_per_unit"`
+	Allocs float64 `json:"allocs_per_unit"`
+	Bytes  float64 `json:"bytes_per_unit"`
+	Err    string  `json:"error,omitempty"`
+}
+
+func (r *Result) ok() bool { return r.Err == "" }
+
+// cluster is one etcd cluster the workloads of one API run on.
+type cluster struct {
+	api     string
+	version etcdtest.Version
+	members int
+}
+
+func (c cluster) String() string {
+	return fmt.Sprintf("%s on etcd %s × %d", c.api, c.version.Release(), c.members)
+}
+
+func clusters(cfg *config) []cluster {
+	var out []cluster
+	for _, api := range []string{"v3", "v2"} {
+		for _, n := range cfg.members {
+			cl := cluster{api: api, version: etcdtest.V3_7, members: n}
+			if api == "v2" {
+				cl.version = etcdtest.V3_5
+			}
+			out = append(out, cl)
+		}
+	}
+	return out
+}
+
+// run measures every selected workload on every cluster.
+func run(ctx context.Context, cfg *config) ([]Result, error) {
+	var results []Result
+	for _, cl := range clusters(cfg) {
+		var ws []workload
+		for _, w := range allWorkloads() {
+			if w.api() == cl.api && (cfg.only == nil || cfg.only.MatchString(w.name)) {
+				ws = append(ws, w)
+			}
+		}
+		if len(ws) == 0 {
+			continue
+		}
+		rs, err := runCluster(ctx, cfg, cl, ws)
+		if err != nil {
+			return results, fmt.Errorf("%s: %w", cl, err)
+		}
+		results = append(results, rs...)
+	}
+	return results, nil
+}
+
+func runCluster(ctx context.Context, cfg *config, cl cluster, ws []workload) ([]Result, error) {
+	cfg.logf("starting %s", cl)
+	c, err := startHostedCluster(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	e := &env{cfg: cfg, endpoints: c.endpoints}
+	for _, ep := range e.endpoints {
+		e.urls = append(e.urls, "http://"+ep)
+	}
+	for _, ep := range e.endpoints {
+		m, err := dialRawV3([]string{ep})
+		if err != nil {
+			return nil, err
+		}
+		defer m.Close()
+		e.members = append(e.members, m)
+	}
+	if e.follower, err = e.findFollower(ctx); err != nil {
+		return nil, err
+	}
+	if cl.api == "v3" {
+		if e.setup3, err = dialRawV3(e.endpoints); err != nil {
+			return nil, err
+		}
+		defer e.setup3.Close()
+	} else {
+		e.setup2 = dialRawV2(e.urls)
+		defer e.setup2.Close()
+		if err := e.setup2.Set(ctx, warmKeyV2, "warm"); err != nil {
+			return nil, fmt.Errorf("seeding: %w", err)
+		}
+	}
+
+	var results []Result
+	for i := range ws {
+		w := &ws[i]
+		if w.prepare != nil {
+			if err := w.prepare(ctx, e); err != nil {
+				return results, fmt.Errorf("%s: preparing: %w", w.name, err)
+			}
+		}
+		names := clientNames(cl.api, cfg)
+		samples := make(map[string][]sample)
+		failed := make(map[string]error)
+		for round := range cfg.rounds {
+			for _, name := range names {
+				if failed[name] != nil {
+					continue
+				}
+				p, err := runStablePhase(ctx, e, w, name)
+				if err != nil {
+					failed[name] = err
+					cfg.logf("%s %s %s: %v", cl, w.name, name, err)
+					continue
+				}
+				s := p.sample()
+				samples[name] = append(samples[name], s)
+				cfg.logf("%s %-22s %-8s round %d: %8.0f/s  cpu/%s %9.1fµs  allocs/%s %8.1f", cl, w.name, name, round+1,
+					s.opsPerSec, w.unit, s.cpu/1e3, w.unit, s.allocs)
+			}
+		}
+		if cfg.profileDir != "" {
+			for _, name := range names {
+				if failed[name] == nil {
+					if err := runProfiled(ctx, e, w, name, cl); err != nil {
+						cfg.logf("profiling %s %s: %v", w.name, name, err)
+					}
+				}
+			}
+		}
+		for _, name := range names {
+			r := Result{API: cl.api, Server: cl.version.Release(), Members: cl.members,
+				Workload: w.name, Title: w.title, Unit: w.unit, Client: name}
+			if err := failed[name]; err != nil {
+				r.Err = shortError(err)
+			} else {
+				r.fill(samples[name])
+			}
+			results = append(results, r)
+		}
+	}
+	return results, nil
+}
+
+func clientNames(api string, cfg *config) []string {
+	var names []string
+	if api == "v3" {
+		for _, f := range v3Factories {
+			names = append(names, f.name)
+		}
+	} else {
+		for _, f := range v2Factories {
+			names = append(names, f.name)
+		}
+	}
+	if len(cfg.clients) > 0 {
+		names = slices.DeleteFunc(names, func(n string) bool { return !slices.Contains(cfg.clients, n) })
+	}
+	return names
+}
+
+const (
+	warmKeyV3 = "/bench/warm"
+	warmKeyV2 = "/bench-warm"
+)
+
+// runStablePhase runs a phase, and runs it again (up to twice) if the
+// cluster elected a leader meanwhile: an election (which an overloaded
+// machine can cause) makes clients fail over and retry, and what that costs
+// is not what the phase measures.
+func runStablePhase(ctx context.Context, e *env, w *workload, client string) (*phase, error) {
+	for attempt := 1; ; attempt++ {
+		before := e.raftTerm(ctx)
+		p := &phase{}
+		err := runPhase(ctx, e, w, client, p)
+		if after := e.raftTerm(ctx); after != before && attempt < 3 {
+			e.cfg.logf("%s %s: the cluster elected a leader during the phase (term %d → %d); running it again",
+				w.name, client, before, after)
+			continue
+		}
+		return p, err
+	}
+}
+
+// findFollower returns the index of a member that is not the leader (0
+// when there is only one).
+func (e *env) findFollower(ctx context.Context) (int, error) {
+	if len(e.members) == 1 {
+		return 0, nil
+	}
+	for i, m := range e.members {
+		st, err := pb.NewMaintenanceClient(m.conn).Status(ctx, &pb.StatusRequest{})
+		if err != nil {
+			return 0, fmt.Errorf("status of %s: %w", e.endpoints[i], err)
+		}
+		if st.Leader != 0 && st.Header.GetMemberId() != st.Leader {
+			return i, nil
+		}
+	}
+	return 0, errors.New("no member is a follower")
+}
+
+// clientEndpoints returns the endpoints the clients under test get for w.
+func (e *env) clientEndpoints(w *workload) (endpoints, urls []string) {
+	if w.oneMember {
+		return e.endpoints[e.follower : e.follower+1], e.urls[e.follower : e.follower+1]
+	}
+	return e.endpoints, e.urls
+}
+
+// raftTerm returns the highest raft term the members report (0 if none
+// answers).
+func (e *env) raftTerm(ctx context.Context) uint64 {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var term uint64
+	for _, m := range e.members {
+		if st, err := pb.NewMaintenanceClient(m.conn).Status(ctx, &pb.StatusRequest{}); err == nil {
+			term = max(term, st.RaftTerm)
+		}
+	}
+	return term
+}
+
+// runPhase creates the client, warms its connections up, runs the workload
+// once under measurement and closes the client: only one client exists while
+// a phase is measured, so no other client's background work is charged to it.
+func runPhase(ctx context.Context, e *env, w *workload, client string, p *phase) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.phaseLimit)
+	defer cancel()
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic: %v", v)
+		}
+		p.finish()
+	}()
+	if w.v3 != nil {
+		var f v3Factory
+		for _, f = range v3Factories {
+			if f.name == client {
+				break
+			}
+		}
+		endpoints, _ := e.clientEndpoints(w)
+		c, err := f.new(ctx, endpoints)
+		if err != nil {
+			return fmt.Errorf("creating the client: %w", err)
+		}
+		defer c.Close()
+		for range 10 {
+			if _, err := c.Get(ctx, warmKeyV3, true); err != nil {
+				return fmt.Errorf("warming up: %w", err)
+			}
+		}
+		return w.v3(ctx, e, c, p)
+	}
+	var f v2Factory
+	for _, f = range v2Factories {
+		if f.name == client {
+			break
+		}
+	}
+	_, urls := e.clientEndpoints(w)
+	c, err := f.new(ctx, urls)
+	if err != nil {
+		return fmt.Errorf("creating the client: %w", err)
+	}
+	defer c.Close()
+	for range 10 {
+		if _, err := c.Get(ctx, warmKeyV2, false, false); err != nil {
+			return fmt.Errorf("warming up: %w", err)
+		}
+	}
+	return w.v2(ctx, e, c, p)
+}
+
+// runProfiled runs one more, unmeasured phase with the CPU profiler on, so
+// that the profiler's own cost stays out of the reported numbers.
+func runProfiled(ctx context.Context, e *env, w *workload, client string, cl cluster) error {
+	if err := os.MkdirAll(e.cfg.profileDir, 0o755); err != nil {
+		return err
+	}
+	name := fmt.Sprintf("%s-%dm-%s-%s.pprof", cl.api, cl.members, w.name, client)
+	f, err := os.Create(filepath.Join(e.cfg.profileDir, name))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return runPhase(ctx, e, w, client, &phase{profile: f})
+}
+
+func (p *phase) sample() sample {
+	s := sample{latencies: p.latencies}
+	if p.units <= 0 {
+		return s
+	}
+	if p.wall > 0 {
+		s.opsPerSec = p.counted / p.wall.Seconds()
+	}
+	s.cpu = float64(p.cpu.Nanoseconds()) / p.units
+	s.allocs = float64(p.mallocs) / p.units
+	s.bytes = float64(p.bytes) / p.units
+	if p.latencies {
+		s.p50 = p.hist.quantile(0.5)
+		s.p99 = p.hist.quantile(0.99)
+	}
+	return s
+}
+
+func (r *Result) fill(ss []sample) {
+	r.Rounds = len(ss)
+	med := func(f func(sample) float64) float64 {
+		v := make([]float64, len(ss))
+		for i, s := range ss {
+			v[i] = f(s)
+		}
+		return median(v)
+	}
+	r.OpsPerSec = med(func(s sample) float64 { return s.opsPerSec })
+	r.CPUus = med(func(s sample) float64 { return s.cpu }) / 1e3
+	r.Allocs = med(func(s sample) float64 { return s.allocs })
+	r.Bytes = med(func(s sample) float64 { return s.bytes })
+	if len(ss) > 0 && ss[0].latencies {
+		r.P50us = med(func(s sample) float64 { return float64(s.p50) }) / 1e3
+		r.P99us = med(func(s sample) float64 { return float64(s.p99) }) / 1e3
+	}
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	sort.Float64s(v)
+	m := len(v) / 2
+	if len(v)%2 == 1 {
+		return v[m]
+	}
+	return (v[m-1] + v[m]) / 2
+}
+
+// shortError keeps the first line of an error, shortened, for the table.
+func shortError(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 160 {
+		s = s[:157] + "..."
+	}
+	return s
+}
+
+// loop runs op from workers goroutines under measurement until maxOps
+// operations were started (0: no limit) or the configured phase duration has
+// passed, and records every operation's latency. i numbers the operations
+// from 0; worker is the caller's index. The harness itself does not
+// allocate while measuring.
+func (p *phase) loop(ctx context.Context, cfg *config, workers int, maxOps int64,
+	op func(ctx context.Context, worker int, i int64) error) error {
+	if cfg.maxOps > 0 && (maxOps == 0 || cfg.maxOps < maxOps) {
+		maxOps = cfg.maxOps
+	}
+	if maxOps <= 0 {
+		maxOps = 1 << 62
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	hists := make([]*histogram, workers)
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+		deadline time.Time
+	)
+	gate := make(chan struct{})
+	for w := range workers {
+		h := new(histogram)
+		hists[w] = h
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			for {
+				i := next.Add(1) - 1
+				if i >= maxOps || ctx.Err() != nil {
+					return
+				}
+				t0 := time.Now()
+				if t0.After(deadline) {
+					return
+				}
+				if err := op(ctx, w, i); err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+					return
+				}
+				h.record(time.Since(t0))
+			}
+		}()
+	}
+	dur := cfg.phase
+	if p.profile != nil {
+		dur = max(dur, cfg.profilePhase)
+	}
+	p.start()
+	deadline = time.Now().Add(dur)
+	close(gate)
+	wg.Wait()
+	p.pause()
+	if firstErr != nil {
+		return firstErr
+	}
+	for _, h := range hists {
+		p.hist.merge(h)
+	}
+	p.latencies = true
+	p.counted = float64(p.hist.n)
+	p.stop(p.counted)
+	if p.hist.n == 0 {
+		return errors.New("no operation completed")
+	}
+	return nil
+}

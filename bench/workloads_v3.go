@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+)
+
+const (
+	valueSize = 128 // bytes per value written by put, txn and delete workloads
+	keySpace  = 1000
+	getKey    = "/bench/get/key"
+	rangeDir  = "/bench/range/"
+)
+
+func v3Workloads() []workload {
+	return []workload{
+		{name: "put-c1", title: "put, 1 caller", unit: "op", v3: putWorkload(1)},
+		{name: "put-c64", title: "put, 64 callers", unit: "op", v3: putWorkload(64)},
+		{name: "get-c1", title: "get linearizable, 1 caller", unit: "op", prepare: seedGetKey, v3: getWorkload(1, false)},
+		{name: "get-c64", title: "get linearizable, 64 callers", unit: "op", prepare: seedGetKey, v3: getWorkload(64, false)},
+		{name: "get-ser-c1", title: "get serializable, 1 caller", unit: "op", prepare: seedGetKey, v3: getWorkload(1, true)},
+		{name: "get-ser-c64", title: "get serializable, 64 callers", unit: "op", prepare: seedGetKey, v3: getWorkload(64, true)},
+		{name: "txn-c64", title: "txn compare+put, 64 callers", unit: "op", v3: txnWorkload(64)},
+		{name: "range-1000", title: "range 1,000 keys × 256 B", unit: "op", prepare: seedRange, v3: rangeWorkload},
+		{name: "delete-c64", title: "delete, 64 callers", unit: "op", v3: deleteWorkload(64)},
+		{name: "watch-1", title: "watch, 1 watcher", unit: "event", oneMember: true, v3: watchWorkload(1)},
+		{name: "watch-100", title: "watch, 100 watchers on one stream", unit: "event", oneMember: true, v3: watchWorkload(100)},
+		{name: "lease-grant-c64", title: "lease grant, 64 callers", unit: "op", v3: grantWorkload(64)},
+		{name: "lease-keepalive-1000", title: "keep-alive of 1,000 leases (per second)", unit: "s", oneMember: true, v3: keepAliveWorkload},
+	}
+}
+
+// keys returns n distinct keys under prefix, made before measuring so that
+// building them is not charged to the client.
+func keys(prefix string, n int) []string {
+	ks := make([]string, n)
+	for i := range ks {
+		ks[i] = prefix + strconv.Itoa(i)
+	}
+	return ks
+}
+
+func value(n int) string { return strings.Repeat("x", n) }
+
+type v3Run = func(ctx context.Context, e *env, c v3Client, p *phase) error
+
+func putWorkload(workers int) v3Run {
+	return func(ctx context.Context, e *env, c v3Client, p *phase) error {
+		ks := keys(e.keyPrefix(), keySpace)
+		val := value(valueSize)
+		return p.loop(ctx, e.cfg, workers, 0, func(ctx context.Context, _ int, i int64) error {
+			return c.Put(ctx, ks[i%keySpace], val)
+		})
+	}
+}
+
+func seedGetKey(ctx context.Context, e *env) error {
+	return e.setup3.Put(ctx, getKey, value(valueSize))
+}
+
+func getWorkload(workers int, serializable bool) v3Run {
+	return func(ctx context.Context, e *env, c v3Client, p *phase) error {
+		return p.loop(ctx, e.cfg, workers, 0, func(ctx context.Context, _ int, _ int64) error {
+			n, err := c.Get(ctx, getKey, serializable)
+			if err == nil && n != 1 {
+				err = fmt.Errorf("get returned %d keys, want 1", n)
+			}
+			return err
+		})
+	}
+}
+
+// txnWorkload gives every caller a key of its own, so every transaction's
+// comparison holds and every transaction writes.
+func txnWorkload(workers int) v3Run {
+	return func(ctx context.Context, e *env, c v3Client, p *phase) error {
+		ks := keys(e.keyPrefix(), workers)
+		val := value(valueSize)
+		if err := seed(ctx, e.setup3, ks, val); err != nil {
+			return err
+		}
+		return p.loop(ctx, e.cfg, workers, 0, func(ctx context.Context, w int, _ int64) error {
+			ok, err := c.PutIfEqual(ctx, ks[w], val, val)
+			if err == nil && !ok {
+				err = fmt.Errorf("txn on %s: comparison failed", ks[w])
+			}
+			return err
+		})
+	}
+}
+
+func seedRange(ctx context.Context, e *env) error {
+	return seed(ctx, e.setup3, keys(rangeDir, e.cfg.rangeKeys), value(e.cfg.rangeValue))
+}
+
+func rangeWorkload(ctx context.Context, e *env, c v3Client, p *phase) error {
+	want := e.cfg.rangeKeys
+	return p.loop(ctx, e.cfg, 1, 0, func(ctx context.Context, _ int, _ int64) error {
+		n, err := c.GetPrefix(ctx, rangeDir)
+		if err == nil && n != want {
+			err = fmt.Errorf("range returned %d keys, want %d", n, want)
+		}
+		return err
+	})
+}
+
+// deleteWorkload deletes keys seeded for this phase, each exactly once.
+func deleteWorkload(workers int) v3Run {
+	return func(ctx context.Context, e *env, c v3Client, p *phase) error {
+		ks := keys(e.keyPrefix(), e.cfg.deleteKeys)
+		if err := seed(ctx, e.setup3, ks, value(valueSize)); err != nil {
+			return err
+		}
+		return p.loop(ctx, e.cfg, workers, int64(len(ks)), func(ctx context.Context, _ int, i int64) error {
+			n, err := c.Delete(ctx, ks[i])
+			if err == nil && n != 1 {
+				err = fmt.Errorf("delete of %s deleted %d keys, want 1", ks[i], n)
+			}
+			return err
+		})
+	}
+}
+
+// watchWorkload measures event delivery: watchers watch a prefix that a
+// writer child process (see writer.go) writes to; the phase ends when every
+// watcher has seen every write.
+func watchWorkload(watchers int) v3Run {
+	return func(ctx context.Context, e *env, c v3Client, p *phase) error {
+		puts := e.cfg.watchEvents
+		if watchers > 1 {
+			puts = e.cfg.fanoutPuts
+		}
+		prefix := e.keyPrefix()
+		want := int64(puts) * int64(watchers)
+		var got atomic.Int64
+		done := make(chan struct{})
+		var once sync.Once
+		var watchErr error
+		finish := func(err error) { once.Do(func() { watchErr = err; close(done) }) }
+		stop, err := c.Watch(ctx, prefix, watchers, func(n int, err error) {
+			if err != nil {
+				finish(err)
+				return
+			}
+			if got.Add(int64(n)) >= want {
+				finish(nil)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		defer stop()
+		w, err := startWriter(ctx, writerJob{Endpoints: e.endpoints, Prefix: prefix, N: puts, Workers: 64, ValueSize: valueSize})
+		if err != nil {
+			return err
+		}
+		p.start()
+		if err := w.begin(); err != nil {
+			w.wait()
+			return err
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			finish(fmt.Errorf("%w after %d of %d events", ctx.Err(), got.Load(), want))
+		}
+		p.counted = float64(got.Load())
+		p.stop(p.counted)
+		if err := w.wait(); err != nil {
+			return err
+		}
+		return watchErr
+	}
+}
+
+func grantWorkload(workers int) v3Run {
+	return func(ctx context.Context, e *env, c v3Client, p *phase) error {
+		ttl := e.cfg.leaseTTL
+		return p.loop(ctx, e.cfg, workers, 0, func(ctx context.Context, _ int, _ int64) error {
+			_, err := c.Grant(ctx, ttl)
+			return err
+		})
+	}
+}
+
+// keepAliveWorkload measures what keeping many leases alive costs the
+// client per second: the leases are granted beforehand (by the setup
+// connection), then the client keeps them all alive for a while.
+func keepAliveWorkload(ctx context.Context, e *env, c v3Client, p *phase) error {
+	ttl := e.cfg.leaseTTL
+	ids := make([]int64, e.cfg.leases)
+	var idx atomic.Int64
+	if err := parallel(ctx, 32, len(ids), func(ctx context.Context) error {
+		i := idx.Add(1) - 1
+		id, err := e.setup3.Grant(ctx, ttl)
+		ids[i] = id
+		return err
+	}); err != nil {
+		return fmt.Errorf("granting: %w", err)
+	}
+	var resps atomic.Int64
+	p.start()
+	stop, err := c.KeepAlive(ctx, ids, ttl, func() { resps.Add(1) })
+	if err != nil {
+		return err
+	}
+	t := time.NewTimer(e.cfg.keepAlive)
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	t.Stop()
+	stop()
+	p.pause()
+	p.counted = float64(resps.Load())
+	p.stop(p.wall.Seconds())
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// Every lease gets its first keep-alive at once, and one every ttl/3.
+	if int(resps.Load()) < len(ids) {
+		return fmt.Errorf("%d keep-alive responses for %d leases", resps.Load(), len(ids))
+	}
+	return nil
+}
+
+// seed writes every key with val, many keys per transaction, outside any
+// measurement.
+func seed(ctx context.Context, c *rawV3, ks []string, val string) error {
+	const perTxn = 100 // below the server's default --max-txn-ops of 128
+	batches := (len(ks) + perTxn - 1) / perTxn
+	var next atomic.Int64
+	return parallel(ctx, 8, batches, func(ctx context.Context) error {
+		b := int(next.Add(1) - 1)
+		lo, hi := b*perTxn, min((b+1)*perTxn, len(ks))
+		ops := make([]*pb.RequestOp, 0, hi-lo)
+		for _, k := range ks[lo:hi] {
+			ops = append(ops, &pb.RequestOp{Request: &pb.RequestOp_RequestPut{
+				RequestPut: &pb.PutRequest{Key: []byte(k), Value: []byte(val)},
+			}})
+		}
+		_, err := c.kv.Txn(ctx, &pb.TxnRequest{Success: ops})
+		return err
+	})
+}
+
+// parallel calls f n times from up to workers goroutines and returns the
+// first error.
+func parallel(ctx context.Context, workers, n int, f func(ctx context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var left atomic.Int64
+	left.Store(int64(n))
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for left.Add(-1) >= 0 && ctx.Err() == nil {
+				if err := f(ctx); err != nil {
+					once.Do(func() { first = err; cancel() })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
