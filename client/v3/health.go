@@ -2,41 +2,41 @@ package clientv3
 
 import (
 	"context"
-	"errors"
-	"sync"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
-	"github.com/a74b11dd/etcdkit/client/v3/internal/retry"
 )
 
-// Fault tolerance, in one place: how the client learns that a member is
-// unfit and what it does about it. The decisions themselves live in
-// internal/balancer's Health; this file connects it to the client.
+// Fault tolerance: how the client learns that a member is unfit and what
+// it does about it. The verdicts live in internal/balancer's Health, the
+// one place that decides; this file and guard.go connect it to the client.
+// The default bounds:
 //
-//   - Probes: while the client is in use, every READY endpoint is asked
-//     for its Maintenance.Status over the client's own connection to it,
-//     every second (every 250 ms while it is suspect), with a 500 ms
-//     deadline, without auth token and with require-leader. No answer:
-//     the member is down (silent). ErrNoLeader, or a status naming no
-//     leader: down (no leader). Any other answer (an auth error on a
-//     cluster with auth on, say) shows the member serving. Down endpoints are avoided by the
-//     picker until a probe finds them serving with a leader; if every
-//     endpoint is avoided, all are tried.
-//   - Idempotent unary calls: an attempt still unanswered after
-//     Health.AttemptBound (at least 500 ms) is watched: its member is
-//     probed at once unless it answered something since the attempt
-//     began, and if the member is declared down while another endpoint is
-//     fit, the attempt is abandoned and re-sent there. A slow call on a
-//     member that answers probes is left to finish. Writes are never
-//     re-sent this way.
+//   - Probes: while the client is in use (a call or stream open, or one in
+//     the last 5 s), every READY endpoint is asked for its
+//     Maintenance.Status over the client's own connection to it, without
+//     auth token and with require-leader: every second, every 250 ms while
+//     any endpoint is suspect, each with a 500 ms deadline. The verdicts:
+//     no answer, down (silent); ErrNoLeader or no leader named, down (no
+//     leader); a store revision that another member had passed 250 ms
+//     earlier, down (lagging: cut off from its peers without knowing it
+//     yet); otherwise serving (an auth error also counts: the member
+//     answered). Down endpoints are avoided until a probe finds them
+//     serving; if every endpoint is avoided, all are tried.
+//   - Idempotent unary calls (guard.go): an attempt unanswered after
+//     Health.AttemptBound (twice the usual worst latency, at least 300 ms)
+//     is hedged to another fit member and watched; it is abandoned and
+//     re-sent if its member is declared down. A silent member therefore
+//     costs a read about 300 ms, never a failure; a slow call on a live
+//     member is never cut short.
+//   - Writes go to the leader (as the probes last named it, from the
+//     highest raft term) when it is fit, and are never re-sent unless
+//     provably unapplied: a follower's fault does not touch them.
 //   - Require-leader: every request carries the hasleader metadata, so a
 //     member without a leader rejects it at once with ErrNoLeader instead
 //     of holding it; the retry layer then re-sends it elsewhere (writes
@@ -44,11 +44,14 @@ import (
 //     the calls a member serves from its own state, which the official
 //     client lets a leaderless member answer: serializable reads,
 //     MemberList and Maintenance calls. The picker still steers those
-//     away from leaderless members when it can.
+//     away from down members when it can.
 //   - Streams: watch and keep-alive streams follow their member's down
-//     verdicts and reopen elsewhere, resuming where they were.
-//   - gRPC keep-alive: on by default (10 s, 3 s timeout; the server
-//     refuses pings more often than every 5 s), the last resort that
+//     verdicts and reopen on a fit member, resuming where they were; the
+//     keep-alive stream also leaves a member that leaves keep-alives
+//     unanswered for 1.5 s. A watch on a silent, cut-off or leaderless
+//     member thus moves within about a second.
+//   - gRPC keep-alive: on by default (10 s, 3 s timeout; etcd refuses
+//     pings more often than every 5 s by default), the last resort that
 //     closes a connection to a silent member, failing what is stuck on it
 //     (writes included) within about 13 s.
 
@@ -78,25 +81,31 @@ func (c *Client) health() *balancer.Health {
 
 // probe asks the member at addr for its status over c's connection,
 // pinned to that member. It implements balancer.ProbeFunc.
-func (c *Client) probe(ctx context.Context, addr string) (balancer.ProbeResult, error) {
+func (c *Client) probe(ctx context.Context, addr string) (balancer.ProbeReport, error) {
 	ctx = balancer.WithProbe(balancer.WithPin(ctx, addr))
 	var resp pb.StatusResponse
 	err := c.conn.Invoke(ctx, statusMethod, &pb.StatusRequest{}, &resp, c.callOpts...)
 	switch {
 	case err == nil:
-		if resp.Leader == 0 {
-			return balancer.Leaderless, nil
+		rep := balancer.ProbeReport{
+			Member:   resp.GetHeader().GetMemberId(),
+			Leader:   resp.Leader,
+			Term:     resp.RaftTerm,
+			Revision: resp.GetHeader().GetRevision(),
 		}
-		return balancer.Serving, nil
+		if resp.Leader == 0 {
+			rep.Result = balancer.Leaderless
+		}
+		return rep, nil
 	case balancer.IsNoLeader(err):
-		return balancer.Leaderless, nil
+		return balancer.ProbeReport{Result: balancer.Leaderless}, nil
 	case answered(err):
 		// Refused for a reason of its own (an expired token, say): the
 		// member is alive, and whether it has a leader the calls will
 		// tell.
-		return balancer.Serving, nil
+		return balancer.ProbeReport{Result: balancer.Serving}, nil
 	}
-	return 0, err
+	return balancer.ProbeReport{}, err
 }
 
 // answered reports whether err is an answer from an etcd server rather
@@ -124,145 +133,6 @@ func (c *Client) startProber() {
 		defer c.bg.Done()
 		h.RunProber(c.ctx, c.probe)
 	}()
-}
-
-// errHedgeWon is the cause with which an attempt is canceled because its
-// hedge answered first.
-var errHedgeWon = errors.New("etcdclient: hedge answered first")
-
-// invokeGuarded runs one attempt of an idempotent unary call under guard.
-// If the attempt is unanswered after Health.AttemptBound:
-//   - when another endpoint is fit, a hedge (the same request, into a
-//     reply of its own) goes there, and whichever answers first wins; the
-//     other is canceled. A call slow on a member that lost its peers, or
-//     that stopped, is answered by another without waiting for a verdict.
-//   - the attempt's member is watched (Health.WatchAttempt): probed at once
-//     if silent since the attempt began, and the attempt is abandoned
-//     (errMemberDown, re-sent by the retry loop) when the member is
-//     declared down while another is fit.
-//
-// A slow call on a member that answers is never cut short: at worst it is
-// sent twice.
-func (c *Client) invokeGuarded(ctx context.Context, h *balancer.Health, att *balancer.Attempt, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
-	actx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	g := &hedge{done: make(chan error, 1)}
-	start := time.Now()
-	timer := time.AfterFunc(h.AttemptBound(), func() {
-		addr := att.Addr()
-		for addr == "" {
-			// Not sent yet: waiting for a connection is not silence.
-			select {
-			case <-actx.Done():
-				return
-			case <-time.After(h.AttemptBound()):
-			}
-			addr = att.Addr()
-		}
-		if h.HasAlternative(addr) {
-			g.launch(ctx, addr, reply, func(hctx context.Context, r any) error {
-				return invoker(hctx, method, req, r, cc, opts...)
-			}, func() { cancel(errHedgeWon) })
-		}
-		h.WatchAttempt(actx, addr, start, func() { cancel(errMemberDown) })
-	})
-	err := invoker(actx, method, req, reply, cc, opts...)
-	timer.Stop()
-	if err == nil {
-		g.stop()
-		return nil
-	}
-	if ctx.Err() != nil {
-		g.stop()
-		return err
-	}
-	cause := context.Cause(actx)
-	if cause != errHedgeWon && cause != errMemberDown && !retry.Retryable(retry.Idempotent, true, err) {
-		// An answer about the request: the hedge would get the same.
-		g.stop()
-		return err
-	}
-	// The attempt failed, was abandoned or lost to its hedge: the hedge,
-	// if there is one, decides.
-	if herr, launched := g.wait(); launched && herr == nil {
-		return g.copyTo(reply)
-	}
-	if cause == errMemberDown {
-		return errMemberDown
-	}
-	return err
-}
-
-// hedge is the second attempt of a guarded call.
-type hedge struct {
-	mu       sync.Mutex
-	launched bool
-	stopped  bool
-	cancel   context.CancelFunc
-	reply    proto.Message
-	done     chan error // the hedge's outcome, once launched
-}
-
-// launch sends the hedge with invoke, to an endpoint other than avoid,
-// into a fresh reply of reply's type; won is called if it succeeds.
-func (g *hedge) launch(ctx context.Context, avoid string, reply any, invoke func(context.Context, any) error, won func()) {
-	m, ok := reply.(proto.Message)
-	if !ok {
-		return
-	}
-	g.mu.Lock()
-	if g.stopped {
-		g.mu.Unlock()
-		return
-	}
-	// The hedge has its own Attempt: the call's records what happened to
-	// the first attempt, which the retry policy reads.
-	hctx, cancel := context.WithCancel(balancer.WithAttempt(balancer.WithAvoid(ctx, avoid), &balancer.Attempt{}))
-	g.launched, g.cancel = true, cancel
-	g.reply = m.ProtoReflect().New().Interface()
-	g.mu.Unlock()
-	go func() {
-		defer cancel()
-		err := invoke(hctx, g.reply)
-		if err == nil {
-			won()
-		}
-		g.done <- err
-	}()
-}
-
-// stop cancels the hedge, if launched, and forbids a later launch.
-func (g *hedge) stop() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.stopped = true
-	if g.cancel != nil {
-		g.cancel()
-	}
-}
-
-// wait forbids a later launch and returns the hedge's outcome, if one was
-// launched.
-func (g *hedge) wait() (err error, launched bool) {
-	g.mu.Lock()
-	g.stopped = true
-	launched = g.launched
-	g.mu.Unlock()
-	if !launched {
-		return nil, false
-	}
-	return <-g.done, true
-}
-
-// copyTo makes reply the hedge's answer.
-func (g *hedge) copyTo(reply any) error {
-	m, ok := reply.(proto.Message)
-	if !ok {
-		return errors.New("etcdclient: reply is not a protobuf message")
-	}
-	proto.Reset(m)
-	proto.Merge(m, g.reply)
-	return nil
 }
 
 type leaderOptionalKey struct{}

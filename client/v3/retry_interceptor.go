@@ -22,10 +22,17 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 	}
 	kind := retry.Classify(method, req)
 	att := &balancer.Attempt{}
+	if kind == retry.Mutating {
+		att.MarkWrite()
+	}
 	actx := balancer.WithAttempt(ctx, att)
 	var h *balancer.Health
+	var g *hedge
 	if kind == retry.Idempotent && cc == c.conn && !balancer.Pinned(ctx) {
-		h = c.health()
+		if h = c.health(); h != nil {
+			g = newHedge()
+			defer g.stop()
+		}
 	}
 	authRetried := false
 	var noLeader uint // consecutive ErrNoLeader rejections
@@ -33,9 +40,12 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 		tok := c.currentToken()
 		var err error
 		if h != nil {
-			err = c.invokeGuarded(actx, h, att, method, req, reply, cc, invoker, opts)
+			err = c.invokeGuarded(actx, h, att, g, method, req, reply, cc, invoker, opts)
 		} else {
 			err = invoker(actx, method, req, reply, cc, opts...)
+		}
+		if err == errHedgeWon {
+			return g.copyTo(reply)
 		}
 		if err == nil || ctx.Err() != nil {
 			return err
@@ -66,7 +76,17 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 		default:
 			noLeader = 0
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if g != nil {
+			// A hedge still running may answer during the wait.
+			select {
+			case <-g.wonc:
+				return g.copyTo(reply)
+			default:
+			}
+			if err := sleepOr(ctx, wait, g.wonc); err != nil {
+				return err
+			}
+		} else if err := sleep(ctx, wait); err != nil {
 			return err
 		}
 		n++
@@ -111,6 +131,20 @@ func (c *Client) streamInterceptor(ctx context.Context, desc *grpc.StreamDesc, c
 		}
 		n++
 	}
+}
+
+// sleepOr waits for d, ctx's end or done, whichever comes first; only
+// ctx's end is an error.
+func sleepOr(ctx context.Context, d time.Duration, done <-chan struct{}) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+	case <-done:
+	}
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

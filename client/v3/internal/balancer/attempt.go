@@ -15,7 +15,13 @@ type Attempt struct {
 	sent   atomic.Bool
 	addr   atomic.Pointer[string]
 	stream atomic.Bool
+	write  atomic.Bool
 }
+
+// MarkWrite records that the attempt may change the store: the picker
+// sends it to the leader when it knows which endpoint that is, sparing a
+// hop and any follower's faults. Reset keeps the mark.
+func (a *Attempt) MarkWrite() { a.write.Store(true) }
 
 // MarkStream records that the attempt opens a stream, whose duration says
 // nothing about the member's latency. Reset keeps the mark.

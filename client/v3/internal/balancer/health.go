@@ -45,6 +45,10 @@ type Health struct {
 	idle     atomic.Bool  // the prober waits for the client to be used
 	wake     chan struct{}
 
+	// leader is the leader named by the serving member with the highest
+	// raft term, as the probes found it (nil: unknown); writes go there.
+	leader atomic.Pointer[leaderView]
+
 	// Client-wide latency of successful unary calls, as a smoothed mean
 	// and mean deviation (ns), for the bound after which an attempt is
 	// watched.
@@ -72,6 +76,9 @@ type Timing struct {
 	// MinAttemptBound is the least time an idempotent attempt runs before
 	// it is watched (see AttemptBound).
 	MinAttemptBound time.Duration
+	// LagGrace is how long after another member had applied a revision
+	// a member that still has not is declared Lagging.
+	LagGrace time.Duration
 }
 
 // DefaultTiming is the timing of NewHealth.
@@ -80,7 +87,8 @@ var DefaultTiming = Timing{
 	SuspectProbeInterval: 250 * time.Millisecond,
 	ProbeTimeout:         500 * time.Millisecond,
 	IdleAfter:            5 * time.Second,
-	MinAttemptBound:      500 * time.Millisecond,
+	MinAttemptBound:      300 * time.Millisecond,
+	LagGrace:             250 * time.Millisecond,
 }
 
 func (t Timing) withDefaults() Timing {
@@ -99,6 +107,9 @@ func (t Timing) withDefaults() Timing {
 	}
 	if t.MinAttemptBound <= 0 {
 		t.MinAttemptBound = d.MinAttemptBound
+	}
+	if t.LagGrace <= 0 {
+		t.LagGrace = d.LagGrace
 	}
 	return t
 }
@@ -127,6 +138,11 @@ const (
 	// NoLeader: the member answered that it has no leader (it is cut off
 	// from its peers, or an election is under way).
 	NoLeader
+	// Lagging: the member has not applied writes that another member had
+	// applied at least Timing.LagGrace earlier (it is cut off from its
+	// peers but does not know yet, or far behind). Its watches miss those
+	// writes, and its linearizable reads wait.
+	Lagging
 )
 
 func (r DownReason) String() string {
@@ -135,6 +151,8 @@ func (r DownReason) String() string {
 		return "silent"
 	case NoLeader:
 		return "no leader"
+	case Lagging:
+		return "lagging"
 	}
 	return "up"
 }
@@ -143,11 +161,18 @@ func (r DownReason) String() string {
 // picker's hot path reads it with atomics only.
 type endpointState struct {
 	addr       string
-	avoidUntil atomic.Int64 // unix ns
-	failures   atomic.Int32 // consecutive
-	latency    atomic.Int64 // moving average of successful calls, ns
-	heard      atomic.Int64 // unix ns of the last answer from the member
-	down       atomic.Int32 // DownReason
+	avoidUntil atomic.Int64  // unix ns
+	failures   atomic.Int32  // consecutive
+	latency    atomic.Int64  // moving average of successful calls, ns
+	heard      atomic.Int64  // unix ns of the last answer from the member
+	down       atomic.Int32  // DownReason
+	member     atomic.Uint64 // the member's ID, once a probe told
+	// suspectUntil (unix ns): probe at the suspect pace until then.
+	suspectUntil atomic.Int64
+	// revs holds when probes first found each store revision of the
+	// member, oldest first: the newest change older than LagGrace and all
+	// later ones. Guarded by mu.
+	revs []revSample
 
 	mu        sync.Mutex
 	lastErr   error
@@ -370,13 +395,17 @@ func (h *Health) heardSince(addr string, t int64) bool {
 // (the attempt's) ends or after calling abandon.
 func (h *Health) WatchAttempt(ctx context.Context, addr string, start time.Time, abandon func()) {
 	st := h.state(addr)
+	now := time.Now()
 	if st.heard.Load() <= start.UnixNano() {
-		until := time.Now().Add(h.timing.ProbeTimeout + h.timing.SuspectProbeInterval).UnixNano()
+		until := now.Add(h.timing.ProbeTimeout + h.timing.SuspectProbeInterval).UnixNano()
 		if st.avoidUntil.Load() < until {
 			st.avoidUntil.Store(until)
 		}
-		h.probeSoon(st)
 	}
+	// Answering but slow: perhaps cut off from its peers without knowing
+	// yet. Probe it at the suspect pace for a while, to hear it first.
+	st.suspectUntil.Store(now.Add(3 * h.timing.ProbeInterval).UnixNano())
+	h.probeSoon(st)
 	for {
 		ch, why := h.Down(addr)
 		if why != Up && h.HasAlternative(addr) {
@@ -397,7 +426,36 @@ func (h *Health) probeSoon(st *endpointState) {
 	st.mu.Lock()
 	st.nextProbe = time.Time{}
 	st.mu.Unlock()
+	// The others go to the suspect pace too: a lag shows only against
+	// fresh revisions of the others.
+	soon := time.Now().Add(h.timing.SuspectProbeInterval)
+	h.mu.Lock()
+	ready := h.ready
+	h.mu.Unlock()
+	for _, o := range ready {
+		if o == st {
+			continue
+		}
+		o.mu.Lock()
+		if o.nextProbe.After(soon) {
+			o.nextProbe = soon
+		}
+		o.mu.Unlock()
+	}
 	h.poke()
+}
+
+// suspicious reports whether some READY endpoint is avoided or suspect:
+// every endpoint is then probed at the suspect pace.
+func (h *Health) suspicious(now int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, st := range h.ready {
+		if st.avoided(now) || st.suspectUntil.Load() > now {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *Health) poke() {
@@ -418,4 +476,102 @@ func (h *Health) used(now int64) {
 
 func (h *Health) inUse(now time.Time) bool {
 	return h.inflight.Load() > 0 || now.UnixNano()-h.lastUse.Load() < int64(h.timing.IdleAfter)
+}
+
+// leaderView is one probe's view of the leader.
+type leaderView struct {
+	id, term uint64
+}
+
+// learnLeader records the member behind st and the leader it follows. A
+// view from a higher term replaces the current one: a leader cut off from
+// the others keeps naming itself for an election timeout after they have
+// elected a new one in a later term.
+func (h *Health) learnLeader(st *endpointState, rep ProbeReport) {
+	if rep.Member != 0 {
+		st.member.Store(rep.Member)
+	}
+	if rep.Leader == 0 {
+		return
+	}
+	for {
+		cur := h.leader.Load()
+		if cur != nil && (cur.term > rep.Term || cur.id == rep.Leader && cur.term == rep.Term) {
+			return
+		}
+		if h.leader.CompareAndSwap(cur, &leaderView{id: rep.Leader, term: rep.Term}) {
+			return
+		}
+	}
+}
+
+// leaderID returns the ID of the leader as last learned, 0 if unknown.
+func (h *Health) leaderID() uint64 {
+	if v := h.leader.Load(); v != nil {
+		return v.id
+	}
+	return 0
+}
+
+// revSample records that a member was first seen at revision rev at at
+// (unix ns).
+type revSample struct{ rev, at int64 }
+
+// lagging reports whether st, which a probe just found at revision rev,
+// lags: another READY member was already past rev LagGrace ago.
+func (h *Health) lagging(st *endpointState, rev int64, now time.Time) bool {
+	if rev == 0 {
+		return false
+	}
+	before := now.Add(-h.timing.LagGrace).UnixNano()
+	h.mu.Lock()
+	ready := h.ready
+	h.mu.Unlock()
+	for _, o := range ready {
+		if o == st || o.down.Load() == int32(Lagging) {
+			continue
+		}
+		if o.revisionAt(before) > rev {
+			return true
+		}
+	}
+	return false
+}
+
+// revisionAt returns the revision st was known to be at, at t (unix ns);
+// 0 if unknown.
+func (st *endpointState) revisionAt(t int64) int64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var rev int64
+	for _, s := range st.revs {
+		if s.at > t {
+			break
+		}
+		rev = s.rev
+	}
+	return rev
+}
+
+// learnRevision records that a probe found st at revision rev at now, and
+// forgets what no lag check can need any more.
+func (st *endpointState) learnRevision(rev int64, now time.Time, grace time.Duration) {
+	if rev == 0 {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if n := len(st.revs); n == 0 || rev > st.revs[n-1].rev {
+		st.revs = append(st.revs, revSample{rev: rev, at: now.UnixNano()})
+	}
+	// Keep the newest sample older than the grace window, and the rest.
+	before := now.Add(-grace).UnixNano()
+	drop := 0
+	for drop+1 < len(st.revs) && st.revs[drop+1].at <= before {
+		drop++
+	}
+	if keep := 64; len(st.revs)-drop > keep {
+		drop = len(st.revs) - keep
+	}
+	st.revs = append(st.revs[:0], st.revs[drop:]...)
 }

@@ -19,17 +19,25 @@ var fastTiming = Timing{
 	ProbeTimeout:         50 * time.Millisecond,
 	IdleAfter:            200 * time.Millisecond,
 	MinAttemptBound:      10 * time.Millisecond,
+	LagGrace:             60 * time.Millisecond,
 }
 
 // fakeMembers answers probes as its members are set to behave.
 type fakeMembers struct {
-	mu     sync.Mutex
-	state  map[string]string // "ok", "leaderless", "silent"
-	probes map[string]int
+	mu      sync.Mutex
+	state   map[string]string // "ok", "leaderless", "silent"
+	reports map[string]ProbeReport
+	probes  map[string]int
+	// revisions: when set, members report store revisions that grow with
+	// time (1 per ms since start), except those in frozen.
+	revisions bool
+	start     time.Time
+	frozen    map[string]int64
 }
 
 func newFakeMembers(addrs ...string) *fakeMembers {
-	f := &fakeMembers{state: map[string]string{}, probes: map[string]int{}}
+	f := &fakeMembers{state: map[string]string{}, probes: map[string]int{}, reports: map[string]ProbeReport{},
+		start: time.Now(), frozen: map[string]int64{}}
 	for _, a := range addrs {
 		f.state[a] = "ok"
 	}
@@ -48,19 +56,33 @@ func (f *fakeMembers) count(addr string) int {
 	return f.probes[addr]
 }
 
-func (f *fakeMembers) probe(ctx context.Context, addr string) (ProbeResult, error) {
+func (f *fakeMembers) probe(ctx context.Context, addr string) (ProbeReport, error) {
 	f.mu.Lock()
 	f.probes[addr]++
 	s := f.state[addr]
+	rep := f.reports[addr]
+	if f.revisions {
+		rep.Revision = int64(time.Since(f.start)/time.Millisecond) + 1
+		if r, ok := f.frozen[addr]; ok {
+			rep.Revision = r
+		}
+	}
 	f.mu.Unlock()
 	switch s {
 	case "leaderless":
-		return Leaderless, nil
+		return ProbeReport{Result: Leaderless}, nil
 	case "silent":
 		<-ctx.Done()
-		return 0, ctx.Err()
+		return ProbeReport{}, ctx.Err()
 	}
-	return Serving, nil
+	return rep, nil
+}
+
+// report sets what addr's probes say about members and leader.
+func (f *fakeMembers) report(addr string, rep ProbeReport) {
+	f.mu.Lock()
+	f.reports[addr] = rep
+	f.mu.Unlock()
 }
 
 // runProber starts h's prober over f and returns a function that stops
@@ -271,4 +293,72 @@ func TestProbePicksAreNotObserved(t *testing.T) {
 	if n := h.inflight.Load(); n != 0 {
 		t.Fatalf("a probe pick counts as %d calls in flight, want 0", n)
 	}
+}
+
+func TestWritesGoToTheLeaderOfTheHighestTerm(t *testing.T) {
+	h := NewHealthWithTiming(fastTiming)
+	p, _ := buildPicker(h, "a", "b", "c")
+	f := newFakeMembers("a", "b", "c")
+	// c still names itself leader in term 2; a and b have elected b in
+	// term 3.
+	f.report("a", ProbeReport{Member: 1, Leader: 2, Term: 3})
+	f.report("b", ProbeReport{Member: 2, Leader: 2, Term: 3})
+	f.report("c", ProbeReport{Member: 3, Leader: 3, Term: 2})
+	done := inUse(t, h, p)
+	defer done()
+	defer runProber(h, f)()
+	waitFor(t, "every endpoint probed", func() bool { return f.count("a") > 1 && f.count("b") > 1 && f.count("c") > 1 })
+
+	write := func() string {
+		att := &Attempt{}
+		att.MarkWrite()
+		name, res := pick(t, p, WithAttempt(context.Background(), att))
+		res.Done(balancer.DoneInfo{})
+		return name
+	}
+	for range 20 {
+		if name := write(); name != "b" {
+			t.Fatalf("write picked %s, want b, the leader of term 3", name)
+		}
+	}
+	f.set("b", "silent")
+	waitFor(t, "b is down", func() bool { return h.Endpoint("b").Down == Silent })
+	seen := map[string]bool{}
+	for range 20 {
+		seen[write()] = true
+	}
+	if seen["b"] || len(seen) != 2 {
+		t.Fatalf("writes with the leader down went to %v, want a and c in turn", seen)
+	}
+}
+
+func TestAMemberThatStopsApplyingWritesIsDeclaredLagging(t *testing.T) {
+	h := NewHealthWithTiming(fastTiming)
+	p, _ := buildPicker(h, "a", "b", "c")
+	f := newFakeMembers("a", "b", "c")
+	f.revisions = true
+	done := inUse(t, h, p)
+	defer done()
+	defer runProber(h, f)()
+	waitFor(t, "every endpoint probed twice", func() bool { return f.count("a") > 2 && f.count("b") > 2 && f.count("c") > 2 })
+	if st := h.Endpoint("c"); st.Down != Up {
+		t.Fatalf("c keeping up: health %+v, want up", st)
+	}
+
+	down, _ := h.Down("c")
+	f.mu.Lock()
+	f.frozen["c"] = int64(time.Since(f.start) / time.Millisecond)
+	f.mu.Unlock()
+	select {
+	case <-down:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no down verdict for a member whose revision stopped")
+	}
+	if st := h.Endpoint("c"); st.Down != Lagging {
+		t.Fatalf("c frozen: health %+v, want down (lagging)", st)
+	}
+	f.mu.Lock()
+	delete(f.frozen, "c")
+	f.mu.Unlock()
+	waitFor(t, "c is up once it caught up", func() bool { return h.Endpoint("c").Down == Up })
 }

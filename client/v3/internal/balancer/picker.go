@@ -76,7 +76,10 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 			// Not ready yet: gRPC waits for the next picker.
 			return balancer.PickResult{}, balancer.ErrNoSubConnAvailable
 		}
-	} else {
+	} else if att != nil && att.write.Load() && p.h != nil {
+		chosen = p.leaderIndex(now)
+	}
+	if chosen < 0 {
 		n := len(p.scs)
 		start := int(p.next.Add(1) % uint32(n))
 		for i := range n {
@@ -112,4 +115,19 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 			}
 		},
 	}, nil
+}
+
+// leaderIndex returns the index of the leader's endpoint if it is READY
+// and not avoided, else -1.
+func (p *picker) leaderIndex(now int64) int {
+	id := p.h.leaderID()
+	if id == 0 {
+		return -1
+	}
+	for i, st := range p.states {
+		if st.member.Load() == id && !st.avoided(now) {
+			return i
+		}
+	}
+	return -1
 }

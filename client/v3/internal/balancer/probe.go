@@ -18,21 +18,33 @@ const (
 	Leaderless
 )
 
+// ProbeReport is what a probe learned from a member that answered.
+type ProbeReport struct {
+	Result ProbeResult
+	// Member is the member's ID, Leader the ID of the leader it follows
+	// and Term its raft term; zero when it did not say.
+	Member, Leader, Term uint64
+	// Revision is the member's store revision; zero when it did not say.
+	Revision int64
+}
+
 // ProbeFunc asks the member at addr, over the client's own connection to
 // it, whether it serves. It returns an error only if the member did not
 // answer (ctx carries the probe's deadline). It must not retry.
-type ProbeFunc func(ctx context.Context, addr string) (ProbeResult, error)
+type ProbeFunc func(ctx context.Context, addr string) (ProbeReport, error)
 
 // RunProber probes the READY endpoints with probe until ctx ends, and
 // returns once no probe is left running.
 //
 // Probes run only while the client is in use: while a call or stream is
 // open, and for Timing.IdleAfter after the last one. Each endpoint is
-// probed every Timing.ProbeInterval, and every SuspectProbeInterval while
-// it is down or its calls fail; an endpoint whose call failed, or whose
-// attempt is being watched, is probed at once. A probe unanswered within
+// probed every Timing.ProbeInterval, and all of them every
+// SuspectProbeInterval while one is down, failing or suspect; an endpoint
+// whose call failed, or whose attempt is being watched, is probed at once. A probe unanswered within
 // ProbeTimeout declares the endpoint down (Silent); an answer without a
-// leader declares it down (NoLeader); an answer with a leader brings it
+// leader declares it down (NoLeader); an answer at a revision that another
+// member had passed LagGrace earlier declares it down (Lagging); an answer
+// with a leader, and not lagging, brings it
 // back.
 func (h *Health) RunProber(ctx context.Context, probe ProbeFunc) {
 	var wg sync.WaitGroup
@@ -95,7 +107,7 @@ func (h *Health) RunProber(ctx context.Context, probe ProbeFunc) {
 // probeOnce probes st, records the verdict and schedules the next probe.
 func (h *Health) probeOnce(ctx context.Context, st *endpointState, probe ProbeFunc) {
 	pctx, cancel := context.WithTimeout(ctx, h.timing.ProbeTimeout)
-	res, err := probe(pctx, st.addr)
+	rep, err := probe(pctx, st.addr)
 	cancel()
 	if ctx.Err() != nil {
 		return
@@ -103,14 +115,22 @@ func (h *Health) probeOnce(ctx context.Context, st *endpointState, probe ProbeFu
 	switch {
 	case err != nil:
 		h.markDown(st, Silent)
-	case res == Leaderless:
+	case rep.Result == Leaderless:
 		st.heard.Store(time.Now().UnixNano())
 		h.markDown(st, NoLeader)
 	default:
-		h.markUp(st)
+		now := time.Now()
+		if h.lagging(st, rep.Revision, now) {
+			st.heard.Store(now.UnixNano())
+			h.markDown(st, Lagging)
+		} else {
+			h.markUp(st)
+			h.learnLeader(st, rep)
+		}
+		st.learnRevision(rep.Revision, now, h.timing.LagGrace)
 	}
 	interval := h.timing.ProbeInterval
-	if st.avoided(time.Now().UnixNano()) {
+	if h.suspicious(time.Now().UnixNano()) {
 		interval = h.timing.SuspectProbeInterval
 	}
 	st.mu.Lock()
