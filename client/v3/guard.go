@@ -44,10 +44,16 @@ type hedge struct {
 	reply   proto.Message
 	cancel  context.CancelFunc      // the running hedge's
 	fg      context.CancelCauseFunc // the foreground attempt's, while one runs
-	wonc    chan struct{}           // closed when the hedge wins
+	wonc    chan struct{}           // made at the first launch; closed when the hedge wins
 }
 
-func newHedge() *hedge { return &hedge{wonc: make(chan struct{})} }
+// wonChan returns a channel closed when the hedge wins; nil (never ready)
+// if no hedge was launched.
+func (g *hedge) wonChan() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.wonc
+}
 
 // begin registers the foreground attempt's cancel. It reports false if the
 // hedge has already won, in which case there is nothing to attempt.
@@ -97,6 +103,9 @@ func (g *hedge) run(ctx context.Context, avoid string, reply any, invoke func(co
 	hctx, cancel := context.WithCancel(balancer.WithAttempt(balancer.WithAvoid(ctx, avoid), &balancer.Attempt{}))
 	r := m.ProtoReflect().New().Interface()
 	g.running, g.cancel = true, cancel
+	if g.wonc == nil {
+		g.wonc = make(chan struct{})
+	}
 	g.mu.Unlock()
 
 	err := invoke(hctx, r)

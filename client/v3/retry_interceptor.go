@@ -21,7 +21,9 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 		return invoker(ctx, method, req, reply, cc, opts...)
 	}
 	kind := retry.Classify(method, req)
-	att := &balancer.Attempt{}
+	// One allocation for the call's records.
+	cs := &callState{}
+	att := &cs.att
 	if kind == retry.Mutating {
 		att.MarkWrite()
 	}
@@ -30,7 +32,7 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 	var g *hedge
 	if kind == retry.Idempotent && cc == c.conn && !balancer.Pinned(ctx) {
 		if h = c.health(); h != nil {
-			g = newHedge()
+			g = &cs.hedge
 			defer g.stop()
 		}
 	}
@@ -78,12 +80,13 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 		}
 		if g != nil {
 			// A hedge still running may answer during the wait.
+			wonc := g.wonChan()
 			select {
-			case <-g.wonc:
+			case <-wonc:
 				return g.copyTo(reply)
 			default:
 			}
-			if err := sleepOr(ctx, wait, g.wonc); err != nil {
+			if err := sleepOr(ctx, wait, wonc); err != nil {
 				return err
 			}
 		} else if err := sleep(ctx, wait); err != nil {
@@ -92,6 +95,12 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 		n++
 		att.Reset()
 	}
+}
+
+// callState is what the unary interceptor records about one call.
+type callState struct {
+	att   balancer.Attempt
+	hedge hedge
 }
 
 // streamInterceptor runs the creation of every stream of the client's
