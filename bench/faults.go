@@ -452,12 +452,13 @@ func faultTarget(r *FaultResult) time.Duration {
 
 // writeFaultMarkdown writes the fault table.
 func writeFaultMarkdown(w io.Writer, ft faultTiming, machine Machine, results []FaultResult) {
-	fmt.Fprintf(w, "Fault scenarios on a 3-member etcd %s cluster (client traffic through etcdtest's proxies), %s, load %s. "+
+	fmt.Fprintf(w, "`go run . -faults`, %s: 3-member etcd %s cluster (client traffic through etcdtest's proxies), %s, load %s. "+
 		"Each run: loops for %v, the fault for %v, healed, loops for %v more; every read and write has a %v deadline. "+
 		"The struck member is the one serving the watch. Figures from the fault to the end of the run; a stall is the "+
 		"longest time without a successful operation (for the watch: between the success of a write, made by a separate "+
 		"writer on the other members, and its event's delivery).\n\n",
-		etcdtest.V3_7, fmt.Sprintf("%s × %d cores", machine.CPU, machine.Cores), machine.LoadAvg, ft.warm, ft.hold, ft.after, ft.opTimeout)
+		time.Now().UTC().Format("2006-01-02"), etcdtest.V3_7, fmt.Sprintf("%s × %d cores", machine.CPU, machine.Cores), machine.LoadAvg,
+		ft.warm, ft.hold, ft.after, ft.opTimeout)
 	fmt.Fprintln(w, "| fault | client | read stall | failed reads | write stall | failed writes | watch stall | events lost / repeated | etcdkit target |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---|")
 	for i := range results {
