@@ -28,11 +28,11 @@ func TestMain(m *testing.M) {
 func tinyConfig(t *testing.T) config {
 	return config{
 		rounds: 1, phase: 50 * time.Millisecond, maxOps: 20,
-		deleteKeys: 40, rangeKeys: 1000, rangeValue: 256,
+		deleteKeys:  40,
 		watchEvents: 200, fanoutPuts: 5,
-		leases: 50, leaseTTL: 3, keepAlive: 800 * time.Millisecond,
-		v2DirNodes: 100, v2Events: 30,
-		members: []int{1}, phaseLimit: 30 * time.Second,
+		leaseTTL: 3, keepAlive: 1200 * time.Millisecond, // one keep-alive round
+		v2Events: 30,
+		members:  []int{1}, phaseLimit: 30 * time.Second,
 		profileDir: t.TempDir(),
 		log:        t.Logf,
 	}
@@ -109,12 +109,17 @@ func checkReport(t *testing.T, cfg *config, results []Result) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back Report
-	if err := json.Unmarshal(b, &back); err != nil {
+	var raw map[string]any
+	if err := json.Unmarshal(b, &raw); err != nil {
 		t.Fatalf("the JSON file does not decode: %v", err)
 	}
-	if len(back.Results) != len(results) {
-		t.Errorf("the JSON file holds %d results, want %d", len(back.Results), len(results))
+	back, err := readReport(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Results) != len(results) || back.summaryLine() != rep.summaryLine() {
+		t.Errorf("the JSON file renders another report: %d results, summary %q; want %d, %q",
+			len(back.Results), back.summaryLine(), len(results), rep.summaryLine())
 	}
 
 	readme := filepath.Join(t.TempDir(), "README.md")
@@ -122,11 +127,12 @@ func checkReport(t *testing.T, cfg *config, results []Result) {
 	if err := os.WriteFile(readme, []byte(before), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := rep.updateReadme(readme); err != nil {
+	if err := rep.updateReadme(readme, "RESULTS.md"); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := os.ReadFile(readme)
 	if strings.Contains(string(after), "old table") || !strings.Contains(string(after), line) ||
+		!strings.Contains(string(after), "[RESULTS.md](RESULTS.md)") ||
 		!strings.HasSuffix(string(after), readmeEnd+"\n\n## Next\n") {
 		t.Errorf("README section not replaced:\n%s", after)
 	}

@@ -53,16 +53,6 @@ type v2Client interface {
 	Close() error
 }
 
-type v3Factory struct {
-	name string
-	new  func(ctx context.Context, endpoints []string) (v3Client, error)
-}
-
-type v2Factory struct {
-	name string
-	new  func(ctx context.Context, urls []string) (v2Client, error)
-}
-
 // Client names, in the order each round runs them.
 const (
 	clientEtcdkit  = "etcdkit"
@@ -70,16 +60,19 @@ const (
 	clientRaw      = "raw"
 )
 
-var v3Factories = []v3Factory{
-	{clientEtcdkit, newEtcdkitV3},
-	{clientOfficial, newOfficialV3},
-	{clientRaw, newRawV3},
+var clientOrder = []string{clientEtcdkit, clientOfficial, clientRaw}
+
+// v3Clients and v2Clients create a client of each kind.
+var v3Clients = map[string]func(ctx context.Context, endpoints []string) (v3Client, error){
+	clientEtcdkit:  newEtcdkitV3,
+	clientOfficial: newOfficialV3,
+	clientRaw:      newRawV3,
 }
 
-var v2Factories = []v2Factory{
-	{clientEtcdkit, newEtcdkitV2},
-	{clientOfficial, newOfficialV2},
-	{clientRaw, newRawV2},
+var v2Clients = map[string]func(ctx context.Context, urls []string) (v2Client, error){
+	clientEtcdkit:  newEtcdkitV2,
+	clientOfficial: newOfficialV2,
+	clientRaw:      newRawV2,
 }
 
 var errWatchClosed = errors.New("watch channel closed")

@@ -15,7 +15,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -41,8 +43,25 @@ func realMain() int {
 		clients    = flag.String("clients", "", "run only these clients (comma-separated: etcdkit, official, raw)")
 		quiet      = flag.Bool("q", false, "no progress lines on stderr")
 		faults     = flag.Bool("faults", false, "run the fault scenarios instead of the workloads (-run selects scenarios, -readme and -md get the fault table)")
+		fromJSON   = flag.String("from-json", "", "run nothing: render the report of an earlier run from its JSON file")
 	)
 	flag.Parse()
+	if *fromJSON != "" {
+		rep, err := readReport(*fromJSON)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		jsonSet := false
+		flag.Visit(func(f *flag.Flag) { jsonSet = jsonSet || f.Name == "json" })
+		if !jsonSet {
+			*jsonPath = ""
+		}
+		if !writeOutputs(rep, *mdPath, *jsonPath, *readme) {
+			return 1
+		}
+		return 0
+	}
 
 	cfg, mode := fullConfig(), "full"
 	if *quick {
@@ -68,7 +87,12 @@ func realMain() int {
 	}
 	if *clients != "" {
 		for _, s := range strings.Split(*clients, ",") {
-			cfg.clients = append(cfg.clients, strings.TrimSpace(s))
+			s = strings.TrimSpace(s)
+			if !slices.Contains(clientOrder, s) {
+				fmt.Fprintf(os.Stderr, "bench: -clients: %q is not one of %s\n", s, strings.Join(clientOrder, ", "))
+				return 2
+			}
+			cfg.clients = append(cfg.clients, s)
 		}
 	}
 	if !*quiet {
@@ -92,31 +116,48 @@ func realMain() int {
 		}
 	}
 	rep := newReport(mode, &cfg, machine, results)
+	if !writeOutputs(rep, *mdPath, *jsonPath, *readme) || err != nil {
+		return 1
+	}
+	return 0
+}
+
+// writeOutputs prints the tables and the summary line (last) on stdout and
+// writes the files asked for; it reports whether all went well.
+func writeOutputs(rep *Report, mdPath, jsonPath, readme string) bool {
+	ok := true
+	fail := func(err error) {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		ok = false
+	}
 	rep.writeMarkdown(os.Stdout)
-	if *mdPath != "" {
-		f, ferr := os.Create(*mdPath)
-		if ferr == nil {
+	if mdPath != "" {
+		f, err := os.Create(mdPath)
+		if err == nil {
 			rep.writeMarkdown(f)
-			ferr = f.Close()
+			err = f.Close()
 		}
-		if ferr != nil {
-			fmt.Fprintln(os.Stderr, "bench:", ferr)
-		}
-	}
-	if *jsonPath != "" {
-		if err := rep.writeJSON(*jsonPath); err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
+		if err != nil {
+			fail(err)
 		}
 	}
-	if *readme != "" {
-		if err := rep.updateReadme(*readme); err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
+	if jsonPath != "" {
+		if err := rep.writeJSON(jsonPath); err != nil {
+			fail(err)
+		}
+	}
+	if readme != "" {
+		link := ""
+		if mdPath != "" {
+			if rel, err := filepath.Rel(filepath.Dir(readme), mdPath); err == nil {
+				link = filepath.ToSlash(rel)
+			}
+		}
+		if err := rep.updateReadme(readme, link); err != nil {
+			fail(err)
 		}
 	}
 	fmt.Println()
 	fmt.Println(rep.summaryLine())
-	if err != nil {
-		return 1
-	}
-	return 0
+	return ok
 }

@@ -64,6 +64,11 @@ type phase struct {
 
 func (p *phase) start() { p.resume() }
 
+// profiled reports whether this phase feeds a profile, which needs more
+// samples than a measurement needs work: workloads of a fixed size make
+// themselves larger then.
+func (p *phase) profiled() bool { return p.profile != nil }
+
 func (p *phase) resume() {
 	if p.running {
 		return

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -87,7 +88,7 @@ func newReport(mode string, cfg *config, m Machine, results []Result) *Report {
 		},
 		Results: results,
 	}
-	r.Targets = checkTargets(results, cfg)
+	r.Targets = checkTargets(results)
 	return r
 }
 
@@ -128,7 +129,7 @@ func resultRatios(ours, off *Result) (cpu, allocs float64) {
 	return ratio(ours.CPUus, off.CPUus), ratio(ours.Allocs, off.Allocs)
 }
 
-func checkTargets(results []Result, cfg *config) []Target {
+func checkTargets(results []Result) []Target {
 	keys, byKey := pairs(results)
 	var out []Target
 	for _, k := range keys {
@@ -142,7 +143,7 @@ func checkTargets(results []Result, cfg *config) []Target {
 			met = cpu <= 0.5 && allocs <= 0.3
 		case k.workload == "range-1000":
 			t.Goal = "CPU ≤ 0.4×, < 0.1 allocs per key"
-			met = cpu <= 0.4 && ours != nil && ours.Allocs < 0.1*float64(cfg.rangeKeys)
+			met = cpu <= 0.4 && ours != nil && ours.Allocs < 0.1*rangeKeys
 		case strings.HasPrefix(k.workload, "watch-"):
 			t.Goal = "≥ 2× events per CPU-second (CPU ≤ 0.5×)"
 			met = cpu <= 0.5
@@ -289,8 +290,9 @@ const (
 )
 
 // updateReadme replaces what lies between the bench markers in the README
-// with the tables.
-func (r *Report) updateReadme(path string) error {
+// with a compact view of the run: the ratios per workload and cluster size,
+// the floor's, and the goal. fullTables names the file with every figure.
+func (r *Report) updateReadme(path, fullTables string) error {
 	old, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -303,10 +305,100 @@ func (r *Report) updateReadme(path string) error {
 	var b bytes.Buffer
 	b.Write(old[:i+len(readmeBegin)])
 	b.WriteString("\n")
-	r.writeMarkdown(&b)
-	fmt.Fprintf(&b, "\n```\n%s\n```\n", r.summaryLine())
+	r.writeCompact(&b, fullTables)
 	b.Write(old[j:])
 	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+// writeCompact writes one row per workload: etcdkit ÷ official on each
+// cluster size, the raw floor ÷ official on one member, and the goal.
+func (r *Report) writeCompact(w io.Writer, fullTables string) {
+	fmt.Fprintf(w, "%s (%s run) on %s, %d cores, %s, %s; load average at start %s. "+
+		"Servers on loopback with `--unsafe-no-fsync`; client CPU from getrusage, allocations from the Go runtime; "+
+		"medians of alternating rounds.", r.Date, r.Mode, r.Machine.CPU, r.Machine.Cores, r.Machine.Kernel,
+		r.Machine.Go, r.Machine.LoadAvg)
+	if fullTables != "" {
+		fmt.Fprintf(w, " Every figure (throughput, p50/p99, CPU, allocations and bytes per unit, for each client): [%s](%s).",
+			fullTables, fullTables)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w)
+	keys, byKey := pairs(r.Results)
+	var sizes []int
+	var workloads []pairKey // api+workload, members unset
+	seen := make(map[pairKey]bool)
+	for _, k := range keys {
+		if !slices.Contains(sizes, k.members) {
+			sizes = append(sizes, k.members)
+		}
+		wk := pairKey{api: k.api, workload: k.workload}
+		if !seen[wk] {
+			seen[wk] = true
+			workloads = append(workloads, wk)
+		}
+	}
+	goals := make(map[pairKey]string)
+	for _, t := range r.Targets {
+		goals[pairKey{api: t.API, workload: t.Workload}] = t.Goal
+	}
+	fmt.Fprint(w, "| workload |")
+	for _, n := range sizes {
+		fmt.Fprintf(w, " etcdkit ÷ official, %d member%s: CPU · allocs |", n, plural(n))
+	}
+	fmt.Fprintln(w, " raw gRPC ÷ official (the floor): CPU · allocs | goal |")
+	fmt.Fprint(w, "|---|")
+	for range sizes {
+		fmt.Fprint(w, "--:|")
+	}
+	fmt.Fprintln(w, "--:|---|")
+	for _, wk := range workloads {
+		title := wk.workload
+		for _, n := range sizes {
+			for _, res := range byKey[pairKey{wk.api, n, wk.workload}] {
+				title = res.Title
+			}
+		}
+		fmt.Fprintf(w, "| %s |", title)
+		for _, n := range sizes {
+			m := byKey[pairKey{wk.api, n, wk.workload}]
+			cpu, allocs := resultRatios(m[clientEtcdkit], m[clientOfficial])
+			fmt.Fprintf(w, " %s · %s |", fmtRatio(cpu), fmtRatio(allocs))
+		}
+		floor := "–"
+		if wk.api == "v3" {
+			m := byKey[pairKey{wk.api, sizes[0], wk.workload}]
+			cpu, allocs := resultRatios(m[clientRaw], m[clientOfficial])
+			floor = fmtRatio(cpu) + " · " + fmtRatio(allocs)
+		}
+		goal := goals[wk]
+		if goal == "" {
+			goal = "–"
+		}
+		fmt.Fprintf(w, " %s | %s |\n", floor, goal)
+	}
+	fmt.Fprintf(w, "\n```\n%s\n```\n", r.summaryLine())
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// readReport loads a report written by writeJSON and recomputes what it
+// derives from the results.
+func readReport(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	r.Targets = checkTargets(r.Results)
+	return &r, nil
 }
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

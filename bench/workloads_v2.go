@@ -13,6 +13,8 @@ const (
 	// v2Batch events are written, then read, at a time: the v2 store keeps
 	// only the last 1,000 events, so a watcher must not fall further behind.
 	v2Batch = 500
+	// v2DirNodes is the size of the directory read recursively.
+	v2DirNodes = 1000
 )
 
 func v2Workloads() []workload {
@@ -53,7 +55,7 @@ func v2GetWorkload(quorum bool) func(ctx context.Context, e *env, c v2Client, p 
 }
 
 func seedV2Dir(ctx context.Context, e *env) error {
-	ks := keys(v2Dir+"/", e.cfg.v2DirNodes)
+	ks := keys(v2Dir+"/", v2DirNodes)
 	val := value(valueSize)
 	var next atomic.Int64
 	return parallel(ctx, 16, len(ks), func(ctx context.Context) error {
@@ -62,7 +64,7 @@ func seedV2Dir(ctx context.Context, e *env) error {
 }
 
 func v2RecursiveWorkload(ctx context.Context, e *env, c v2Client, p *phase) error {
-	want := e.cfg.v2DirNodes
+	const want = v2DirNodes
 	return p.loop(ctx, e.cfg, 1, 0, func(ctx context.Context, _ int, _ int64) error {
 		n, err := c.Get(ctx, v2Dir, false, true)
 		if err == nil && n != want {
@@ -89,6 +91,9 @@ func v2WatchWorkload(ctx context.Context, e *env, c v2Client, p *phase) error {
 	val := value(valueSize)
 	ks := keys(dir+"/", keySpace)
 	total := e.cfg.v2Events
+	if p.profiled() {
+		total *= 4
+	}
 	written := 0
 	for written < total {
 		n := min(v2Batch, total-written)

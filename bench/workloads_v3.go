@@ -17,6 +17,10 @@ const (
 	keySpace  = 1000
 	getKey    = "/bench/get/key"
 	rangeDir  = "/bench/range/"
+	// The sizes the workload names promise.
+	rangeKeys  = 1000
+	rangeValue = 256
+	leases     = 1000
 )
 
 func v3Workloads() []workload {
@@ -97,11 +101,11 @@ func txnWorkload(workers int) v3Run {
 }
 
 func seedRange(ctx context.Context, e *env) error {
-	return seed(ctx, e.setup3, keys(rangeDir, e.cfg.rangeKeys), value(e.cfg.rangeValue))
+	return seed(ctx, e.setup3, keys(rangeDir, rangeKeys), value(rangeValue))
 }
 
 func rangeWorkload(ctx context.Context, e *env, c v3Client, p *phase) error {
-	want := e.cfg.rangeKeys
+	const want = rangeKeys
 	return p.loop(ctx, e.cfg, 1, 0, func(ctx context.Context, _ int, _ int64) error {
 		n, err := c.GetPrefix(ctx, rangeDir)
 		if err == nil && n != want {
@@ -136,6 +140,9 @@ func watchWorkload(watchers int) v3Run {
 		puts := e.cfg.watchEvents
 		if watchers > 1 {
 			puts = e.cfg.fanoutPuts
+		}
+		if p.profiled() {
+			puts *= 4
 		}
 		prefix := e.keyPrefix()
 		want := int64(puts) * int64(watchers)
@@ -191,11 +198,13 @@ func grantWorkload(workers int) v3Run {
 }
 
 // keepAliveWorkload measures what keeping many leases alive costs the
-// client per second: the leases are granted beforehand (by the setup
-// connection), then the client keeps them all alive for a while.
+// client per second, in the steady state: the leases are granted beforehand
+// (by the setup connection), the client starts keeping them alive, and the
+// measurement begins once every lease has had its first keep-alive, so that
+// how soon a client sends the first one does not weigh on the figure.
 func keepAliveWorkload(ctx context.Context, e *env, c v3Client, p *phase) error {
 	ttl := e.cfg.leaseTTL
-	ids := make([]int64, e.cfg.leases)
+	ids := make([]int64, leases)
 	var idx atomic.Int64
 	if err := parallel(ctx, 32, len(ids), func(ctx context.Context) error {
 		i := idx.Add(1) - 1
@@ -206,27 +215,42 @@ func keepAliveWorkload(ctx context.Context, e *env, c v3Client, p *phase) error 
 		return fmt.Errorf("granting: %w", err)
 	}
 	var resps atomic.Int64
-	p.start()
-	stop, err := c.KeepAlive(ctx, ids, ttl, func() { resps.Add(1) })
+	started := make(chan struct{})
+	var once sync.Once
+	stop, err := c.KeepAlive(ctx, ids, ttl, func() {
+		if resps.Add(1) >= int64(len(ids)) {
+			once.Do(func() { close(started) })
+		}
+	})
 	if err != nil {
 		return err
 	}
-	t := time.NewTimer(e.cfg.keepAlive)
+	defer stop()
+	select {
+	case <-started:
+	case <-ctx.Done():
+		return fmt.Errorf("%d first keep-alive responses for %d leases: %w", resps.Load(), len(ids), ctx.Err())
+	}
+	window := e.cfg.keepAlive
+	if p.profiled() {
+		window = max(window, 2*e.cfg.profilePhase)
+	}
+	before := resps.Load()
+	p.start()
+	t := time.NewTimer(window)
 	select {
 	case <-t.C:
 	case <-ctx.Done():
 	}
 	t.Stop()
-	stop()
 	p.pause()
-	p.counted = float64(resps.Load())
+	p.counted = float64(resps.Load() - before)
 	p.stop(p.wall.Seconds())
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	// Every lease gets its first keep-alive at once, and one every ttl/3.
-	if int(resps.Load()) < len(ids) {
-		return fmt.Errorf("%d keep-alive responses for %d leases", resps.Load(), len(ids))
+	if p.counted == 0 {
+		return fmt.Errorf("no keep-alive response for %d leases in %v", len(ids), window)
 	}
 	return nil
 }

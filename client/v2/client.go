@@ -106,7 +106,10 @@ type Config struct {
 	// An attempt that exceeds it counts as a failed endpoint, and the call
 	// moves to the next endpoint where that is safe (see the package
 	// documentation). Watch requests ignore it: they wait for an event by
-	// design. Zero means no limit. Bound the whole call with its context.
+	// design. Zero means no limit for writes, and, for reads, a limit the
+	// client derives from the latency of recent reads (at least a second;
+	// see the package documentation). Bound the whole call with its
+	// context.
 	HeaderTimeoutPerRequest time.Duration
 
 	// SelectionMode chooses the member requests go to first.
@@ -226,6 +229,13 @@ type httpClusterClient struct {
 	// a lock; syncMu serializes the writers that rebuild it from scratch.
 	state  atomic.Pointer[endpointState]
 	syncMu sync.Mutex
+
+	prober     prober
+	lat        latencies
+	recoveries atomic.Uint64 // how many times an endpoint came back up
+	// floor is the highest X-Etcd-Index the client has received: a read
+	// answered below it comes from a member that lags (see do).
+	floor atomic.Uint64
 }
 
 // endpointState is an immutable list of endpoints with the index of the
@@ -241,6 +251,7 @@ type endpoint struct {
 	scheme string
 	host   string
 	path   string // path prefix without a trailing slash, or ""
+	h      *health
 }
 
 func parseEndpoint(s string) (endpoint, error) {
@@ -280,6 +291,15 @@ func (c *httpClusterClient) SetEndpoints(eps []string) error {
 	}
 	rand.Shuffle(len(parsed), func(i, j int) { parsed[i], parsed[j] = parsed[j], parsed[i] })
 	c.syncMu.Lock()
+	var old []endpoint
+	if cur := c.state.Load(); cur != nil {
+		old = cur.eps
+	}
+	if adoptHealth(parsed, old) == 0 {
+		// No endpoint in common: probably another cluster, whose
+		// indexes say nothing about the one the client knew.
+		c.floor.Store(0)
+	}
 	c.state.Store(&endpointState{eps: parsed})
 	c.syncMu.Unlock()
 	return nil
@@ -350,6 +370,7 @@ func (c *httpClusterClient) Sync(ctx context.Context) error {
 	if c.selection == EndpointSelectionRandom {
 		rand.Shuffle(len(eps), func(i, j int) { eps[i], eps[j] = eps[j], eps[i] })
 	}
+	adoptHealth(eps, cur.eps)
 	c.state.Store(&endpointState{eps: eps, pinned: pinned})
 	return nil
 }

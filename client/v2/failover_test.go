@@ -346,3 +346,123 @@ func TestAutoSyncReturnsTheContextsError(t *testing.T) {
 		t.Fatalf("after AutoSync, endpoints %v, want the 3 members'", got)
 	}
 }
+
+// testState returns an endpoint list of n endpoints preferring pinned, with
+// the endpoints in down marked down.
+func testState(n, pinned int, down ...int) *endpointState {
+	eps := make([]endpoint, n)
+	for i := range eps {
+		eps[i] = endpoint{raw: string(rune('a' + i)), h: new(health)}
+	}
+	for _, k := range down {
+		eps[k].h.markDown()
+	}
+	return &endpointState{eps: eps, pinned: pinned}
+}
+
+func wantPick(t *testing.T, st *endpointState, tried []uint64, retry bool, want int) {
+	t.Helper()
+	got, ok := pick(st, tried, retry)
+	switch {
+	case want < 0 && ok:
+		t.Fatalf("pick chose endpoint %d, want none", got)
+	case want >= 0 && (!ok || got != want):
+		t.Fatalf("pick chose %d (ok %v), want %d", got, ok, want)
+	}
+}
+
+func TestPickKeepsThePreferredEndpointWhileItIsHealthy(t *testing.T) {
+	wantPick(t, testState(3, 1), make([]uint64, 3), false, 1)
+}
+
+func TestPickSkipsUnhealthyEndpointsInOrder(t *testing.T) {
+	wantPick(t, testState(3, 1, 1, 2), make([]uint64, 3), false, 0)
+}
+
+func TestPickTriesUnhealthyEndpointsWhenAllAreUnhealthy(t *testing.T) {
+	st := testState(3, 1, 0, 1, 2)
+	tried := make([]uint64, 3)
+	for _, want := range []int{1, 2, 0, -1} {
+		wantPick(t, st, tried, false, want)
+		if want >= 0 {
+			tried[want] = st.eps[want].h.upGen.Load() + 1
+		}
+	}
+}
+
+func TestPickReturnsToARecoveredEndpointOnlyOnRetry(t *testing.T) {
+	st := testState(2, 0, 0, 1)
+	tried := []uint64{1, 1} // both tried while down
+	wantPick(t, st, tried, true, -1)
+	c := &httpClusterClient{}
+	c.markUp(st.eps[1].h)
+	wantPick(t, st, tried, false, -1)
+	wantPick(t, st, tried, true, 1)
+	if got := c.recoveries.Load(); got != 1 {
+		t.Fatalf("recoveries = %d, want 1", got)
+	}
+}
+
+func TestPickLeavesASlowPreferredEndpointForTheFastestHealthyOne(t *testing.T) {
+	st := testState(3, 0)
+	for k, d := range []time.Duration{300 * time.Millisecond, 40 * time.Millisecond, 5 * time.Millisecond} {
+		st.eps[k].h.observeLatency(d)
+	}
+	wantPick(t, st, make([]uint64, 3), false, 2)
+
+	// Jitter among fast members keeps the preferred one.
+	st.eps[0].h.latency.Store(int64(20 * time.Millisecond))
+	wantPick(t, st, make([]uint64, 3), false, 0)
+}
+
+func TestPlainReadMovesOffAMemberBehindWhatTheClientHasSeen(t *testing.T) {
+	c := newV2Cluster(t, 3)
+	ctx := testCtx(t)
+	leader, err := c.WaitLeader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lagging := c.Members()[0]
+	if lagging == leader {
+		lagging = c.Members()[1]
+	}
+	cl, rec := newClient(t, []string{leader.ClientURL()}, Config{})
+	// No probes: the probe would find the isolated member down first,
+	// and this test is about what the replies themselves tell.
+	impl(cl).prober.running.Store(true)
+	k := NewKeysAPI(cl)
+	if _, err := k.Set(ctx, key(t, "k"), "old", nil); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the member to isolate has the old value.
+	for {
+		resp, err := NewKeysAPI(mustClient(t, []string{lagging.ClientURL()})).Get(ctx, key(t, "k"), nil)
+		if err == nil && resp.Node.Value == "old" {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the follower never caught up")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	lagging.Isolate()
+	defer lagging.Heal()
+	if _, err := k.Set(ctx, key(t, "k"), "new", nil); err != nil {
+		t.Fatal(err)
+	}
+	urls := []string{lagging.ClientURL(), leader.ClientURL()}
+	for cl.Endpoints()[0] != lagging.ClientURL() {
+		if err := cl.SetEndpoints(urls); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := len(rec.sent())
+	resp, err := k.Get(ctx, key(t, "k"), nil)
+	if err != nil || resp.Node.Value != "new" {
+		t.Fatalf("got %+v, %v; want the value this client wrote", resp, err)
+	}
+	want := []string{hostOf(t, lagging.ClientURL()), hostOf(t, leader.ClientURL())}
+	if got := attempts(rec, n); !slices.Equal(got, want) {
+		t.Fatalf("the Get went to %v, want the lagging member, then the leader", got)
+	}
+}

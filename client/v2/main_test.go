@@ -30,6 +30,12 @@ func TestMain(m *testing.M) {
 	shared = c
 	code := m.Run()
 	shared.Close()
+	// Every client's prober ends by itself once the client is idle; wait
+	// for that rather than count them as leaks.
+	if err := waitProbersEnded(10 * time.Second); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
 	// Connections idle in the package-wide transport would count as
 	// leaked goroutines.
 	DefaultTransport.(*http.Transport).CloseIdleConnections()
@@ -53,8 +59,20 @@ func testCtx(t testing.TB) context.Context {
 	return ctx
 }
 
+// waitProbersEnded waits until no client has a prober goroutine.
+func waitProbersEnded(limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for probersRunning.Load() > 0 {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d probers still running %v after the last test", probersRunning.Load(), limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
+}
+
 // recorder is a transport of its own for one test, which records the host of
-// every request it sends.
+// every request it sends, health probes excepted.
 type recorder struct {
 	*http.Transport
 	mu    sync.Mutex
@@ -68,6 +86,9 @@ func newRecorder(t testing.TB) *recorder {
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Path == "/health" {
+		return r.Transport.RoundTrip(req)
+	}
 	r.mu.Lock()
 	r.hosts = append(r.hosts, req.URL.Host)
 	r.mu.Unlock()

@@ -152,33 +152,143 @@ func requestURL(ep *endpoint, req *request) string {
 }
 
 // headerTimeoutError reports an attempt that got no response headers within
-// Config.HeaderTimeoutPerRequest. It deliberately does not wrap
+// its deadline: Config.HeaderTimeoutPerRequest, or the one a read derives
+// from recent latency. It deliberately does not wrap
 // context.DeadlineExceeded, which belongs to the caller's context.
-type headerTimeoutError struct{ endpoint string }
+type headerTimeoutError struct {
+	endpoint string
+	after    time.Duration
+}
 
 func (e *headerTimeoutError) Error() string {
-	return "client: endpoint " + e.endpoint + " exceeded header timeout"
+	return "client: endpoint " + e.endpoint + " exceeded header timeout (" + e.after.String() + ")"
 }
 
 // Timeout reports true, as net.Error timeouts do.
 func (e *headerTimeoutError) Timeout() bool { return true }
 
+// unhealthyError reports a read or watch moved off its endpoint because the
+// probe found the endpoint down while the request was in flight.
+type unhealthyError struct{ endpoint string }
+
+func (e *unhealthyError) Error() string {
+	return "client: endpoint " + e.endpoint + " failed its health probe while the request was in flight"
+}
+
+// movedError reports a read or watch sent to an unhealthy endpoint (all
+// were) and resent when an endpoint recovered.
+type movedError struct{ endpoint string }
+
+func (e *movedError) Error() string {
+	return "client: request to unhealthy endpoint " + e.endpoint + " resent after an endpoint recovered"
+}
+
+// isCut reports whether err is an attempt that the client cut short: the
+// member may be alive, only silent or unable to serve now.
+func isCut(err error) bool {
+	switch err.(type) {
+	case *headerTimeoutError, *unhealthyError, *movedError:
+		return true
+	}
+	return false
+}
+
+// guard cuts one attempt short: when its deadline (bound, if not zero)
+// passes before the response headers arrive, and, for reads and watches
+// (health), when its endpoint's health says it should move. It checks at
+// the deadline and every checkInterval, on a timer, so that an attempt that
+// ends quickly costs one timer and nothing else.
+type guard struct {
+	ep     *endpoint
+	bound  time.Duration
+	health bool
+
+	// set by send
+	start      time.Time
+	wasDown    bool
+	recoveries uint64
+	recovered  *atomic.Uint64
+	cancel     context.CancelCauseFunc
+	timer      *time.Timer
+	headers    atomic.Bool
+	done       atomic.Bool
+	// latency is how long the response headers took, once they came.
+	latency time.Duration
+}
+
+// active reports whether g has anything to watch.
+func (g *guard) active() bool { return g.bound > 0 || g.health }
+
+// next returns how long until g must check again, or false if never.
+func (g *guard) next() (time.Duration, bool) {
+	d, ok := checkInterval, g.health
+	if g.bound > 0 && !g.headers.Load() {
+		left := g.bound - time.Since(g.start)
+		if !ok || left < d {
+			d, ok = left, true
+		}
+	}
+	return d, ok
+}
+
+func (g *guard) check() {
+	if g.done.Load() {
+		return
+	}
+	if g.bound > 0 && !g.headers.Load() && time.Since(g.start) >= g.bound {
+		g.cancel(&headerTimeoutError{endpoint: g.ep.raw, after: g.bound})
+		return
+	}
+	if g.health {
+		if !g.wasDown && g.ep.h.down.Load() {
+			g.cancel(&unhealthyError{endpoint: g.ep.raw})
+			return
+		}
+		// Sent to an endpoint already down, because all were, the
+		// attempt may wait for nothing: a member without a leader can
+		// lose a quorum read. Once any endpoint recovers, resend.
+		if g.wasDown && g.recovered.Load() != g.recoveries {
+			g.cancel(&movedError{endpoint: g.ep.raw})
+			return
+		}
+	}
+	if d, ok := g.next(); ok {
+		g.timer.Reset(d)
+	}
+}
+
+// stop ends g's watch; the attempt is over.
+func (g *guard) stop() {
+	g.done.Store(true)
+	g.timer.Stop()
+	g.cancel(nil)
+}
+
 var errNoLocation = errors.New("client: redirect response without a Location header")
 
-// send makes one attempt of req on ep, following redirects, and reads the
-// final response into rep, whatever its status. It reports whether any byte
-// of req may have reached a server (a redirect proves the redirecting server
-// did not act, so only the last hop counts). When ctx ends, send returns
-// ctx.Err() itself.
-func (c *httpClusterClient) send(ctx context.Context, ep *endpoint, req *request, rep *reply) (sent bool, err error) {
+// send makes one attempt of req on g.ep, under g, following redirects, and
+// reads the final response into rep, whatever its status. It reports whether
+// any byte of req may have reached a server (a redirect proves the
+// redirecting server did not act, so only the last hop counts). When ctx
+// ends, send returns ctx.Err() itself; when g cuts the attempt short, the
+// reason.
+func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, rep *reply) (sent bool, err error) {
+	ep := g.ep
 	actx := ctx
-	var timer *time.Timer
-	if c.headerTimeout > 0 && req.kind != kindWatch {
-		var cancel context.CancelFunc
-		actx, cancel = context.WithCancel(ctx)
-		defer cancel()
-		timer = time.AfterFunc(c.headerTimeout, cancel)
-		defer timer.Stop()
+	if g.active() {
+		var cancel context.CancelCauseFunc
+		actx, cancel = context.WithCancelCause(ctx)
+		g.start, g.cancel = time.Now(), cancel
+		g.wasDown, g.recovered = ep.h.down.Load(), &c.recoveries
+		g.recoveries = c.recoveries.Load()
+		// Created stopped, then armed, so that check never runs before
+		// g.timer is set.
+		g.timer = time.AfterFunc(time.Hour, g.check)
+		g.timer.Stop()
+		if d, ok := g.next(); ok {
+			g.timer.Reset(d)
+		}
+		defer g.stop()
 	}
 	// Whether a write may have left is known from whether the transport
 	// got a connection: before that, nothing was written anywhere. Reads
@@ -194,7 +304,7 @@ func (c *httpClusterClient) send(ctx context.Context, ep *endpoint, req *request
 		case ctx.Err() != nil:
 			return gotConn.Load(), ctx.Err()
 		case actx.Err() != nil:
-			return gotConn.Load(), &headerTimeoutError{endpoint: ep.raw}
+			return gotConn.Load(), context.Cause(actx)
 		}
 		return gotConn.Load(), &url.Error{Op: req.method, URL: target, Err: err}
 	}
@@ -235,11 +345,15 @@ func (c *httpClusterClient) send(ctx context.Context, ep *endpoint, req *request
 			target = next.String()
 			continue
 		}
-		if timer != nil && !timer.Stop() {
-			// The timer fired as the headers arrived: the body read
-			// would fail, so count the attempt as timed out now.
-			resp.Body.Close()
-			return fail(target, context.Canceled)
+		if g.active() {
+			g.headers.Store(true)
+			g.latency = time.Since(g.start)
+			if actx.Err() != nil {
+				// Cut as the headers arrived: the body read would
+				// fail, so count the attempt as cut now.
+				resp.Body.Close()
+				return fail(target, context.Canceled)
+			}
 		}
 		if req.onHeader != nil {
 			req.onHeader(resp.Header)
