@@ -31,6 +31,14 @@ var mirrors = []mirror{
 			mirrorNote, ""),
 	},
 	{
+		src: "clients_official_fault.go", dst: "clients_etcdkit_fault.go",
+		replacer: strings.NewReplacer(
+			`"go.etcd.io/etcd/client/v3"`, `"github.com/a74b11dd/etcdkit/client/v3"`,
+			"officialFault", "etcdkitFault", "OfficialFault", "EtcdkitFault",
+			"the official v3 client", "etcdkit's v3 client",
+			mirrorNote, ""),
+	},
+	{
 		src: "clients_official_v2.go", dst: "clients_etcdkit_v2.go",
 		replacer: strings.NewReplacer(
 			`"go.etcd.io/etcd/client/v2"`, `"github.com/a74b11dd/etcdkit/client/v2"`,

@@ -42,6 +42,7 @@ func realMain() int {
 		members    = flag.String("members", "1,3", "cluster sizes to run, comma-separated")
 		clients    = flag.String("clients", "", "run only these clients (comma-separated: etcdkit, official, raw)")
 		quiet      = flag.Bool("q", false, "no progress lines on stderr")
+		faults     = flag.Bool("faults", false, "run the fault scenarios instead of the workloads (-run selects scenarios, -readme and -md get the fault table)")
 		fromJSON   = flag.String("from-json", "", "run nothing: render the report of an earlier run from its JSON file")
 	)
 	flag.Parse()
@@ -104,6 +105,9 @@ func realMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	machine := describeMachine()
+	if *faults {
+		return faultMain(ctx, &cfg, machine, *mdPath, *readme)
+	}
 	results, err := run(ctx, &cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

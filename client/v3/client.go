@@ -177,6 +177,7 @@ func newClient(cfg *Config) (*Client, error) {
 	}
 	c.Lease = NewLease(c)
 	c.Watcher = NewWatcher(c)
+	c.startProber()
 
 	if cfg.AutoSyncInterval > 0 {
 		c.bg.Add(1)

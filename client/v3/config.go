@@ -31,12 +31,16 @@ type Config struct {
 	// in the background and calls wait for it. 0 means no bound.
 	DialTimeout time.Duration `json:"dial-timeout"`
 
-	// DialKeepAliveTime is how long a connection may be idle before the
-	// client pings the server to check it is alive. 0 disables pings.
+	// DialKeepAliveTime is how long a connection with calls in flight may
+	// be silent before the client pings the server to check it is alive.
+	// 0 means 10 s (the official client turns pings off); a negative value
+	// turns them off. gRPC never pings more often than every 10 s, and
+	// etcd closes connections that ping more often than its
+	// --grpc-keepalive-min-time (5 s by default).
 	DialKeepAliveTime time.Duration `json:"dial-keep-alive-time"`
 
 	// DialKeepAliveTimeout is how long the client waits for a ping reply
-	// before closing the connection.
+	// before closing the connection, failing the calls on it. 0 means 3 s.
 	DialKeepAliveTimeout time.Duration `json:"dial-keep-alive-timeout"`
 
 	// MaxCallSendMsgSize limits the size of one request in bytes; larger

@@ -43,12 +43,8 @@ func (c *Client) dial(res *balancer.Resolver, first endpoint.Endpoint) (*grpc.Cl
 		grpc.WithChainStreamInterceptor(c.streamInterceptor),
 		grpc.WithDefaultCallOptions(c.callOpts...),
 	}
-	if c.cfg.DialKeepAliveTime > 0 {
-		opts = append(opts, grpc.WithKeepaliveParams(keepalive.ClientParameters{
-			Time:                c.cfg.DialKeepAliveTime,
-			Timeout:             c.cfg.DialKeepAliveTimeout,
-			PermitWithoutStream: c.cfg.PermitWithoutStream,
-		}))
+	if kp, ok := keepAliveParams(&c.cfg); ok {
+		opts = append(opts, grpc.WithKeepaliveParams(kp))
 	}
 	opts = append(opts, c.cfg.DialOptions...)
 	target := balancer.Scheme + ":///" + first.ServerName
@@ -139,3 +135,24 @@ func (t *transportCreds) OverrideServerName(string) error { return nil }
 type plainAuthInfo struct{ credentials.CommonAuthInfo }
 
 func (plainAuthInfo) AuthType() string { return "insecure" }
+
+// keepAliveParams returns the gRPC keep-alive of cfg: DialKeepAliveTime
+// and DialKeepAliveTimeout, 10 s and 3 s when zero (see
+// defaultPingTime); a negative DialKeepAliveTime turns pings off.
+func keepAliveParams(cfg *Config) (keepalive.ClientParameters, bool) {
+	if cfg.DialKeepAliveTime < 0 {
+		return keepalive.ClientParameters{}, false
+	}
+	kp := keepalive.ClientParameters{
+		Time:                cfg.DialKeepAliveTime,
+		Timeout:             cfg.DialKeepAliveTimeout,
+		PermitWithoutStream: cfg.PermitWithoutStream,
+	}
+	if kp.Time == 0 {
+		kp.Time = defaultPingTime
+	}
+	if kp.Timeout <= 0 {
+		kp.Timeout = defaultPingTimeout
+	}
+	return kp, true
+}

@@ -153,6 +153,9 @@ func (k *kv) Do(ctx context.Context, op Op) (OpResponse, error) {
 	}
 	switch op.t {
 	case tRange:
+		if op.serializable {
+			ctx = withLeaderOptional(ctx)
+		}
 		resp, err := k.remote.Range(ctx, op.toRangeRequest(), k.callOpts...)
 		if err != nil {
 			return OpResponse{}, toErr(ctx, err)
@@ -194,6 +197,9 @@ func (k *kv) GetStream(ctx context.Context, key string, opts ...OpOption) (GetSt
 		return nil, err
 	}
 	req := op.toRangeRequest()
+	if op.serializable {
+		ctx = withLeaderOptional(ctx)
+	}
 	sctx, cancel := context.WithCancel(ctx)
 	stream, err := k.remote.RangeStream(sctx, req, k.callOpts...)
 	var first *pb.RangeStreamResponse

@@ -3,18 +3,32 @@ package clientv3
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
 )
 
 // keepAliveResend is how long a keep-alive request may go unanswered
 // before it is sent again on the same stream.
 const keepAliveResend = 500 * time.Millisecond
+
+// keepAliveSilence is how long a stream may leave keep-alive requests
+// unanswered before it is given up for another member: a member that
+// answers at all answers within milliseconds, and the shortest lease etcd
+// grants lives about 2 s.
+const keepAliveSilence = 1500 * time.Millisecond
+
+// errKeepAliveSilence is what the client learns about a member that left
+// keep-alives unanswered for keepAliveSilence.
+var errKeepAliveSilence = status.Error(codes.DeadlineExceeded, "etcdclient: keep-alives unanswered")
 
 // keepAlive is the renewal state of one lease, shared by every KeepAlive
 // call for it.
@@ -134,6 +148,12 @@ type leaseConn struct {
 	out    *sendQueue[*pb.LeaseKeepAliveRequest]
 	errc   chan error
 	done   chan struct{} // closed when both goroutines have exited
+
+	addr     string       // the member the stream went to, "" if unknown
+	lastRecv atomic.Int64 // unix ns of the last response
+	// awaiting is when the oldest request not followed by any response
+	// was sent (zero: none); owned by the loop.
+	awaiting time.Time
 }
 
 type leaseDial struct {
@@ -141,6 +161,7 @@ type leaseDial struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	err    error
+	addr   string
 }
 
 // run is the keep-alive loop: it keeps one LeaseKeepAlive stream open,
@@ -150,7 +171,9 @@ type leaseDial struct {
 //
 // The stream is opened with require-leader metadata: a member that loses
 // its leader cannot renew leases, and closes such streams, so the loop
-// moves to a member that can.
+// moves to a member that can. It moves sooner when the client declares the
+// stream's member down (silent or leaderless) while another is fit, or
+// when the stream leaves keep-alives unanswered for keepAliveSilence.
 func (l *lessor) run() {
 	var (
 		conn    *leaseConn
@@ -159,7 +182,17 @@ func (l *lessor) run() {
 		retryAt time.Time
 		bo      streamBackoff
 		timer   = time.NewTimer(time.Hour)
+		downc   <-chan struct{}
+		h       = l.client.health()
 	)
+	// drop closes the current stream and schedules the next one after
+	// wait.
+	drop := func(wait time.Duration) {
+		conn.cancel()
+		<-conn.done
+		conn, downc = nil, nil
+		retryAt = time.Now().Add(wait)
+	}
 	streamCtx := metadata.NewOutgoingContext(l.stopCtx, metadata.Pairs(rpctypes.MetadataRequireLeaderKey, rpctypes.MetadataHasLeader))
 	defer func() {
 		timer.Stop()
@@ -181,11 +214,20 @@ func (l *lessor) run() {
 			dialing = true
 			go func() {
 				ctx, cancel := context.WithCancel(streamCtx)
-				stream, err := l.remote.LeaseKeepAlive(ctx, l.callOpts...)
-				dialed <- leaseDial{stream: stream, ctx: ctx, cancel: cancel, err: err}
+				att := &balancer.Attempt{}
+				stream, err := l.remote.LeaseKeepAlive(balancer.WithAttempt(ctx, att), l.callOpts...)
+				dialed <- leaseDial{stream: stream, ctx: ctx, cancel: cancel, err: err, addr: att.Addr()}
 			}()
 		}
-		wakeAt := l.tick(now, conn)
+		wakeAt, silent := l.tick(now, conn)
+		if silent {
+			l.lg.Debug("lease keep-alives unanswered; moving the stream", zap.String("endpoint", conn.addr))
+			if h != nil && conn.addr != "" {
+				h.Observe(conn.addr, errKeepAliveSilence, keepAliveSilence)
+			}
+			drop(0)
+			continue
+		}
 		if conn == nil && !dialing && retryAt.Before(wakeAt) {
 			wakeAt = retryAt
 		}
@@ -209,11 +251,19 @@ func (l *lessor) run() {
 				continue
 			}
 			conn = l.connect(r)
+			if h != nil && conn.addr != "" {
+				downc, _ = h.Down(conn.addr)
+			}
 			bo.reset()
+		case <-downc:
+			ch, why := h.Down(conn.addr)
+			downc = ch
+			if why != balancer.Up && h.HasAlternative(conn.addr) {
+				l.lg.Debug("lease keep-alive stream's member is down; moving", zap.String("endpoint", conn.addr), zap.Stringer("reason", why))
+				drop(0)
+			}
 		case err := <-errc:
-			conn.cancel()
-			<-conn.done
-			conn = nil
+			drop(0)
 			if l.fatal(err) {
 				return
 			}
@@ -258,6 +308,7 @@ func (l *lessor) connect(r leaseDial) *leaseConn {
 		out:    newSendQueue[*pb.LeaseKeepAliveRequest](),
 		errc:   make(chan error, 1),
 		done:   make(chan struct{}),
+		addr:   r.addr,
 	}
 	sent := make(chan struct{})
 	go func() {
@@ -266,7 +317,7 @@ func (l *lessor) connect(r leaseDial) *leaseConn {
 	}()
 	go func() {
 		defer close(c.done)
-		l.receive(r.stream, c.errc)
+		l.receive(r.stream, c)
 		r.cancel()
 		<-sent
 	}()
@@ -280,13 +331,14 @@ func (l *lessor) connect(r leaseDial) *leaseConn {
 }
 
 // receive applies renewals as they arrive until the stream fails.
-func (l *lessor) receive(stream pb.Lease_LeaseKeepAliveClient, errc chan<- error) {
+func (l *lessor) receive(stream pb.Lease_LeaseKeepAliveClient, c *leaseConn) {
 	for {
 		resp, err := stream.Recv()
 		if err != nil {
-			errc <- err
+			c.errc <- err
 			return
 		}
+		c.lastRecv.Store(time.Now().UnixNano())
 		l.renewed(resp)
 	}
 }
@@ -323,8 +375,19 @@ func (l *lessor) renewed(resp *pb.LeaseKeepAliveResponse) {
 
 // tick sends the renewals that are due (when there is a stream), gives up
 // on leases whose deadline has passed, and returns when it next has work.
-func (l *lessor) tick(now time.Time, conn *leaseConn) time.Time {
-	wakeAt := now.Add(time.Minute)
+// It reports silent if the stream has left requests unanswered for
+// keepAliveSilence.
+func (l *lessor) tick(now time.Time, conn *leaseConn) (wakeAt time.Time, silent bool) {
+	wakeAt = now.Add(time.Minute)
+	if conn != nil && !conn.awaiting.IsZero() {
+		if conn.lastRecv.Load() >= conn.awaiting.UnixNano() {
+			conn.awaiting = time.Time{}
+		} else if silentAt := conn.awaiting.Add(keepAliveSilence); !now.Before(silentAt) {
+			return now, true
+		} else {
+			wakeAt = silentAt
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for id, ka := range l.keepAlives {
@@ -338,12 +401,16 @@ func (l *lessor) tick(now time.Time, conn *leaseConn) time.Time {
 			if !now.Before(ka.next) {
 				conn.out.push(&pb.LeaseKeepAliveRequest{ID: int64(id)})
 				ka.next = now.Add(keepAliveResend)
+				if conn.awaiting.IsZero() {
+					conn.awaiting = now
+					wakeAt = minTime(wakeAt, now.Add(keepAliveSilence))
+				}
 			}
 			wakeAt = minTime(wakeAt, ka.next)
 		}
 		wakeAt = minTime(wakeAt, ka.deadline)
 	}
-	return wakeAt
+	return wakeAt, false
 }
 
 func minTime(a, b time.Time) time.Time {

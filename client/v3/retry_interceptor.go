@@ -13,15 +13,42 @@ import (
 
 // unaryInterceptor runs every unary RPC of the client's connections: it
 // retries by the retry policy (reads on any Unavailable failure, writes
-// only when provably unsent) and renews a rejected auth token once.
+// only when provably unsent or rejected for want of a leader), re-sends an
+// idempotent attempt whose member is declared down (invokeGuarded), and
+// renews a rejected auth token once. Health probes pass through untouched.
 func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if balancer.IsProbe(ctx) {
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
 	kind := retry.Classify(method, req)
-	att := &balancer.Attempt{}
+	// One allocation for the call's records.
+	cs := &callState{}
+	att := &cs.att
+	if kind == retry.Mutating {
+		att.MarkWrite()
+	}
 	actx := balancer.WithAttempt(ctx, att)
+	var h *balancer.Health
+	var g *hedge
+	if kind == retry.Idempotent && cc == c.conn && !balancer.Pinned(ctx) {
+		if h = c.health(); h != nil {
+			g = &cs.hedge
+			defer g.stop()
+		}
+	}
 	authRetried := false
+	var noLeader uint // consecutive ErrNoLeader rejections
 	for n := uint(0); ; {
 		tok := c.currentToken()
-		err := invoker(actx, method, req, reply, cc, opts...)
+		var err error
+		if h != nil {
+			err = c.invokeGuarded(actx, h, att, g, method, req, reply, cc, invoker, opts)
+		} else {
+			err = invoker(actx, method, req, reply, cc, opts...)
+		}
+		if err == errHedgeWon {
+			return g.copyTo(reply)
+		}
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
@@ -40,12 +67,40 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 		}
 		c.GetLogger().Debug("retrying RPC", zap.String("method", method), zap.Uint("attempt", n),
 			zap.String("endpoint", att.Addr()), zap.Stringer("kind", kind), zap.Error(err))
-		if err := sleep(ctx, c.policy.Backoff(n)); err != nil {
+		wait := c.policy.Backoff(n)
+		switch {
+		case err == errMemberDown:
+			// The picker already avoids that member: re-send at once.
+			wait = 0
+		case retry.IsNoLeader(err):
+			noLeader++
+			wait = c.policy.NoLeaderBackoff(noLeader)
+		default:
+			noLeader = 0
+		}
+		if g != nil {
+			// A hedge still running may answer during the wait.
+			wonc := g.wonChan()
+			select {
+			case <-wonc:
+				return g.copyTo(reply)
+			default:
+			}
+			if err := sleepOr(ctx, wait, wonc); err != nil {
+				return err
+			}
+		} else if err := sleep(ctx, wait); err != nil {
 			return err
 		}
 		n++
 		att.Reset()
 	}
+}
+
+// callState is what the unary interceptor records about one call.
+type callState struct {
+	att   balancer.Attempt
+	hedge hedge
 }
 
 // streamInterceptor runs the creation of every stream of the client's
@@ -55,10 +110,18 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 func (c *Client) streamInterceptor(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	kind := retry.Classify(method, nil)
 	authRetried := false
+	// A stream's owner may pass an Attempt to learn which member the
+	// stream went to.
+	att := balancer.AttemptFrom(ctx)
+	if att == nil {
+		att = &balancer.Attempt{}
+		ctx = balancer.WithAttempt(ctx, att)
+	}
+	att.MarkStream()
 	for n := uint(0); ; {
-		att := &balancer.Attempt{}
+		att.Reset()
 		tok := c.currentToken()
-		s, err := streamer(balancer.WithAttempt(ctx, att), desc, cc, method, opts...)
+		s, err := streamer(ctx, desc, cc, method, opts...)
 		if err == nil || ctx.Err() != nil {
 			return s, err
 		}
@@ -77,6 +140,20 @@ func (c *Client) streamInterceptor(ctx context.Context, desc *grpc.StreamDesc, c
 		}
 		n++
 	}
+}
+
+// sleepOr waits for d, ctx's end or done, whichever comes first; only
+// ctx's end is an error.
+func sleepOr(ctx context.Context, d time.Duration, done <-chan struct{}) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+	case <-done:
+	}
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -7,25 +7,50 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/credentials"
+
+	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
 )
 
 const authenticateMethod = "/etcdserverpb.Auth/Authenticate"
 
 var errAuthNotEnabled = rpctypes.ErrAuthNotEnabled
 
-// tokenCreds attaches the client's current auth token to every RPC except
-// Authenticate, which must not carry a stale token.
+// tokenCreds attaches per-request metadata to every RPC: the client's
+// current auth token (except to Authenticate, which must not carry a stale
+// token), and require-leader unless the call may be served by a member
+// without a leader (see requiresLeader).
 type tokenCreds struct{ c *Client }
 
+// requireLeaderMD is shared by every call that needs nothing else; gRPC
+// only reads it.
+var requireLeaderMD = map[string]string{rpctypes.MetadataRequireLeaderKey: rpctypes.MetadataHasLeader}
+
 func (t tokenCreds) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
+	if balancer.IsProbe(ctx) {
+		// Probes carry no token: a token's use extends its life on the
+		// server, and probes must not keep alive a token the client's
+		// own calls would let expire. A member checks require-leader
+		// before auth, so a probe still learns whether it has a leader.
+		return requireLeaderMD, nil
+	}
 	tok := t.c.currentToken()
-	if tok == "" {
-		return nil, nil
+	method := ""
+	if ri, ok := credentials.RequestInfoFromContext(ctx); ok {
+		method = ri.Method
 	}
-	if ri, ok := credentials.RequestInfoFromContext(ctx); ok && ri.Method == authenticateMethod {
-		return nil, nil
+	if method == authenticateMethod {
+		tok = ""
 	}
-	return map[string]string{rpctypes.TokenFieldNameGRPC: tok}, nil
+	lead := requiresLeader(ctx, method)
+	switch {
+	case tok == "" && !lead:
+		return nil, nil
+	case tok == "":
+		return requireLeaderMD, nil
+	case !lead:
+		return map[string]string{rpctypes.TokenFieldNameGRPC: tok}, nil
+	}
+	return map[string]string{rpctypes.TokenFieldNameGRPC: tok, rpctypes.MetadataRequireLeaderKey: rpctypes.MetadataHasLeader}, nil
 }
 
 func (tokenCreds) RequireTransportSecurity() bool { return false }

@@ -14,6 +14,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
 )
 
 // A watchStream carries the watches of one metadata set over successive
@@ -57,6 +59,10 @@ type watchStream struct {
 	// the request goes out on the next one.
 	progressOwed bool
 	connWG       sync.WaitGroup
+	// addr is the member the current stream went to ("" if unknown or no
+	// stream); downc is closed at the client's next down verdict for it.
+	addr  string
+	downc <-chan struct{}
 }
 
 type streamOpKind int
@@ -78,6 +84,7 @@ type dialResult struct {
 	cancel context.CancelFunc
 	ctx    context.Context
 	err    error
+	addr   string // the member the stream went to, if known
 }
 
 // watchConn is one gRPC Watch stream and its two goroutines.
@@ -165,6 +172,8 @@ func (s *watchStream) run() {
 				s.shutdown(err)
 				return
 			}
+		case <-s.downc:
+			s.memberDown()
 		case <-s.retry:
 			s.retry = nil
 			s.dial()
@@ -183,9 +192,28 @@ func (s *watchStream) dial() {
 	s.connWG.Add(1)
 	go func() {
 		defer s.connWG.Done()
-		stream, err := s.w.remote.Watch(ctx, s.w.callOpts...)
-		s.dialed <- dialResult{stream: stream, cancel: cancel, ctx: ctx, err: err}
+		att := &balancer.Attempt{}
+		stream, err := s.w.remote.Watch(balancer.WithAttempt(ctx, att), s.w.callOpts...)
+		s.dialed <- dialResult{stream: stream, cancel: cancel, ctx: ctx, err: err, addr: att.Addr()}
 	}()
+}
+
+// memberDown handles a down verdict for the stream's member: the stream
+// moves to another member if one is fit, resuming every watch where it
+// was. Watches that asked for WithRequireLeader stay on a member that lost
+// its leader, for the server to end them as the official client's would
+// be; they too leave a silent member.
+func (s *watchStream) memberDown() {
+	h := s.w.client.health()
+	ch, why := h.Down(s.addr)
+	s.downc = ch
+	if why == balancer.Up || why == balancer.NoLeader && s.userRequireLeader || !h.HasAlternative(s.addr) {
+		return
+	}
+	s.w.lg.Debug("watch stream's member is down; moving", zap.String("endpoint", s.addr), zap.Stringer("reason", why))
+	if err := s.broken(errMemberDown); err != nil {
+		s.w.lg.Debug("watch: moving failed", zap.Error(err))
+	}
 }
 
 // connect starts using a freshly opened stream and (re)creates on it every
@@ -198,6 +226,10 @@ func (s *watchStream) connect(r dialResult) {
 		errc:   make(chan error, 1),
 	}
 	s.conn = c
+	if h := s.w.client.health(); h != nil && r.addr != "" {
+		s.addr = r.addr
+		s.downc, _ = h.Down(r.addr)
+	}
 	s.connWG.Add(2)
 	go func() {
 		defer s.connWG.Done()
@@ -242,6 +274,7 @@ func (s *watchStream) broken(err error) error {
 		s.conn.cancel()
 		s.conn = nil
 	}
+	s.addr, s.downc = "", nil
 	for sub := range s.subs {
 		if sub.state == subActive || sub.state == subCreating {
 			sub.state = subPending

@@ -14,7 +14,18 @@ type Attempt struct {
 	done   atomic.Bool
 	sent   atomic.Bool
 	addr   atomic.Pointer[string]
+	stream atomic.Bool
+	write  atomic.Bool
 }
+
+// MarkWrite records that the attempt may change the store: the picker
+// sends it to the leader when it knows which endpoint that is, sparing a
+// hop and any follower's faults. Reset keeps the mark.
+func (a *Attempt) MarkWrite() { a.write.Store(true) }
+
+// MarkStream records that the attempt opens a stream, whose duration says
+// nothing about the member's latency. Reset keeps the mark.
+func (a *Attempt) MarkStream() { a.stream.Store(true) }
 
 type attemptKey struct{}
 
@@ -68,15 +79,52 @@ func (a *Attempt) recordDone(sent bool) {
 	a.done.Store(true)
 }
 
-type pinKey struct{}
+// pickOpts steer the picks of one RPC. They travel in one context value,
+// so that a pick looks them up once.
+type pickOpts struct {
+	pin   string // go only here
+	avoid string // go anywhere else if possible
+	probe bool
+}
+
+type pickKey struct{}
+
+func pickOptsFrom(ctx context.Context) pickOpts {
+	o, _ := ctx.Value(pickKey{}).(*pickOpts)
+	if o == nil {
+		return pickOpts{}
+	}
+	return *o
+}
+
+func withPickOpts(ctx context.Context, f func(*pickOpts)) context.Context {
+	o := pickOptsFrom(ctx)
+	f(&o)
+	return context.WithValue(ctx, pickKey{}, &o)
+}
 
 // WithPin returns ctx whose RPCs go only to the endpoint with dial target
 // addr; a pick waits until that endpoint is ready.
 func WithPin(ctx context.Context, addr string) context.Context {
-	return context.WithValue(ctx, pinKey{}, addr)
+	return withPickOpts(ctx, func(o *pickOpts) { o.pin = addr })
 }
 
-func pinFrom(ctx context.Context) string {
-	s, _ := ctx.Value(pinKey{}).(string)
-	return s
+// Pinned reports whether ctx's RPCs go to one endpoint only (WithPin):
+// re-sending them elsewhere is not an option.
+func Pinned(ctx context.Context) bool { return pickOptsFrom(ctx).pin != "" }
+
+// WithAvoid returns ctx whose RPCs go to an endpoint other than addr
+// whenever another one is READY and not avoided.
+func WithAvoid(ctx context.Context, addr string) context.Context {
+	return withPickOpts(ctx, func(o *pickOpts) { o.avoid = addr })
 }
+
+// WithProbe marks ctx's RPC as a health probe: the picker does not count
+// it as use of the client nor learn from its outcome (the prober records
+// the verdict), and the retry layer sends it once.
+func WithProbe(ctx context.Context) context.Context {
+	return withPickOpts(ctx, func(o *pickOpts) { o.probe = true })
+}
+
+// IsProbe reports whether ctx was marked by WithProbe.
+func IsProbe(ctx context.Context) bool { return pickOptsFrom(ctx).probe }

@@ -2,14 +2,24 @@
 // publishes the client's endpoints, and a gRPC balancer whose picker
 // chooses the member for every RPC and learns from every RPC's outcome.
 //
-// Per-endpoint health lives in one type, Health, shared by all pickers of
-// one client. A call that fails with Unavailable (connection loss, no
-// leader, request timeout, ...) or times out marks its endpoint to be
-// avoided for a backoff that grows with consecutive failures; a success
-// clears it. The picker spreads calls round-robin over READY endpoints
-// that are not avoided, and over all READY endpoints when every one is.
+// Whether a member is fit is decided in one type, Health, shared by all
+// pickers of one client. It learns from the calls (a failure that speaks
+// about the member avoids it for a backoff that grows with consecutive
+// failures; a success ends it) and from probes that RunProber sends while
+// the client is in use: a member that does not answer, has no leader, or
+// lags behind the others' store revisions is declared down, and stays
+// avoided until a probe finds it serving. Each verdict closes the member's
+// down channel (Down), which streams and slow attempts wait on. The probes
+// also tell which member leads.
+//
+// The picker sends writes to the leader when it is fit, and spreads other
+// calls round-robin over READY endpoints that are not avoided (over all
+// READY endpoints when every one is). Per-RPC options travel in the
+// context: WithPin (this endpoint only), WithAvoid (any other if possible),
+// WithProbe (a probe: not observed, not counted as use).
 //
 // The picker also reports to the caller, through an Attempt carried in the
-// RPC's context, whether the request left the client. The retry layer
-// uses that to retry writes only when they provably were not sent.
+// RPC's context, which endpoint it chose and whether the request left the
+// client. The retry layer uses that to retry writes only when they
+// provably were not sent, and streams to know their member.
 package balancer

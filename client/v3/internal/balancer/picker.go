@@ -40,16 +40,21 @@ func (pickerBuilder) Build(info base.PickerBuildInfo) balancer.Picker {
 		if h == nil {
 			h = NewHealth()
 		}
+		if p.h == nil {
+			p.h = h
+		}
 		st := h.state(sci.Address.Addr)
 		p.scs = append(p.scs, sc)
 		p.states = append(p.states, st)
 	}
+	p.h.setReady(append([]*endpointState(nil), p.states...))
 	return p
 }
 
 // picker spreads calls round-robin over its READY SubConns, skipping
 // endpoints its Health says to avoid unless all are avoided.
 type picker struct {
+	h      *Health
 	scs    []balancer.SubConn
 	states []*endpointState
 	next   atomic.Uint32
@@ -57,11 +62,12 @@ type picker struct {
 
 func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 	att := AttemptFrom(info.Ctx)
+	opts := pickOptsFrom(info.Ctx)
 	now := time.Now().UnixNano()
 	chosen := -1
-	if pin := pinFrom(info.Ctx); pin != "" {
+	if opts.pin != "" {
 		for i, st := range p.states {
-			if st.addr == pin {
+			if st.addr == opts.pin {
 				chosen = i
 				break
 			}
@@ -70,12 +76,15 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 			// Not ready yet: gRPC waits for the next picker.
 			return balancer.PickResult{}, balancer.ErrNoSubConnAvailable
 		}
-	} else {
+	} else if att != nil && att.write.Load() && p.h != nil {
+		chosen = p.leaderIndex(now)
+	}
+	if chosen < 0 {
 		n := len(p.scs)
 		start := int(p.next.Add(1) % uint32(n))
 		for i := range n {
 			j := (start + i) % n
-			if !p.states[j].avoided(now) {
+			if !p.states[j].avoided(now) && p.states[j].addr != opts.avoid {
 				chosen = j
 				break
 			}
@@ -88,13 +97,37 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 	if att != nil {
 		att.recordPick(&st.addr)
 	}
+	if opts.probe {
+		// The prober records its own verdict; a probe is no use of the
+		// client.
+		return balancer.PickResult{SubConn: p.scs[chosen]}, nil
+	}
+	h := p.h
+	h.used(now)
+	stream := att != nil && att.stream.Load()
 	return balancer.PickResult{
 		SubConn: p.scs[chosen],
 		Done: func(di balancer.DoneInfo) {
-			st.observe(di.Err, time.Duration(time.Now().UnixNano()-now))
+			h.inflight.Add(-1)
+			h.observe(st, di.Err, time.Duration(time.Now().UnixNano()-now), stream)
 			if att != nil {
 				att.recordDone(di.BytesSent)
 			}
 		},
 	}, nil
+}
+
+// leaderIndex returns the index of the leader's endpoint if it is READY
+// and not avoided, else -1.
+func (p *picker) leaderIndex(now int64) int {
+	id := p.h.leaderID()
+	if id == 0 {
+		return -1
+	}
+	for i, st := range p.states {
+		if st.member.Load() == id && !st.avoided(now) {
+			return i
+		}
+	}
+	return -1
 }

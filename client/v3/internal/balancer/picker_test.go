@@ -60,14 +60,14 @@ func TestPickerAvoidsAnEndpointThatFailedWithUnavailable(t *testing.T) {
 	for {
 		name, res := pick(t, p, context.Background())
 		if name == "b" {
-			res.Done(balancer.DoneInfo{Err: rpctypes.ErrGRPCNoLeader})
+			res.Done(balancer.DoneInfo{Err: status.Error(codes.Unavailable, "connection refused")})
 			break
 		}
 		res.Done(balancer.DoneInfo{})
 	}
 	for range 100 {
 		if name, _ := pick(t, p, context.Background()); name == "b" {
-			t.Fatal("picked b right after it failed with no leader")
+			t.Fatal("picked b right after it failed with Unavailable")
 		}
 	}
 	if st := h.Endpoint("b"); !st.Avoided || st.Failures != 1 || st.LastErr == nil {
@@ -139,5 +139,19 @@ func TestPinnedPickGoesToThePinnedEndpointOrWaits(t *testing.T) {
 	_, err := p.Pick(balancer.PickInfo{Ctx: WithPin(context.Background(), "zzz")})
 	if err != balancer.ErrNoSubConnAvailable {
 		t.Fatalf("pinned to an unready endpoint: err = %v, want ErrNoSubConnAvailable", err)
+	}
+}
+
+func TestAvoidedPickGoesElsewhereWhenItCan(t *testing.T) {
+	h := NewHealth()
+	p, _ := buildPicker(h, "a", "b")
+	for range 20 {
+		if name, _ := pick(t, p, WithAvoid(context.Background(), "a")); name != "b" {
+			t.Fatalf("asked to avoid a, picked %s", name)
+		}
+	}
+	h.Observe("b", status.Error(codes.Unavailable, "x"), 0)
+	if name, _ := pick(t, p, WithAvoid(context.Background(), "a")); name == "" {
+		t.Fatal("no pick when the only other endpoint is avoided")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -98,13 +99,25 @@ func txnWrites(t *pb.TxnRequest) bool {
 //
 // Only Unavailable failures (connection lost, no leader, server stopped,
 // request timed out on the server, ...) are retried: other codes describe
-// the request, and repeating it gives the same answer.
+// the request, and repeating it gives the same answer. A write rejected
+// with ErrNoLeader is retried although it was sent: a member checks for a
+// leader before it looks at a require-leader request, so the rejection
+// proves nothing was applied.
 func Retryable(kind Kind, maybeSent bool, err error) bool {
 	if status.Code(err) != codes.Unavailable {
 		return false
 	}
-	return kind == Idempotent || !maybeSent
+	return kind == Idempotent || !maybeSent || IsNoLeader(err)
 }
+
+// IsNoLeader reports whether err is a member's rejection of a request
+// because it has no leader (rpctypes.ErrGRPCNoLeader).
+func IsNoLeader(err error) bool {
+	s, ok := status.FromError(err)
+	return ok && s.Code() == codes.Unavailable && s.Message() == noLeaderDesc
+}
+
+var noLeaderDesc = rpctypes.ErrorDesc(rpctypes.ErrGRPCNoLeader)
 
 // Policy bounds and paces retries.
 type Policy struct {
@@ -131,7 +144,28 @@ func (p Policy) WithDefaults() Policy {
 // base wait, randomized by up to ±JitterFraction of it.
 func (p Policy) Backoff(attempt uint) time.Duration {
 	_ = attempt // linear pacing: the picker, not the wait, avoids bad members
+	return p.jitter(p.WaitBetween)
+}
+
+// MaxNoLeaderWait bounds the wait between retries of a call that members
+// keep rejecting for want of a leader.
+const MaxNoLeaderWait = 250 * time.Millisecond
+
+// NoLeaderBackoff returns the wait before a retry that follows streak
+// consecutive ErrNoLeader rejections (streak >= 1). The first retry is as
+// quick as any, since the picker now avoids the member that had no
+// leader; after that every member may be in an election, which takes
+// about a second or two, so the wait doubles up to MaxNoLeaderWait
+// instead of spending the retry budget in a few seconds.
+func (p Policy) NoLeaderBackoff(streak uint) time.Duration {
 	w := p.WaitBetween
+	if streak > 1 {
+		w = min(w<<min(streak-1, 8), max(MaxNoLeaderWait, p.WaitBetween))
+	}
+	return p.jitter(w)
+}
+
+func (p Policy) jitter(w time.Duration) time.Duration {
 	if p.JitterFraction > 0 && w > 0 {
 		j := float64(w) * p.JitterFraction
 		w += time.Duration((rand.Float64()*2 - 1) * j)

@@ -59,6 +59,8 @@ func TestRetryableNeverRepeatsAWriteThatMayHaveBeenSent(t *testing.T) {
 		{"write, not sent, unavailable", Mutating, false, unavailable, true},
 		{"write, sent, unavailable", Mutating, true, unavailable, false},
 		{"write, sent, request timed out", Mutating, true, rpctypes.ErrGRPCTimeout, false},
+		{"write, sent, rejected for want of a leader", Mutating, true, rpctypes.ErrGRPCNoLeader, true},
+		{"write, sent, leader changed", Mutating, true, rpctypes.ErrGRPCLeaderChanged, false},
 		{"read, invalid argument", Idempotent, true, rpctypes.ErrGRPCEmptyKey, false},
 		{"read, deadline", Idempotent, false, status.Error(codes.DeadlineExceeded, "x"), false},
 		{"read, canceled", Idempotent, false, status.Error(codes.Canceled, "x"), false},
@@ -87,5 +89,19 @@ func TestWithDefaultsFillsOnlyZeroFields(t *testing.T) {
 	want := Policy{MaxRetries: 3, WaitBetween: DefaultWaitBetween, JitterFraction: DefaultJitterFraction}
 	if got != want {
 		t.Errorf("WithDefaults = %+v, want %+v", got, want)
+	}
+}
+
+func TestNoLeaderBackoffGrowsToItsCap(t *testing.T) {
+	p := Policy{WaitBetween: 25 * time.Millisecond, JitterFraction: 0.01}.WithDefaults()
+	within := func(d, want time.Duration) bool { return d >= want*98/100 && d <= want*102/100 }
+	if d := p.NoLeaderBackoff(1); !within(d, 25*time.Millisecond) {
+		t.Errorf("NoLeaderBackoff(1) = %v, want about 25ms: the first retry goes elsewhere at once", d)
+	}
+	if d := p.NoLeaderBackoff(2); !within(d, 50*time.Millisecond) {
+		t.Errorf("NoLeaderBackoff(2) = %v, want about 50ms", d)
+	}
+	if d := p.NoLeaderBackoff(50); !within(d, MaxNoLeaderWait) {
+		t.Errorf("NoLeaderBackoff(50) = %v, want about %v", d, MaxNoLeaderWait)
 	}
 }

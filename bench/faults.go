@@ -1,0 +1,549 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/a74b11dd/etcdkit/etcdtest"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+)
+
+// Fault scenarios: what one member's failure costs a client's users. Each
+// scenario starts a 3-member cluster, points the client at every member
+// through etcdtest's fault proxies, and runs on it a read loop
+// (linearizable Gets of one key) and a write loop (Puts of new keys), each
+// operation with its own deadline, and a watch of keys that a separate
+// feeder writes to the other members directly (so that the watch's figures
+// do not depend on the client's own writes). Then it strikes one member —
+// the one serving the watch — holds the fault, heals it, and measures,
+// from the fault to the end of the run:
+//   - the longest stall of the read loop and of the write loop (the
+//     longest time between two successful operations);
+//   - the longest watch stall: the longest time between a write's success
+//     and the delivery of its event (an event never delivered counts to
+//     the end of the wait for it);
+//   - the failed reads and writes, and the events the watch lost or
+//     delivered twice.
+//
+// The scenario is written once and run for each client, each on a fresh
+// cluster, with the settings a user who changes nothing gets.
+
+// faultClient is what the fault scenarios need from a client.
+type faultClient interface {
+	// Get reads key (linearizable).
+	Get(ctx context.Context, key string) error
+	// Put writes key and returns the revision of the write.
+	Put(ctx context.Context, key, val string) (int64, error)
+	// Watch watches prefix from now, calling onEvent with each event's
+	// revision (or an error) from any goroutine. It returns once the
+	// watch is created, with the ID of the member serving it, and a stop
+	// function that ends it and waits for its goroutine.
+	Watch(ctx context.Context, prefix string, onEvent func(rev int64, err error)) (member uint64, stop func(), err error)
+	Close() error
+}
+
+type faultFactory struct {
+	name string
+	new  func(ctx context.Context, endpoints []string) (faultClient, error)
+}
+
+var faultFactories = []faultFactory{
+	{clientEtcdkit, newEtcdkitFault},
+	{clientOfficial, newOfficialFault},
+}
+
+// faultScenario is one fault. The member it strikes serves the watch and
+// has the given role.
+type faultScenario struct {
+	name   string
+	title  string
+	leader bool // strike the leader (else a follower)
+	silent bool // the member stops answering (else it is killed or cut off)
+	fault  func(m *etcdtest.Member) error
+	heal   func(m *etcdtest.Member) error
+}
+
+func faultScenarios() []faultScenario {
+	kill := func(m *etcdtest.Member) error { return m.Kill() }
+	restart := func(m *etcdtest.Member) error { return m.Restart() }
+	isolate := func(m *etcdtest.Member) error { m.Isolate(); return nil }
+	heal := func(m *etcdtest.Member) error { m.Heal(); return nil }
+	return []faultScenario{
+		{name: "kill-follower", title: "follower killed (SIGKILL), then restarted", fault: kill, heal: restart},
+		{name: "kill-leader", title: "leader killed (SIGKILL), then restarted", leader: true, fault: kill, heal: restart},
+		{name: "stop-follower", title: "follower stopped (SIGSTOP), then continued", silent: true,
+			fault: func(m *etcdtest.Member) error { return m.Stop() },
+			heal:  func(m *etcdtest.Member) error { return m.Resume() }},
+		{name: "blackhole-follower", title: "follower's client traffic blackholed", silent: true,
+			fault: func(m *etcdtest.Member) error { m.Blackhole(); return nil },
+			heal:  func(m *etcdtest.Member) error { m.Unblackhole(); return nil }},
+		{name: "isolate-follower", title: "follower cut off from its peers", fault: isolate, heal: heal},
+		{name: "isolate-leader", title: "leader cut off from its peers", leader: true, fault: isolate, heal: heal},
+	}
+}
+
+// faultTiming paces a scenario.
+type faultTiming struct {
+	warm      time.Duration // loops run this long before the fault
+	hold      time.Duration // the fault lasts this long
+	after     time.Duration // loops run this long after healing
+	opTimeout time.Duration // deadline of each read and write
+	log       func(format string, args ...any)
+}
+
+func defaultFaultTiming() faultTiming {
+	return faultTiming{warm: 2 * time.Second, hold: 5 * time.Second, after: 3 * time.Second, opTimeout: 5 * time.Second}
+}
+
+// FaultResult is what one client went through in one scenario.
+type FaultResult struct {
+	Scenario      string  `json:"scenario"`
+	Title         string  `json:"title"`
+	Client        string  `json:"client"`
+	Silent        bool    `json:"silent"`
+	ReadStallMs   float64 `json:"read_stall_ms"`
+	WriteStallMs  float64 `json:"write_stall_ms"`
+	WatchStallMs  float64 `json:"watch_stall_ms"`
+	Reads         int     `json:"reads"`
+	ReadFailures  int     `json:"failed_reads"`
+	Writes        int     `json:"writes"`
+	WriteFailures int     `json:"failed_writes"`
+	WatchLost     int     `json:"watch_lost"`
+	WatchDup      int     `json:"watch_duplicated"`
+	Err           string  `json:"error,omitempty"`
+}
+
+// runFaults runs every scenario matching only for every client in
+// clients (all if empty).
+func runFaults(ctx context.Context, ft faultTiming, only *regexp.Regexp, clients []string) []FaultResult {
+	var out []FaultResult
+	for _, sc := range faultScenarios() {
+		if only != nil && !only.MatchString(sc.name) {
+			continue
+		}
+		for _, f := range faultFactories {
+			if len(clients) > 0 && !slices.Contains(clients, f.name) {
+				continue
+			}
+			if ctx.Err() != nil {
+				return out
+			}
+			logf(ft, "fault %s: %s", sc.name, f.name)
+			r := runFault(ctx, ft, sc, f)
+			if r.Err != "" {
+				logf(ft, "fault %s: %s: %s", sc.name, f.name, r.Err)
+			}
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func logf(ft faultTiming, format string, args ...any) {
+	if ft.log != nil {
+		ft.log(format, args...)
+	}
+}
+
+// opLog records when the operations of one loop succeeded and failed.
+type opLog struct {
+	mu       sync.Mutex
+	ok       []time.Time
+	failures []time.Time
+}
+
+func (l *opLog) record(end time.Time, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		l.failures = append(l.failures, end)
+	} else {
+		l.ok = append(l.ok, end)
+	}
+}
+
+// stall returns the longest time between two successes that ends after
+// from; a loop with no success after its last one until end stalls until
+// end.
+func (l *opLog) stall(from, end time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var longest time.Duration
+	prev := time.Time{}
+	for _, t := range append(slices.Clone(l.ok), end) {
+		if !prev.IsZero() && t.After(from) {
+			longest = max(longest, t.Sub(prev))
+		}
+		prev = t
+	}
+	return longest
+}
+
+func (l *opLog) counts(from time.Time) (ok, failed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, t := range l.ok {
+		if !t.Before(from) {
+			ok++
+		}
+	}
+	for _, t := range l.failures {
+		if !t.Before(from) {
+			failed++
+		}
+	}
+	return ok, failed
+}
+
+// watchLog records when each revision was delivered.
+type watchLog struct {
+	mu        sync.Mutex
+	delivered map[int64]time.Time
+	dup       int
+	errs      int
+	changed   chan struct{}
+}
+
+func newWatchLog() *watchLog {
+	return &watchLog{delivered: make(map[int64]time.Time), changed: make(chan struct{}, 1)}
+}
+
+func (w *watchLog) onEvent(rev int64, err error) {
+	now := time.Now()
+	w.mu.Lock()
+	if err != nil {
+		w.errs++
+	} else if _, seen := w.delivered[rev]; seen {
+		w.dup++
+	} else {
+		w.delivered[rev] = now
+	}
+	w.mu.Unlock()
+	select {
+	case w.changed <- struct{}{}:
+	default:
+	}
+}
+
+// ackedWrite is a write that succeeded: its revision and when it was
+// acknowledged.
+type ackedWrite struct {
+	rev int64
+	at  time.Time
+}
+
+func runFault(ctx context.Context, ft faultTiming, sc faultScenario, f faultFactory) (res FaultResult) {
+	res = FaultResult{Scenario: sc.name, Title: sc.title, Client: f.name, Silent: sc.silent}
+	fail := func(err error) FaultResult { res.Err = err.Error(); return res }
+
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	clus, err := etcdtest.Start(cctx, etcdtest.WithSize(3), etcdtest.WithFlags("--unsafe-no-fsync"))
+	if err != nil {
+		return fail(err)
+	}
+	defer clus.Close()
+	leader, err := clus.WaitLeader(cctx)
+	if err != nil {
+		return fail(err)
+	}
+	cli, err := f.new(cctx, clus.Endpoints())
+	if err != nil {
+		return fail(err)
+	}
+	defer cli.Close()
+
+	const readKey = "/fault/read"
+	const prefix = "/fault/w/"
+	const feedPrefix = "/fault/feed/"
+	if _, err := cli.Put(cctx, readKey, "v"); err != nil {
+		return fail(fmt.Errorf("seeding: %w", err))
+	}
+
+	// Place the watch on a member of the scenario's role: it is the one
+	// struck. Watches on a client go to its members in turn.
+	wl := newWatchLog()
+	var victim *etcdtest.Member
+	var stopWatch func()
+	for range 12 {
+		attempt := newWatchLog()
+		id, stop, err := cli.Watch(cctx, feedPrefix, attempt.onEvent)
+		if err != nil {
+			return fail(fmt.Errorf("watch: %w", err))
+		}
+		m := memberWithID(clus, id)
+		if m != nil && (m == leader) == sc.leader {
+			victim, stopWatch, wl = m, stop, attempt
+			break
+		}
+		stop()
+	}
+	if victim == nil {
+		return fail(fmt.Errorf("no watch landed on a %s", map[bool]string{true: "leader", false: "follower"}[sc.leader]))
+	}
+	defer func() { stopWatch() }()
+	var others []string
+	for _, m := range clus.Members() {
+		if m != victim {
+			others = append(others, m.DirectEndpoint())
+		}
+	}
+	feeder, err := dialRawV3(others)
+	if err != nil {
+		return fail(err)
+	}
+	defer feeder.Close()
+
+	var reads, writes opLog
+	var acked []ackedWrite
+	var ackedMu sync.Mutex
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	loop := func(op func() error, log *opLog) {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			log.record(time.Now(), op())
+		}
+	}
+	wg.Add(2)
+	go loop(func() error {
+		octx, ocancel := context.WithTimeout(cctx, ft.opTimeout)
+		defer ocancel()
+		err := cli.Get(octx, readKey)
+		if err != nil {
+			// A failure may come at once; do not spin.
+			time.Sleep(10 * time.Millisecond)
+		}
+		return err
+	}, &reads)
+	n := 0
+	go loop(func() error {
+		octx, ocancel := context.WithTimeout(cctx, ft.opTimeout)
+		defer ocancel()
+		n++
+		_, err := cli.Put(octx, fmt.Sprintf("%s%06d", prefix, n), "v")
+		if err != nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		return err
+	}, &writes)
+	var feeds opLog
+	fed := 0
+	wg.Add(1)
+	go loop(func() error {
+		octx, ocancel := context.WithTimeout(cctx, ft.opTimeout)
+		defer ocancel()
+		fed++
+		resp, err := feeder.kv.Put(octx, &pb.PutRequest{Key: fmt.Appendf(nil, "%s%06d", feedPrefix, fed), Value: []byte("v")})
+		if err != nil {
+			time.Sleep(10 * time.Millisecond)
+			return err
+		}
+		ackedMu.Lock()
+		acked = append(acked, ackedWrite{resp.Header.Revision, time.Now()})
+		ackedMu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+		return nil
+	}, &feeds)
+
+	sleepCtx(cctx, ft.warm)
+	from := time.Now()
+	if err := sc.fault(victim); err != nil {
+		close(stop)
+		wg.Wait()
+		return fail(fmt.Errorf("fault: %w", err))
+	}
+	sleepCtx(cctx, ft.hold)
+	healErr := sc.heal(victim)
+	sleepCtx(cctx, ft.after)
+	close(stop)
+	wg.Wait()
+	end := time.Now()
+	if healErr != nil {
+		return fail(fmt.Errorf("heal: %w", healErr))
+	}
+
+	// Give the watch time to deliver what was written before the end.
+	ackedMu.Lock()
+	ws := slices.Clone(acked)
+	ackedMu.Unlock()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		wl.mu.Lock()
+		missing := 0
+		for _, w := range ws {
+			if _, ok := wl.delivered[w.rev]; !ok {
+				missing++
+			}
+		}
+		wl.mu.Unlock()
+		if missing == 0 || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-wl.changed:
+		case <-time.After(100 * time.Millisecond):
+		case <-cctx.Done():
+		}
+	}
+
+	res.ReadStallMs = ms(reads.stall(from, end))
+	res.WriteStallMs = ms(writes.stall(from, end))
+	res.Reads, res.ReadFailures = reads.counts(from)
+	res.Writes, res.WriteFailures = writes.counts(from)
+	wl.mu.Lock()
+	defer wl.mu.Unlock()
+	var watchStall time.Duration
+	for _, w := range ws {
+		at, ok := wl.delivered[w.rev]
+		if !ok {
+			res.WatchLost++
+			at = deadline
+		}
+		if at.After(from) || !ok {
+			watchStall = max(watchStall, at.Sub(w.at))
+		}
+	}
+	res.WatchStallMs = ms(watchStall)
+	res.WatchDup = wl.dup
+	return res
+}
+
+func memberWithID(c *etcdtest.Cluster, id uint64) *etcdtest.Member {
+	for _, m := range c.Members() {
+		if m.ID() == id {
+			return m
+		}
+	}
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// faultTarget is the issue's goal for etcdkit in a scenario: the longest
+// stall (read loop and watch) and zero failed reads.
+func faultTarget(r *FaultResult) time.Duration {
+	if r.Silent {
+		return 3 * time.Second
+	}
+	return time.Second
+}
+
+// writeFaultMarkdown writes the fault table.
+func writeFaultMarkdown(w io.Writer, ft faultTiming, machine Machine, results []FaultResult) {
+	fmt.Fprintf(w, "`go run . -faults`, %s: 3-member etcd %s cluster (client traffic through etcdtest's proxies), %s, load %s. "+
+		"Each run: loops for %v, the fault for %v, healed, loops for %v more; every read and write has a %v deadline. "+
+		"The struck member is the one serving the watch. Figures from the fault to the end of the run; a stall is the "+
+		"longest time without a successful operation (for the watch: between the success of a write, made by a separate "+
+		"writer on the other members, and its event's delivery).\n\n",
+		time.Now().UTC().Format("2006-01-02"), etcdtest.V3_7, fmt.Sprintf("%s × %d cores", machine.CPU, machine.Cores), machine.LoadAvg,
+		ft.warm, ft.hold, ft.after, ft.opTimeout)
+	fmt.Fprintln(w, "| fault | client | read stall | failed reads | write stall | failed writes | watch stall | events lost / repeated | etcdkit target |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---|")
+	for i := range results {
+		r := &results[i]
+		if r.Err != "" {
+			fmt.Fprintf(w, "| %s | %s | error: %s |||||||\n", mdEscape(r.Title), r.Client, mdEscape(r.Err))
+			continue
+		}
+		target := ""
+		if r.Client == clientEtcdkit {
+			goal := faultTarget(r)
+			met := r.ReadFailures == 0 && r.ReadStallMs <= ms(goal) && r.WatchStallMs <= ms(goal)
+			target = fmt.Sprintf("≤ %v, no failed read: %s", goal, map[bool]string{true: "met", false: "missed"}[met])
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %d of %d | %s | %d of %d | %s | %d / %d | %s |\n",
+			mdEscape(r.Title), r.Client,
+			fmtStall(r.ReadStallMs), r.ReadFailures, r.Reads+r.ReadFailures,
+			fmtStall(r.WriteStallMs), r.WriteFailures, r.Writes+r.WriteFailures,
+			fmtStall(r.WatchStallMs), r.WatchLost, r.WatchDup, target)
+	}
+}
+
+func fmtStall(msv float64) string {
+	if msv >= 1000 {
+		return fmt.Sprintf("%.2f s", msv/1000)
+	}
+	return fmt.Sprintf("%.0f ms", msv)
+}
+
+const (
+	faultReadmeBegin = "<!-- bench-faults:begin -->"
+	faultReadmeEnd   = "<!-- bench-faults:end -->"
+)
+
+// updateFaultReadme replaces what lies between the fault markers of the
+// README at path with the table.
+func updateFaultReadme(path string, write func(io.Writer)) error {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	i := bytes.Index(old, []byte(faultReadmeBegin))
+	j := bytes.Index(old, []byte(faultReadmeEnd))
+	if i < 0 || j < i {
+		return fmt.Errorf("%s: no %s … %s section", path, faultReadmeBegin, faultReadmeEnd)
+	}
+	var b bytes.Buffer
+	b.Write(old[:i+len(faultReadmeBegin)])
+	b.WriteString("\n")
+	write(&b)
+	b.Write(old[j:])
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+// faultMain runs the fault scenarios (cfg.only selects them) and reports
+// the table on standard output, and to mdPath and the README at readme if
+// set.
+func faultMain(ctx context.Context, cfg *config, machine Machine, mdPath, readme string) int {
+	ft := defaultFaultTiming()
+	ft.log = cfg.log
+	results := runFaults(ctx, ft, cfg.only, cfg.clients)
+	write := func(w io.Writer) { writeFaultMarkdown(w, ft, machine, results) }
+	write(os.Stdout)
+	code := 0
+	if mdPath != "" {
+		f, err := os.Create(mdPath)
+		if err == nil {
+			write(f)
+			err = f.Close()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			code = 1
+		}
+	}
+	if readme != "" {
+		if err := updateFaultReadme(readme, write); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			code = 1
+		}
+	}
+	for _, r := range results {
+		if r.Err != "" {
+			code = 1
+		}
+	}
+	return code
+}

@@ -1,0 +1,444 @@
+package clientv3_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
+	"github.com/a74b11dd/etcdkit/etcdtest"
+)
+
+// These tests break one member of a 3-member cluster of their own while a
+// client works on it, and check what the client promises through any
+// single-member fault:
+//   - no idempotent call fails (linearizable Gets, each with its own 5 s
+//     deadline);
+//   - a watch delivers every event exactly once, in order;
+//   - a kept-alive lease stays alive;
+//   - no stall is unbounded: the longest gap between two successful reads
+//     stays under maxStall. (The real figures are measured in bench/; the
+//     tests only log them.)
+// The watch and the keep-alive are placed on the member that the fault
+// strikes, so that they have to move.
+
+// maxStall is the longest gap between two successful reads a fault may
+// cause before the test calls it a hang.
+const maxStall = 10 * time.Second
+
+// faultCase describes one fault: which member it strikes, what it does to
+// it and how long, and how it ends.
+type faultCase struct {
+	victim func(t *testing.T, clus *etcdtest.Cluster) *etcdtest.Member
+	fault  func(t *testing.T, clus *etcdtest.Cluster, m *etcdtest.Member)
+	hold   time.Duration
+	heal   func(t *testing.T, clus *etcdtest.Cluster, m *etcdtest.Member)
+}
+
+func aFollower(t *testing.T, clus *etcdtest.Cluster) *etcdtest.Member {
+	t.Helper()
+	leader, err := clus.WaitLeader(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range clus.Members() {
+		if m != leader {
+			return m
+		}
+	}
+	t.Fatal("no follower")
+	return nil
+}
+
+func theLeader(t *testing.T, clus *etcdtest.Cluster) *etcdtest.Member {
+	t.Helper()
+	leader, err := clus.WaitLeader(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return leader
+}
+
+func must(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Errorf("%s: %v", what, err)
+	}
+}
+
+func TestFaultStoppedMember(t *testing.T) {
+	runFault(t, faultCase{
+		victim: aFollower,
+		fault:  func(t *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { must(t, "stop", m.Stop()) },
+		hold:   3 * time.Second,
+		heal:   func(t *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { must(t, "resume", m.Resume()) },
+	})
+}
+
+func TestFaultBlackholedMember(t *testing.T) {
+	runFault(t, faultCase{
+		victim: aFollower,
+		fault:  func(_ *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { m.Blackhole() },
+		hold:   3 * time.Second,
+		heal:   func(_ *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { m.Unblackhole() },
+	})
+}
+
+func TestFaultIsolatedFollower(t *testing.T) {
+	runFault(t, faultCase{
+		victim: aFollower,
+		fault:  func(_ *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { m.Isolate() },
+		hold:   3 * time.Second,
+		heal:   func(_ *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { m.Heal() },
+	})
+}
+
+func TestFaultIsolatedLeader(t *testing.T) {
+	runFault(t, faultCase{
+		victim: theLeader,
+		fault:  func(_ *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { m.Isolate() },
+		hold:   3 * time.Second,
+		heal:   func(_ *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { m.Heal() },
+	})
+}
+
+// The leader is the harder member to lose: an election follows.
+func TestFaultKilledLeader(t *testing.T) {
+	runFault(t, faultCase{
+		victim: theLeader,
+		fault:  func(t *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { must(t, "kill", m.Kill()) },
+		hold:   3 * time.Second,
+		heal:   func(t *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { must(t, "restart", m.Restart()) },
+	})
+}
+
+func TestFaultLeaderMoved(t *testing.T) {
+	runFault(t, faultCase{
+		victim: theLeader,
+		fault: func(t *testing.T, clus *etcdtest.Cluster, m *etcdtest.Member) {
+			to := clus.Members()[0]
+			if to == m {
+				to = clus.Members()[1]
+			}
+			// MoveLeader must reach the leader.
+			cli := newTestClient(t, []string{m.Endpoint()})
+			_, err := cli.MoveLeader(testCtx(t), to.ID())
+			must(t, "move leader", err)
+		},
+		hold: 2 * time.Second,
+	})
+}
+
+func TestFaultRollingRestart(t *testing.T) {
+	runFault(t, faultCase{
+		victim: func(t *testing.T, clus *etcdtest.Cluster) *etcdtest.Member { return clus.Members()[0] },
+		fault: func(t *testing.T, clus *etcdtest.Cluster, _ *etcdtest.Member) {
+			for _, m := range clus.Members() {
+				must(t, "restart "+m.Name(), m.Restart())
+				time.Sleep(time.Second)
+			}
+		},
+	})
+}
+
+// faultFigures is what one run measured.
+type faultFigures struct {
+	reads, readFailures int64
+	firstReadErr        atomic.Value
+	maxReadGap          atomic.Int64 // ns
+	writes              int
+	maxWatchGap         time.Duration
+	maxKeepAliveGap     atomic.Int64 // ns
+	keepAliveClosed     atomic.Bool
+}
+
+func storeMax(v *atomic.Int64, d time.Duration) {
+	for {
+		old := v.Load()
+		if int64(d) <= old || v.CompareAndSwap(old, int64(d)) {
+			return
+		}
+	}
+}
+
+func runFault(t *testing.T, fc faultCase) {
+	clus := startCluster(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	victim := fc.victim(t, clus)
+	prefix := testKey(t) + "/"
+	readKey := testKey(t) + "-read"
+	readCli := newTestClient(t, clus.Endpoints())
+	if _, err := readCli.Put(ctx, readKey, "v"); err != nil {
+		t.Fatal(err)
+	}
+	wch := watchOn(t, ctx, clus, victim, prefix)
+	leaseCli, lease, kch := keepAliveOn(t, ctx, clus, victim)
+	writeCli := newTestClient(t, clus.Endpoints())
+
+	var fig faultFigures
+	watched := collectWatch(ctx, wch)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var reads, readFailures atomic.Int64
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			last := time.Now()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
+				_, err := readCli.Get(cctx, readKey)
+				ccancel()
+				if err != nil {
+					readFailures.Add(1)
+					fig.firstReadErr.CompareAndSwap(nil, err)
+					continue
+				}
+				reads.Add(1)
+				now := time.Now()
+				storeMax(&fig.maxReadGap, now.Sub(last))
+				last = now
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+	}
+	writes := make(chan int, 1)
+	go func() {
+		n := 0
+		defer func() { writes <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if !createOnce(ctx, writeCli, fmt.Sprintf("%s%05d", prefix, n), "v") {
+				return
+			}
+			n++
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	kaDone := make(chan struct{})
+	go func() {
+		defer close(kaDone)
+		last := time.Now()
+		for range kch {
+			now := time.Now()
+			storeMax(&fig.maxKeepAliveGap, now.Sub(last))
+			last = now
+		}
+		fig.keepAliveClosed.Store(true)
+	}()
+
+	time.Sleep(time.Second)
+	fc.fault(t, clus, victim)
+	time.Sleep(fc.hold)
+	if fc.heal != nil {
+		fc.heal(t, clus, victim)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	fig.writes = <-writes
+	fig.reads, fig.readFailures = reads.Load(), readFailures.Load()
+
+	evs, maxGap := watched.wait(t, fig.writes)
+	fig.maxWatchGap = maxGap
+	if fig.keepAliveClosed.Load() {
+		t.Error("the keep-alive channel closed during the fault; want the lease kept alive")
+	}
+	ttl, err := leaseCli.TimeToLive(ctx, lease)
+	if err != nil || ttl.TTL <= 0 {
+		t.Errorf("TimeToLive after the fault = %v, %v; want the lease alive", ttl, err)
+	}
+
+	if fig.readFailures != 0 {
+		t.Errorf("%d of %d Gets failed (first: %v); want none", fig.readFailures, fig.reads+fig.readFailures, fig.firstReadErr.Load())
+	}
+	if g := time.Duration(fig.maxReadGap.Load()); g > maxStall {
+		t.Errorf("longest gap between successful reads %v; want under %v", g, maxStall)
+	}
+	for i, ev := range evs {
+		if want := fmt.Sprintf("%s%05d", prefix, i); string(ev.Kv.Key) != want {
+			t.Fatalf("event %d is %q; want %q (events lost, repeated or reordered)", i, ev.Kv.Key, want)
+		}
+		if i > 0 && ev.Kv.ModRevision <= evs[i-1].Kv.ModRevision {
+			t.Fatalf("event %d at revision %d after %d; want increasing revisions", i, ev.Kv.ModRevision, evs[i-1].Kv.ModRevision)
+		}
+	}
+	t.Logf("reads %d, longest read gap %v; writes %d; longest watch gap %v; longest keep-alive gap %v",
+		fig.reads, time.Duration(fig.maxReadGap.Load()).Round(time.Millisecond), fig.writes,
+		fig.maxWatchGap.Round(time.Millisecond), time.Duration(fig.maxKeepAliveGap.Load()).Round(time.Millisecond))
+	cancel()
+	<-kaDone
+}
+
+// watchOn returns a watch of prefix, from a client of every member, that
+// the member m serves.
+func watchOn(t *testing.T, ctx context.Context, clus *etcdtest.Cluster, m *etcdtest.Member, prefix string) clientv3.WatchChan {
+	t.Helper()
+	for range 30 {
+		cli := newTestClient(t, clus.Endpoints())
+		wctx, wcancel := context.WithCancel(ctx)
+		wch := cli.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithCreatedNotify())
+		if r := next(t, wch); r.Header.GetMemberId() == m.ID() {
+			t.Cleanup(wcancel)
+			return wch
+		}
+		wcancel()
+		cli.Close()
+	}
+	t.Fatalf("no watch landed on member %s", m.Name())
+	return nil
+}
+
+// keepAliveOn grants a lease and keeps it alive from a client of every
+// member whose keep-alive stream the member m serves.
+func keepAliveOn(t *testing.T, ctx context.Context, clus *etcdtest.Cluster, m *etcdtest.Member) (*clientv3.Client, clientv3.LeaseID, <-chan *clientv3.LeaseKeepAliveResponse) {
+	t.Helper()
+	for range 30 {
+		cli := newTestClient(t, clus.Endpoints())
+		id := grant(t, cli, 5)
+		kctx, kcancel := context.WithCancel(ctx)
+		ch, err := cli.KeepAlive(kctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := nextKeepAlive(t, ch); r.MemberId == m.ID() {
+			t.Cleanup(kcancel)
+			return cli, id, ch
+		}
+		kcancel()
+		cli.Revoke(ctx, id)
+		cli.Close()
+	}
+	t.Fatalf("no keep-alive stream landed on member %s", m.Name())
+	return nil, 0, nil
+}
+
+// watchLog collects a watch's events as they arrive.
+type watchLog struct {
+	mu      sync.Mutex
+	evs     []*clientv3.Event
+	err     error
+	closed  bool
+	maxGap  time.Duration
+	changed chan struct{} // closed and replaced on every change
+}
+
+// collectWatch reads wch until it closes or ctx ends.
+func collectWatch(ctx context.Context, wch clientv3.WatchChan) *watchLog {
+	l := &watchLog{changed: make(chan struct{})}
+	go func() {
+		last := time.Now()
+		for {
+			var wr clientv3.WatchResponse
+			var ok bool
+			select {
+			case wr, ok = <-wch:
+			case <-ctx.Done():
+				return
+			}
+			l.mu.Lock()
+			switch {
+			case !ok:
+				l.closed = true
+			case wr.Err() != nil:
+				l.err = wr.Err()
+			case len(wr.Events) > 0:
+				now := time.Now()
+				l.maxGap = max(l.maxGap, now.Sub(last))
+				last = now
+				l.evs = append(l.evs, wr.Events...)
+			}
+			close(l.changed)
+			l.changed = make(chan struct{})
+			l.mu.Unlock()
+			if !ok {
+				return
+			}
+		}
+	}()
+	return l
+}
+
+// wait returns the first n events and the longest wait between two
+// responses that carried events, failing t if they do not come.
+func (l *watchLog) wait(t *testing.T, n int) ([]*clientv3.Event, time.Duration) {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		l.mu.Lock()
+		evs, err, closed, gap, changed := l.evs, l.err, l.closed, l.maxGap, l.changed
+		l.mu.Unlock()
+		switch {
+		case err != nil:
+			t.Fatalf("watch error after %d events: %v", len(evs), err)
+		case len(evs) > n:
+			t.Fatalf("watch delivered %d events; want %d", len(evs), n)
+		case len(evs) == n:
+			return evs, gap
+		case closed:
+			t.Fatalf("watch channel closed after %d of %d events", len(evs), n)
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("watch delivered %d of %d events", len(evs), n)
+		}
+	}
+}
+
+// A linearizable read must never return a value older than one a write
+// already completed with, even through a member cut off from the others;
+// it may fail instead. (A serializable read there may be stale: that is
+// what serializable means.)
+func TestLinearizableGetThroughAnIsolatedMemberIsNeverStale(t *testing.T) {
+	clus := startCluster(t, 3)
+	victim := aFollower(t, clus)
+	k := testKey(t)
+	writer := newTestClient(t, otherEndpoints(clus, victim))
+	pinned := newTestClient(t, []string{victim.Endpoint()})
+	ctx := testCtx(t)
+	if _, err := writer.Put(ctx, k, "0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pinned.Get(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	victim.Isolate()
+	defer victim.Heal()
+
+	var ok, failed, stale int
+	for i := 1; i <= 12; i++ {
+		put, err := writer.Put(ctx, k, fmt.Sprint(i))
+		if err != nil {
+			t.Fatalf("put %d on the majority: %v", i, err)
+		}
+		if ser, err := pinned.Get(ctx, k, clientv3.WithSerializable()); err == nil && len(ser.Kvs) == 1 && ser.Kvs[0].ModRevision < put.Header.Revision {
+			stale++
+		}
+		gctx, gcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		get, err := pinned.Get(gctx, k)
+		gcancel()
+		if err != nil {
+			failed++
+			continue
+		}
+		ok++
+		if len(get.Kvs) != 1 || get.Kvs[0].ModRevision < put.Header.Revision {
+			t.Errorf("linearizable Get after put %d (revision %d) through the isolated member = %v; want that write or a later one", i, put.Header.Revision, get.Kvs)
+		}
+	}
+	t.Logf("through the isolated member: %d linearizable Gets answered, %d failed; %d serializable Gets stale", ok, failed, stale)
+}

@@ -1,0 +1,188 @@
+package clientv3
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
+)
+
+// Guarded calls: idempotent unary calls on the client's connection that
+// may go to any member. An attempt still unanswered after
+// Health.AttemptBound is guarded two ways:
+//   - Hedging: when another endpoint is fit, the same request goes there
+//     too, into a reply of its own, and the first answer wins; the other
+//     is canceled. A hedge that fails is sent again a bound later while
+//     the call is still waiting. A call stuck on a member that lost its
+//     peers, or that stopped, is answered by another without waiting for
+//     a verdict on the member.
+//   - Watching (Health.WatchAttempt): the attempt's member, if silent since
+//     the attempt began, is avoided by new calls and probed at once; the
+//     attempt is abandoned (errMemberDown), for the retry loop to re-send,
+//     when its member is declared down while another is fit.
+//
+// A slow call on a member that answers is never cut short: at worst it is
+// sent twice. Writes are never guarded.
+
+// errHedgeWon is the cause with which an attempt is canceled because the
+// call's hedge answered first.
+var errHedgeWon = errors.New("etcdclient: hedge answered first")
+
+// hedge is the background attempt of one guarded call. It belongs to the
+// call, not to one attempt: it may outlive the attempt that launched it
+// and answer for a later one.
+type hedge struct {
+	mu      sync.Mutex
+	running bool
+	stopped bool
+	won     bool
+	reply   proto.Message
+	cancel  context.CancelFunc      // the running hedge's
+	fg      context.CancelCauseFunc // the foreground attempt's, while one runs
+	wonc    chan struct{}           // made at the first launch; closed when the hedge wins
+}
+
+// wonChan returns a channel closed when the hedge wins; nil (never ready)
+// if no hedge was launched.
+func (g *hedge) wonChan() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.wonc
+}
+
+// begin registers the foreground attempt's cancel. It reports false if the
+// hedge has already won, in which case there is nothing to attempt.
+func (g *hedge) begin(cancel context.CancelCauseFunc) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.won {
+		return false
+	}
+	g.fg = cancel
+	return true
+}
+
+// end unregisters the foreground attempt.
+func (g *hedge) end() {
+	g.mu.Lock()
+	g.fg = nil
+	g.mu.Unlock()
+}
+
+// stop cancels a running hedge and forbids new ones; the call is over.
+func (g *hedge) stop() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stopped = true
+	if g.cancel != nil {
+		g.cancel()
+	}
+}
+
+// run sends one hedge with invoke, into a fresh reply of reply's type, to
+// an endpoint other than avoid, unless one is running already or the call
+// is over. It returns when that hedge is done. On success it cancels the
+// foreground attempt with errHedgeWon.
+func (g *hedge) run(ctx context.Context, avoid string, reply any, invoke func(context.Context, any) error) {
+	m, ok := reply.(proto.Message)
+	if !ok {
+		return
+	}
+	g.mu.Lock()
+	if g.running || g.stopped || g.won {
+		g.mu.Unlock()
+		return
+	}
+	// The hedge has its own Attempt: the call's records the foreground
+	// attempt, which the retry policy reads.
+	hctx, cancel := context.WithCancel(balancer.WithAttempt(balancer.WithAvoid(ctx, avoid), &balancer.Attempt{}))
+	r := m.ProtoReflect().New().Interface()
+	g.running, g.cancel = true, cancel
+	if g.wonc == nil {
+		g.wonc = make(chan struct{})
+	}
+	g.mu.Unlock()
+
+	err := invoke(hctx, r)
+	cancel()
+
+	g.mu.Lock()
+	g.running, g.cancel = false, nil
+	var fg context.CancelCauseFunc
+	if err == nil && !g.stopped {
+		g.won, g.reply = true, r
+		fg = g.fg
+		close(g.wonc)
+	}
+	g.mu.Unlock()
+	if fg != nil {
+		fg(errHedgeWon)
+	}
+}
+
+// copyTo makes reply the hedge's answer; call it only after the hedge won.
+func (g *hedge) copyTo(reply any) error {
+	m, ok := reply.(proto.Message)
+	if !ok {
+		return errors.New("etcdclient: reply is not a protobuf message")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	proto.Reset(m)
+	proto.Merge(m, g.reply)
+	return nil
+}
+
+// invokeGuarded runs one attempt of a guarded call. It returns
+// errHedgeWon if the call's hedge answered instead (the reply is then
+// g's), errMemberDown if the attempt was abandoned, else what the attempt
+// returned.
+func (c *Client) invokeGuarded(ctx context.Context, h *balancer.Health, att *balancer.Attempt, g *hedge, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if !g.begin(cancel) {
+		return errHedgeWon
+	}
+	defer g.end()
+	start := time.Now()
+	bound := h.AttemptBound()
+	timer := time.AfterFunc(bound, func() {
+		addr := att.Addr()
+		for addr == "" {
+			// Not sent yet: waiting for a connection is not silence.
+			if sleep(actx, bound) != nil {
+				return
+			}
+			addr = att.Addr()
+		}
+		go h.WatchAttempt(actx, addr, start, func() { cancel(errMemberDown) })
+		invoke := func(hctx context.Context, r any) error {
+			return invoker(hctx, method, req, r, cc, opts...)
+		}
+		for actx.Err() == nil {
+			if h.HasAlternative(addr) {
+				g.run(ctx, addr, reply, invoke)
+			}
+			if sleep(actx, bound) != nil {
+				return
+			}
+		}
+	})
+	err := invoker(actx, method, req, reply, cc, opts...)
+	timer.Stop()
+	if err == nil {
+		return nil
+	}
+	switch context.Cause(actx) {
+	case errHedgeWon:
+		return errHedgeWon
+	case errMemberDown:
+		return errMemberDown
+	}
+	return err
+}

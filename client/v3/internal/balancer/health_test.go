@@ -1,0 +1,364 @@
+package balancer
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/balancer"
+)
+
+// fastTiming makes the prober's clock tick fast enough for unit tests.
+var fastTiming = Timing{
+	ProbeInterval:        20 * time.Millisecond,
+	SuspectProbeInterval: 5 * time.Millisecond,
+	ProbeTimeout:         50 * time.Millisecond,
+	IdleAfter:            200 * time.Millisecond,
+	MinAttemptBound:      10 * time.Millisecond,
+	LagGrace:             60 * time.Millisecond,
+}
+
+// fakeMembers answers probes as its members are set to behave.
+type fakeMembers struct {
+	mu      sync.Mutex
+	state   map[string]string // "ok", "leaderless", "silent"
+	reports map[string]ProbeReport
+	probes  map[string]int
+	// revisions: when set, members report store revisions that grow with
+	// time (1 per ms since start), except those in frozen.
+	revisions bool
+	start     time.Time
+	frozen    map[string]int64
+}
+
+func newFakeMembers(addrs ...string) *fakeMembers {
+	f := &fakeMembers{state: map[string]string{}, probes: map[string]int{}, reports: map[string]ProbeReport{},
+		start: time.Now(), frozen: map[string]int64{}}
+	for _, a := range addrs {
+		f.state[a] = "ok"
+	}
+	return f
+}
+
+func (f *fakeMembers) set(addr, s string) {
+	f.mu.Lock()
+	f.state[addr] = s
+	f.mu.Unlock()
+}
+
+func (f *fakeMembers) count(addr string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.probes[addr]
+}
+
+func (f *fakeMembers) probe(ctx context.Context, addr string) (ProbeReport, error) {
+	f.mu.Lock()
+	f.probes[addr]++
+	s := f.state[addr]
+	rep := f.reports[addr]
+	if f.revisions {
+		rep.Revision = int64(time.Since(f.start)/time.Millisecond) + 1
+		if r, ok := f.frozen[addr]; ok {
+			rep.Revision = r
+		}
+	}
+	f.mu.Unlock()
+	switch s {
+	case "leaderless":
+		return ProbeReport{Result: Leaderless}, nil
+	case "silent":
+		<-ctx.Done()
+		return ProbeReport{}, ctx.Err()
+	}
+	return rep, nil
+}
+
+// report sets what addr's probes say about members and leader.
+func (f *fakeMembers) report(addr string, rep ProbeReport) {
+	f.mu.Lock()
+	f.reports[addr] = rep
+	f.mu.Unlock()
+}
+
+// runProber starts h's prober over f and returns a function that stops
+// it and waits for it.
+func runProber(h *Health, f *fakeMembers) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.RunProber(ctx, f.probe)
+	}()
+	return func() { cancel(); <-done }
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// inUse keeps h in use, as an open stream does, until the returned
+// function is called.
+func inUse(t *testing.T, h *Health, p balancer.Picker) func() {
+	t.Helper()
+	_, res := pick(t, p, context.Background())
+	return func() { res.Done(balancer.DoneInfo{}) }
+}
+
+func TestProbeDeclaresASilentMemberDownAndARecoveredOneUp(t *testing.T) {
+	h := NewHealthWithTiming(fastTiming)
+	p, _ := buildPicker(h, "a", "b", "c")
+	f := newFakeMembers("a", "b", "c")
+	done := inUse(t, h, p)
+	defer done()
+	defer runProber(h, f)()
+
+	down, _ := h.Down("b")
+	f.set("b", "silent")
+	select {
+	case <-down:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no down verdict for a member that stopped answering probes")
+	}
+	if st := h.Endpoint("b"); st.Down != Silent || !st.Avoided {
+		t.Fatalf("health of b = %+v, want down (silent) and avoided", st)
+	}
+	for range 50 {
+		if name, res := pick(t, p, context.Background()); name == "b" {
+			t.Fatal("picked b while it is down")
+		} else {
+			res.Done(balancer.DoneInfo{})
+		}
+	}
+	f.set("b", "ok")
+	waitFor(t, "b is up again", func() bool { return h.Endpoint("b").Down == Up })
+	if h.Endpoint("b").Avoided {
+		t.Fatal("b is avoided after a probe found it serving")
+	}
+}
+
+func TestProbeDeclaresALeaderlessMemberDown(t *testing.T) {
+	h := NewHealthWithTiming(fastTiming)
+	p, _ := buildPicker(h, "a", "b")
+	f := newFakeMembers("a", "b")
+	done := inUse(t, h, p)
+	defer done()
+	defer runProber(h, f)()
+
+	f.set("a", "leaderless")
+	waitFor(t, "a is down", func() bool { return h.Endpoint("a").Down == NoLeader })
+	if !h.HasAlternative("a") {
+		t.Fatal("HasAlternative(a) = false, want true: b serves")
+	}
+	if h.HasAlternative("b") {
+		t.Fatal("HasAlternative(b) = true, want false: a is down")
+	}
+}
+
+func TestACallRejectedForWantOfALeaderDeclaresItsMemberDown(t *testing.T) {
+	h := NewHealthWithTiming(fastTiming)
+	p, _ := buildPicker(h, "a", "b")
+	down, _ := h.Down("a")
+	for {
+		name, res := pick(t, p, context.Background())
+		if name == "a" {
+			res.Done(balancer.DoneInfo{Err: rpctypes.ErrGRPCNoLeader})
+			break
+		}
+		res.Done(balancer.DoneInfo{})
+	}
+	select {
+	case <-down:
+	default:
+		t.Fatal("ErrNoLeader from a call did not close a's down channel")
+	}
+	h.Observe("a", nil, time.Millisecond)
+	if st := h.Endpoint("a"); st.Down != NoLeader || !st.Avoided {
+		t.Fatalf("health of a after a later success = %+v; want still down until a probe finds a leader", st)
+	}
+}
+
+func TestProberStopsProbingWhenTheClientIsIdle(t *testing.T) {
+	h := NewHealthWithTiming(fastTiming)
+	p, _ := buildPicker(h, "a")
+	f := newFakeMembers("a")
+	stop := runProber(h, f)
+	defer stop()
+
+	time.Sleep(100 * time.Millisecond)
+	if n := f.count("a"); n != 0 {
+		t.Fatalf("%d probes of a client never used, want 0", n)
+	}
+	done := inUse(t, h, p)
+	waitFor(t, "a is probed once the client is used", func() bool { return f.count("a") >= 2 })
+	done()
+	// IdleAfter later, probing stops.
+	time.Sleep(fastTiming.IdleAfter + 3*fastTiming.ProbeInterval)
+	n := f.count("a")
+	time.Sleep(5 * fastTiming.ProbeInterval)
+	if m := f.count("a"); m > n+1 {
+		t.Fatalf("probes went on while idle: %d, then %d", n, m)
+	}
+}
+
+func TestWatchAttemptAbandonsOnlyWhenItsMemberIsDownAndAnotherIsFit(t *testing.T) {
+	h := NewHealthWithTiming(fastTiming)
+	p, _ := buildPicker(h, "a", "b")
+	f := newFakeMembers("a", "b")
+	done := inUse(t, h, p)
+	defer done()
+	defer runProber(h, f)()
+
+	// A slow call on a member that answers probes is left alone.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	var abandoned atomic.Bool
+	h.WatchAttempt(ctx, "a", time.Now(), func() { abandoned.Store(true) })
+	cancel()
+	if abandoned.Load() {
+		t.Fatal("abandoned an attempt on a member that answers probes")
+	}
+
+	// A silent member is probed at once and the attempt abandoned.
+	f.set("a", "silent")
+	start := time.Now()
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h.WatchAttempt(ctx, "a", start, func() { abandoned.Store(true) })
+	if !abandoned.Load() {
+		t.Fatal("attempt on a silent member not abandoned")
+	}
+
+	// With no other fit endpoint, the attempt stays.
+	f.set("b", "silent")
+	waitFor(t, "b is down", func() bool { return h.Endpoint("b").Down == Silent })
+	abandoned.Store(false)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel2()
+	h.WatchAttempt(ctx2, "a", time.Now(), func() { abandoned.Store(true) })
+	if abandoned.Load() {
+		t.Fatal("abandoned an attempt although no endpoint is fit")
+	}
+}
+
+func TestAttemptBoundFollowsLatencyAboveTheFloor(t *testing.T) {
+	h := NewHealthWithTiming(Timing{MinAttemptBound: 500 * time.Millisecond})
+	if b := h.AttemptBound(); b != 500*time.Millisecond {
+		t.Fatalf("bound with no history = %v, want the 500ms floor", b)
+	}
+	for range 50 {
+		h.Observe("a", nil, time.Millisecond)
+	}
+	if b := h.AttemptBound(); b != 500*time.Millisecond {
+		t.Fatalf("bound after 1ms calls = %v, want the 500ms floor", b)
+	}
+	for range 50 {
+		h.Observe("a", nil, time.Second)
+	}
+	if b := h.AttemptBound(); b < 2*time.Second {
+		t.Fatalf("bound after 1s calls = %v, want at least twice the latency", b)
+	}
+}
+
+func TestStreamsTeachNoLatency(t *testing.T) {
+	h := NewHealth()
+	p, _ := buildPicker(h, "a")
+	att := &Attempt{}
+	att.MarkStream()
+	_, res := pick(t, p, WithAttempt(context.Background(), att))
+	time.Sleep(20 * time.Millisecond)
+	res.Done(balancer.DoneInfo{})
+	if l := h.Endpoint("a").AvgLatency; l != 0 {
+		t.Fatalf("latency after a stream = %v, want none learned", l)
+	}
+}
+
+func TestProbePicksAreNotObserved(t *testing.T) {
+	h := NewHealth()
+	p, _ := buildPicker(h, "a")
+	_, res := pick(t, p, WithProbe(context.Background()))
+	if res.Done != nil {
+		res.Done(balancer.DoneInfo{Err: errors.New("x")})
+	}
+	if n := h.inflight.Load(); n != 0 {
+		t.Fatalf("a probe pick counts as %d calls in flight, want 0", n)
+	}
+}
+
+func TestWritesGoToTheLeaderOfTheHighestTerm(t *testing.T) {
+	h := NewHealthWithTiming(fastTiming)
+	p, _ := buildPicker(h, "a", "b", "c")
+	f := newFakeMembers("a", "b", "c")
+	// c still names itself leader in term 2; a and b have elected b in
+	// term 3.
+	f.report("a", ProbeReport{Member: 1, Leader: 2, Term: 3})
+	f.report("b", ProbeReport{Member: 2, Leader: 2, Term: 3})
+	f.report("c", ProbeReport{Member: 3, Leader: 3, Term: 2})
+	done := inUse(t, h, p)
+	defer done()
+	defer runProber(h, f)()
+	waitFor(t, "every endpoint probed", func() bool { return f.count("a") > 1 && f.count("b") > 1 && f.count("c") > 1 })
+
+	write := func() string {
+		att := &Attempt{}
+		att.MarkWrite()
+		name, res := pick(t, p, WithAttempt(context.Background(), att))
+		res.Done(balancer.DoneInfo{})
+		return name
+	}
+	for range 20 {
+		if name := write(); name != "b" {
+			t.Fatalf("write picked %s, want b, the leader of term 3", name)
+		}
+	}
+	f.set("b", "silent")
+	waitFor(t, "b is down", func() bool { return h.Endpoint("b").Down == Silent })
+	seen := map[string]bool{}
+	for range 20 {
+		seen[write()] = true
+	}
+	if seen["b"] || len(seen) != 2 {
+		t.Fatalf("writes with the leader down went to %v, want a and c in turn", seen)
+	}
+}
+
+func TestAMemberThatStopsApplyingWritesIsDeclaredLagging(t *testing.T) {
+	h := NewHealthWithTiming(fastTiming)
+	p, _ := buildPicker(h, "a", "b", "c")
+	f := newFakeMembers("a", "b", "c")
+	f.revisions = true
+	done := inUse(t, h, p)
+	defer done()
+	defer runProber(h, f)()
+	waitFor(t, "every endpoint probed twice", func() bool { return f.count("a") > 2 && f.count("b") > 2 && f.count("c") > 2 })
+	if st := h.Endpoint("c"); st.Down != Up {
+		t.Fatalf("c keeping up: health %+v, want up", st)
+	}
+
+	down, _ := h.Down("c")
+	f.mu.Lock()
+	f.frozen["c"] = int64(time.Since(f.start) / time.Millisecond)
+	f.mu.Unlock()
+	select {
+	case <-down:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no down verdict for a member whose revision stopped")
+	}
+	if st := h.Endpoint("c"); st.Down != Lagging {
+		t.Fatalf("c frozen: health %+v, want down (lagging)", st)
+	}
+	f.mu.Lock()
+	delete(f.frozen, "c")
+	f.mu.Unlock()
+	waitFor(t, "c is up once it caught up", func() bool { return h.Endpoint("c").Down == Up })
+}

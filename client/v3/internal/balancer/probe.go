@@ -1,0 +1,142 @@
+package balancer
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// ProbeResult is what a probe learned from a member that answered.
+type ProbeResult int
+
+const (
+	// Serving: the member answered and sees a leader (or did not say,
+	// having refused the probe for a reason that is not its health, such
+	// as an expired auth token).
+	Serving ProbeResult = iota
+	// Leaderless: the member answered that it has no leader.
+	Leaderless
+)
+
+// ProbeReport is what a probe learned from a member that answered.
+type ProbeReport struct {
+	Result ProbeResult
+	// Member is the member's ID, Leader the ID of the leader it follows
+	// and Term its raft term; zero when it did not say.
+	Member, Leader, Term uint64
+	// Revision is the member's store revision; zero when it did not say.
+	Revision int64
+}
+
+// ProbeFunc asks the member at addr, over the client's own connection to
+// it, whether it serves. It returns an error only if the member did not
+// answer (ctx carries the probe's deadline). It must not retry.
+type ProbeFunc func(ctx context.Context, addr string) (ProbeReport, error)
+
+// RunProber probes the READY endpoints with probe until ctx ends, and
+// returns once no probe is left running.
+//
+// Probes run only while the client is in use: while a call or stream is
+// open, and for Timing.IdleAfter after the last one. Each endpoint is
+// probed every Timing.ProbeInterval, and all of them every
+// SuspectProbeInterval while one is down, failing or suspect; an endpoint
+// whose call failed, or whose attempt is being watched, is probed at once. A probe unanswered within
+// ProbeTimeout declares the endpoint down (Silent); an answer without a
+// leader declares it down (NoLeader); an answer at a revision that another
+// member had passed LagGrace earlier declares it down (Lagging); an answer
+// with a leader, and not lagging, brings it
+// back.
+func (h *Health) RunProber(ctx context.Context, probe ProbeFunc) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		now := time.Now()
+		if !h.inUse(now) {
+			h.idle.Store(true)
+			// A pick between the check and the flag finds idle unset
+			// and does not poke: look again before sleeping.
+			if !h.inUse(time.Now()) {
+				select {
+				case <-h.wake:
+				case <-ctx.Done():
+					return
+				}
+				continue
+			}
+			h.idle.Store(false)
+		}
+		wakeAt := now.Add(h.timing.ProbeInterval)
+		h.mu.Lock()
+		ready := h.ready
+		h.mu.Unlock()
+		for _, st := range ready {
+			st.mu.Lock()
+			due := !st.probing && !now.Before(st.nextProbe)
+			if due {
+				st.probing = true
+			} else if !st.probing && st.nextProbe.Before(wakeAt) {
+				wakeAt = st.nextProbe
+			}
+			st.mu.Unlock()
+			if due {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					h.probeOnce(ctx, st, probe)
+				}()
+			}
+		}
+		timer.Reset(time.Until(wakeAt))
+		select {
+		case <-timer.C:
+		case <-h.wake:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// probeOnce probes st, records the verdict and schedules the next probe.
+func (h *Health) probeOnce(ctx context.Context, st *endpointState, probe ProbeFunc) {
+	pctx, cancel := context.WithTimeout(ctx, h.timing.ProbeTimeout)
+	rep, err := probe(pctx, st.addr)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	switch {
+	case err != nil:
+		h.markDown(st, Silent)
+	case rep.Result == Leaderless:
+		st.heard.Store(time.Now().UnixNano())
+		h.markDown(st, NoLeader)
+	default:
+		now := time.Now()
+		if h.lagging(st, rep.Revision, now) {
+			st.heard.Store(now.UnixNano())
+			h.markDown(st, Lagging)
+		} else {
+			h.markUp(st)
+			h.learnLeader(st, rep)
+		}
+		st.learnRevision(rep.Revision, now, h.timing.LagGrace)
+	}
+	interval := h.timing.ProbeInterval
+	if h.suspicious(time.Now().UnixNano()) {
+		interval = h.timing.SuspectProbeInterval
+	}
+	st.mu.Lock()
+	st.probing = false
+	// A probe asked for while this one ran is answered by this one.
+	st.nextProbe = time.Now().Add(interval)
+	st.mu.Unlock()
+	h.poke()
+}
