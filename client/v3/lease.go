@@ -177,7 +177,8 @@ func NewLease(c *Client) Lease {
 	if c != nil {
 		timeout = c.cfg.DialTimeout + time.Second
 	}
-	return NewLeaseFromLeaseClient(RetryLeaseClient(c), c, timeout)
+	// c's connection carries the call options already.
+	return newLessor(RetryLeaseClient(c), c, timeout, nil)
 }
 
 // NewLeaseFromLeaseClient returns a Lease over remote. c supplies the
@@ -185,13 +186,18 @@ func NewLease(c *Client) Lease {
 // bounds the wait for a new keep-alive's first renewal (5s if it is not
 // more than a second).
 func NewLeaseFromLeaseClient(remote pb.LeaseClient, c *Client, keepAliveTimeout time.Duration) Lease {
+	return newLessor(remote, c, keepAliveTimeout, c.callOptions())
+}
+
+// newLessor returns a Lease over remote whose calls carry callOpts.
+func newLessor(remote pb.LeaseClient, c *Client, keepAliveTimeout time.Duration, callOpts []grpc.CallOption) *lessor {
 	if keepAliveTimeout <= time.Second {
 		keepAliveTimeout = defaultKeepAliveTimeout
 	}
 	l := &lessor{
 		remote:                remote,
 		client:                c,
-		callOpts:              c.callOptions(),
+		callOpts:              callOpts,
 		lg:                    c.GetLogger(),
 		firstKeepAliveTimeout: keepAliveTimeout,
 		keepAlives:            make(map[LeaseID]*keepAlive),

@@ -171,16 +171,22 @@ type watcher struct {
 
 // NewWatcher returns a Watcher that uses c's connection.
 func NewWatcher(c *Client) Watcher {
-	return NewWatchFromWatchClient(pb.NewWatchClient(connOf(c)), c)
+	// c's connection carries the call options already.
+	return newWatcher(pb.NewWatchClient(connOf(c)), c, nil)
 }
 
 // NewWatchFromWatchClient returns a Watcher over wc. c supplies the
 // context, logger and call options, and may be nil.
 func NewWatchFromWatchClient(wc pb.WatchClient, c *Client) Watcher {
+	return newWatcher(wc, c, c.callOptions())
+}
+
+// newWatcher returns a Watcher over wc whose streams carry callOpts.
+func newWatcher(wc pb.WatchClient, c *Client, callOpts []grpc.CallOption) *watcher {
 	w := &watcher{
 		remote:   wc,
 		client:   c,
-		callOpts: c.callOptions(),
+		callOpts: callOpts,
 		lg:       c.GetLogger(),
 		streams:  make(map[string]*watchStream),
 	}
