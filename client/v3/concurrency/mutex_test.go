@@ -156,10 +156,7 @@ func TestLockWaitsForTheHolderAndCanceledLockCleansUp(t *testing.T) {
 	cli := sharedcluster.Client(t)
 	ctx := sharedcluster.Context(t)
 	pfx := sharedcluster.Prefix(t) + "lock"
-	holder := concurrency.NewMutex(newSession(t, cli), pfx)
-	if err := holder.Lock(ctx); err != nil {
-		t.Fatal(err)
-	}
+	holder := lockedMutex(t, ctx, newSession(t, cli), pfx)
 
 	waiter := concurrency.NewMutex(newSession(t, cli), pfx)
 	wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
@@ -175,8 +172,7 @@ func TestLockWaitsForTheHolderAndCanceledLockCleansUp(t *testing.T) {
 		t.Errorf("%d keys under the lock prefix after a canceled Lock, want 1", resp.Count)
 	}
 
-	locked := make(chan error, 1)
-	go func() { locked <- waiter.Lock(ctx) }()
+	locked := lockInBackground(ctx, waiter)
 	if err := holder.Unlock(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -211,14 +207,10 @@ func TestLockReturnsErrSessionExpiredWhenTheLeaseEndsWhileWaiting(t *testing.T) 
 	cli := sharedcluster.Client(t)
 	ctx := sharedcluster.Context(t)
 	pfx := sharedcluster.Prefix(t) + "lock"
-	holder := concurrency.NewMutex(newSession(t, cli), pfx)
-	if err := holder.Lock(ctx); err != nil {
-		t.Fatal(err)
-	}
+	holder := lockedMutex(t, ctx, newSession(t, cli), pfx)
 	ws := newSession(t, cli)
 	waiter := concurrency.NewMutex(ws, pfx)
-	locked := make(chan error, 1)
-	go func() { locked <- waiter.Lock(ctx) }()
+	locked := lockInBackground(ctx, waiter)
 	queued(t, ctx, cli, pfx, 2)
 
 	if _, err := sharedcluster.Client(t).Revoke(ctx, ws.Lease()); err != nil {
@@ -246,14 +238,10 @@ func TestLockConfirmsItsKeyAfterWaiting(t *testing.T) {
 	cli := sharedcluster.Client(t)
 	ctx := sharedcluster.Context(t)
 	pfx := sharedcluster.Prefix(t) + "lock"
-	holder := concurrency.NewMutex(newSession(t, cli), pfx)
-	if err := holder.Lock(ctx); err != nil {
-		t.Fatal(err)
-	}
+	holder := lockedMutex(t, ctx, newSession(t, cli), pfx)
 	ws := newSession(t, cli)
 	waiter := concurrency.NewMutex(ws, pfx)
-	locked := make(chan error, 1)
-	go func() { locked <- waiter.Lock(ctx) }()
+	locked := lockInBackground(ctx, waiter)
 	queued(t, ctx, cli, pfx, 2)
 
 	// The waiter's key disappears as if its lease had expired on the
@@ -282,8 +270,7 @@ func TestLockPassesOnWhenTheHoldersSessionIsLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	waiter := concurrency.NewMutex(newSession(t, cli), pfx)
-	locked := make(chan error, 1)
-	go func() { locked <- waiter.Lock(ctx) }()
+	locked := lockInBackground(ctx, waiter)
 	queued(t, ctx, cli, pfx, 2)
 
 	if _, err := cli.Revoke(ctx, hs.Lease()); err != nil {
@@ -353,14 +340,10 @@ func TestLockFailsForAWaiterCutOffFromTheClusterUntilItsLeaseExpired(t *testing.
 	waiterCli := sharedcluster.ClientOf(t, []string{m[2].Endpoint()})
 	pfx := "lock"
 
-	holder := concurrency.NewMutex(newSession(t, holderCli), pfx)
-	if err := holder.Lock(ctx); err != nil {
-		t.Fatal(err)
-	}
+	holder := lockedMutex(t, ctx, newSession(t, holderCli), pfx)
 	ws := newSession(t, waiterCli, concurrency.WithTTL(2))
 	waiter := concurrency.NewMutex(ws, pfx)
-	locked := make(chan error, 1)
-	go func() { locked <- waiter.Lock(ctx) }()
+	locked := lockInBackground(ctx, waiter)
 	queued(t, ctx, holderCli, pfx, 2)
 
 	m[2].Blackhole()
@@ -383,4 +366,23 @@ func TestLockFailsForAWaiterCutOffFromTheClusterUntilItsLeaseExpired(t *testing.
 	if err := <-locked; !errors.Is(err, concurrency.ErrSessionExpired) {
 		t.Fatalf("Lock of a waiter whose lease expired while cut off: error %v, want ErrSessionExpired", err)
 	}
+}
+
+// lockedMutex returns a mutex of session s on pfx that it has locked,
+// failing the test if it cannot.
+func lockedMutex(t *testing.T, ctx context.Context, s *concurrency.Session, pfx string) *concurrency.Mutex {
+	t.Helper()
+	m := concurrency.NewMutex(s, pfx)
+	if err := m.Lock(ctx); err != nil {
+		t.Fatalf("Lock of an uncontended mutex: %v", err)
+	}
+	return m
+}
+
+// lockInBackground starts m.Lock(ctx) and returns the channel its result
+// arrives on.
+func lockInBackground(ctx context.Context, m *concurrency.Mutex) <-chan error {
+	locked := make(chan error, 1)
+	go func() { locked <- m.Lock(ctx) }()
+	return locked
 }
