@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -496,21 +495,7 @@ const (
 // updateFaultReadme replaces what lies between the fault markers of the
 // README at path with the table.
 func updateFaultReadme(path string, write func(io.Writer)) error {
-	old, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	i := bytes.Index(old, []byte(faultReadmeBegin))
-	j := bytes.Index(old, []byte(faultReadmeEnd))
-	if i < 0 || j < i {
-		return fmt.Errorf("%s: no %s … %s section", path, faultReadmeBegin, faultReadmeEnd)
-	}
-	var b bytes.Buffer
-	b.Write(old[:i+len(faultReadmeBegin)])
-	b.WriteString("\n")
-	write(&b)
-	b.Write(old[j:])
-	return os.WriteFile(path, b.Bytes(), 0o644)
+	return replaceSection(path, faultReadmeBegin, faultReadmeEnd, write)
 }
 
 // faultMain runs the fault scenarios (cfg.only selects them) and reports

@@ -293,19 +293,26 @@ const (
 // with a compact view of the run: the ratios per workload and cluster size,
 // the floor's, and the goal. fullTables names the file with every figure.
 func (r *Report) updateReadme(path, fullTables string) error {
+	return replaceSection(path, readmeBegin, readmeEnd, func(w io.Writer) { r.writeCompact(w, fullTables) })
+}
+
+// replaceSection rewrites the file at path, replacing what lies between
+// the lines begin and end with what write writes. The markers stay, so the
+// section can be replaced again by the next run.
+func replaceSection(path, begin, end string, write func(io.Writer)) error {
 	old, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	i := bytes.Index(old, []byte(readmeBegin))
-	j := bytes.Index(old, []byte(readmeEnd))
+	i := bytes.Index(old, []byte(begin))
+	j := bytes.Index(old, []byte(end))
 	if i < 0 || j < i {
-		return fmt.Errorf("%s: no %s … %s section", path, readmeBegin, readmeEnd)
+		return fmt.Errorf("%s: no %s … %s section", path, begin, end)
 	}
 	var b bytes.Buffer
-	b.Write(old[:i+len(readmeBegin)])
+	b.Write(old[:i+len(begin)])
 	b.WriteString("\n")
-	r.writeCompact(&b, fullTables)
+	write(&b)
 	b.Write(old[j:])
 	return os.WriteFile(path, b.Bytes(), 0o644)
 }
