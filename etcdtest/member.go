@@ -34,11 +34,10 @@ type Member struct {
 	blackholed, isolated   atomic.Bool
 	id                     atomic.Uint64
 
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	exited  <-chan struct{} // closed when the current process has exited
-	stopped bool
-	conn    *grpc.ClientConn // direct, for etcdtest's own status checks
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited <-chan struct{}  // closed when the current process has exited
+	conn   *grpc.ClientConn // direct, for etcdtest's own status checks
 }
 
 func newMember(c *Cluster, i int) (*Member, error) {
@@ -146,7 +145,7 @@ func (m *Member) start() error {
 	if err != nil {
 		return fmt.Errorf("etcdtest: starting member %s: %w", m.name, err)
 	}
-	m.cmd, m.exited, m.stopped = cmd, exited, false
+	m.cmd, m.exited = cmd, exited
 	return nil
 }
 
@@ -178,22 +177,14 @@ func (m *Member) Kill() error {
 func (m *Member) Stop() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.signal(syscall.SIGSTOP); err != nil {
-		return err
-	}
-	m.stopped = true
-	return nil
+	return m.signal(syscall.SIGSTOP)
 }
 
 // Resume continues a stopped member with SIGCONT.
 func (m *Member) Resume() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.signal(syscall.SIGCONT); err != nil {
-		return err
-	}
-	m.stopped = false
-	return nil
+	return m.signal(syscall.SIGCONT)
 }
 
 // Restart kills the member if it is running, starts it again on the same data
