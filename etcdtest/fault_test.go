@@ -193,3 +193,24 @@ func TestFaultDelayPostponesEveryRequestByAtLeastTheDelay(t *testing.T) {
 	}
 	m.SetDelay(0)
 }
+
+func TestFaultPeerDelayOnTheLeaderPostponesEveryCommit(t *testing.T) {
+	c := NewCluster(t, WithSize(3))
+	leader := c.Leader()
+	conn := dial(t, leader.Endpoint(), nil)
+	if err := put(timeout(t, 5*time.Second), conn, "k", "before"); err != nil {
+		t.Fatal(err)
+	}
+	// Followers' acknowledgements reach the leader through its peer proxy,
+	// so no write can commit sooner than the delay.
+	const d = 300 * time.Millisecond
+	leader.SetPeerDelay(d)
+	start := time.Now()
+	if err := put(timeout(t, 10*time.Second), conn, "k", "during"); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < d {
+		t.Fatalf("a write with the leader's inbound peer traffic delayed by %v committed in %v", d, took)
+	}
+	leader.SetPeerDelay(0)
+}
