@@ -95,12 +95,8 @@ func TestTryLockReturnsErrLockedAndLeavesNoKeyBehind(t *testing.T) {
 	if err := other.TryLock(ctx); !errors.Is(err, concurrency.ErrLocked) {
 		t.Fatalf("TryLock on a held mutex: error %v, want ErrLocked", err)
 	}
-	resp, err := cli.Get(ctx, pfx+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.Count != 1 {
-		t.Errorf("%d keys under the lock prefix after a failed TryLock, want 1 (the holder's)", resp.Count)
+	if n := queuedKeys(t, ctx, cli, pfx); n != 1 {
+		t.Errorf("%d keys under the lock prefix after a failed TryLock, want 1 (the holder's)", n)
 	}
 	if err := holder.Unlock(ctx); err != nil {
 		t.Fatal(err)
@@ -164,12 +160,8 @@ func TestLockWaitsForTheHolderAndCanceledLockCleansUp(t *testing.T) {
 	if err := waiter.Lock(wctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Lock on a held mutex with a short deadline: error %v, want DeadlineExceeded", err)
 	}
-	resp, err := cli.Get(ctx, pfx+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.Count != 1 {
-		t.Errorf("%d keys under the lock prefix after a canceled Lock, want 1", resp.Count)
+	if n := queuedKeys(t, ctx, cli, pfx); n != 1 {
+		t.Errorf("%d keys under the lock prefix after a canceled Lock, want 1", n)
 	}
 
 	locked := lockInBackground(ctx, waiter)
@@ -185,16 +177,13 @@ func TestLockWaitsForTheHolderAndCanceledLockCleansUp(t *testing.T) {
 func queued(t *testing.T, ctx context.Context, cli *clientv3.Client, pfx string, n int64) {
 	t.Helper()
 	for {
-		resp, err := cli.Get(ctx, pfx+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.Count >= n {
+		got := queuedKeys(t, ctx, cli, pfx)
+		if got >= n {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("only %d of %d contenders queued", resp.Count, n)
+			t.Fatalf("only %d of %d contenders queued", got, n)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -385,4 +374,14 @@ func lockInBackground(ctx context.Context, m *concurrency.Mutex) <-chan error {
 	locked := make(chan error, 1)
 	go func() { locked <- m.Lock(ctx) }()
 	return locked
+}
+
+// queuedKeys returns how many keys are queued under the lock prefix pfx.
+func queuedKeys(t *testing.T, ctx context.Context, cli *clientv3.Client, pfx string) int64 {
+	t.Helper()
+	resp, err := cli.Get(ctx, pfx+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Count
 }
