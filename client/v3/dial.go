@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
+	"github.com/a74b11dd/etcdkit/client/v3/internal/codec"
 	"github.com/a74b11dd/etcdkit/client/v3/internal/endpoint"
 )
 
@@ -42,6 +43,9 @@ func (c *Client) dial(res *balancer.Resolver, first endpoint.Endpoint) (*grpc.Cl
 		grpc.WithChainUnaryInterceptor(c.unaryInterceptor),
 		grpc.WithChainStreamInterceptor(c.streamInterceptor),
 		grpc.WithDefaultCallOptions(c.callOpts...),
+		// Our codec, not a registered one: other gRPC clients in the
+		// process keep grpc-go's.
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(codec.Codec{})),
 	}
 	if kp, ok := keepAliveParams(&c.cfg); ok {
 		opts = append(opts, grpc.WithKeepaliveParams(kp))

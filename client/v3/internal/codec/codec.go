@@ -1,0 +1,94 @@
+package codec
+
+import (
+	"fmt"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/proto"
+)
+
+// Codec is the connections' encoding.CodecV2. Its name is "proto", so the
+// server decodes what it sends with its own protobuf codec.
+type Codec struct{}
+
+var _ encoding.CodecV2 = Codec{}
+
+// Name implements encoding.CodecV2.
+func (Codec) Name() string { return "proto" }
+
+// minPooled is the smallest buffer worth taking from the pool: grpc-go
+// does not return smaller ones to it (mem.IsBelowBufferPoolingThreshold),
+// so asking for at least this much turns a small message's three
+// allocations (the bytes, their boxing, the slice) into one.
+const minPooled = 1<<10 + 1
+
+// Marshal implements encoding.CodecV2.
+func (Codec) Marshal(v any) (mem.BufferSlice, error) {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return nil, fmt.Errorf("etcdclient: cannot marshal %T: not a protobuf message", v)
+	}
+	size := proto.Size(m)
+	pool := mem.DefaultBufferPool()
+	buf := pool.Get(max(size, minPooled))
+	// UseCachedSize reuses the sizes proto.Size just recorded; the message
+	// does not change in between.
+	out, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend((*buf)[:0], m)
+	if err != nil {
+		pool.Put(buf)
+		return nil, err
+	}
+	*buf = out
+	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
+}
+
+// Unmarshal implements encoding.CodecV2.
+func (Codec) Unmarshal(data mem.BufferSlice, v any) error {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return fmt.Errorf("etcdclient: cannot unmarshal into %T: not a protobuf message", v)
+	}
+	if len(data) > 1 && hasFastDecoder(v) {
+		// A large message, spread over several of the transport's
+		// buffers: one copy into memory of its own, which the decoded
+		// keys and values then share, costs less than a pooled copy
+		// (which the pool clears whole) and a second copy into a slab.
+		b := data.Materialize()
+		if decodeFast(b, v, true) {
+			return nil
+		}
+		return proto.Unmarshal(b, m)
+	}
+	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+	defer buf.Free()
+	b := buf.ReadOnlyData()
+	if decodeFast(b, v, false) {
+		return nil
+	}
+	return proto.Unmarshal(b, m)
+}
+
+func hasFastDecoder(v any) bool {
+	switch v.(type) {
+	case *pb.RangeResponse, *pb.WatchResponse:
+		return true
+	}
+	return false
+}
+
+// decodeFast decodes b into v by hand if v is a message with a decoder of
+// its own. It reports false if it did not: v's type has none, or b holds
+// something the decoder does not expect. With own, b belongs to the
+// decoded message, whose keys and values then point into it; else they are
+// copied.
+func decodeFast(b []byte, v any, own bool) bool {
+	switch r := v.(type) {
+	case *pb.RangeResponse:
+		return decodeRangeResponse(b, r, own)
+	case *pb.WatchResponse:
+		return decodeWatchResponse(b, r, own)
+	}
+	return false
+}

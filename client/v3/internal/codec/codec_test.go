@@ -1,0 +1,214 @@
+package codec
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.uber.org/goleak"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func randomKV(r *rand.Rand) *mvccpb.KeyValue {
+	kv := &mvccpb.KeyValue{
+		CreateRevision: r.Int64N(1 << 40),
+		ModRevision:    r.Int64N(1 << 40),
+		Version:        r.Int64N(100),
+		Lease:          r.Int64() - r.Int64(),
+	}
+	if r.IntN(4) > 0 {
+		kv.Key = []byte(fmt.Sprintf("/key/%d", r.IntN(1000)))
+	}
+	if r.IntN(4) > 0 {
+		kv.Value = bytes.Repeat([]byte{byte(r.IntN(256))}, r.IntN(300))
+	}
+	return kv
+}
+
+func randomHeader(r *rand.Rand) *pb.ResponseHeader {
+	return &pb.ResponseHeader{ClusterId: r.Uint64(), MemberId: r.Uint64(), Revision: r.Int64N(1 << 40), RaftTerm: r.Uint64N(100)}
+}
+
+func randomRange(r *rand.Rand) *pb.RangeResponse {
+	m := &pb.RangeResponse{Header: randomHeader(r), More: r.IntN(2) == 0, Count: r.Int64N(1 << 20)}
+	for range []int{0, 1, 1, 2, 7, 100}[r.IntN(6)] {
+		m.Kvs = append(m.Kvs, randomKV(r))
+	}
+	return m
+}
+
+func randomWatch(r *rand.Rand) *pb.WatchResponse {
+	m := &pb.WatchResponse{Header: randomHeader(r), WatchId: r.Int64N(100), Created: r.IntN(5) == 0,
+		Canceled: r.IntN(5) == 0, CompactRevision: r.Int64N(3), Fragment: r.IntN(3) == 0}
+	if r.IntN(5) == 0 {
+		m.CancelReason = "mvcc: required revision has been compacted"
+	}
+	for range []int{0, 1, 1, 2, 50}[r.IntN(5)] {
+		ev := &mvccpb.Event{Type: mvccpb.Event_EventType(r.IntN(2)), Kv: randomKV(r)}
+		if r.IntN(2) == 0 {
+			ev.PrevKv = randomKV(r)
+		}
+		m.Events = append(m.Events, ev)
+	}
+	return m
+}
+
+// decodeBoth decodes b with the codec and with proto.Unmarshal into fresh
+// messages of proto's type and reports any difference.
+func decodeBoth(t *testing.T, b []byte, want proto.Message) {
+	t.Helper()
+	ref := want.ProtoReflect().New().Interface()
+	errRef := proto.Unmarshal(b, ref)
+	// One buffer: the codec copies keys and values; several: it decodes
+	// from a copy of its own.
+	split := len(b) / 2
+	for _, data := range []mem.BufferSlice{{mem.SliceBuffer(b)}, {mem.SliceBuffer(b[:split]), mem.SliceBuffer(b[split:])}} {
+		decodeAgainst(t, b, data, ref, errRef)
+	}
+}
+
+func decodeAgainst(t *testing.T, b []byte, data mem.BufferSlice, ref proto.Message, errRef error) {
+	t.Helper()
+	got := ref.ProtoReflect().New().Interface()
+	errGot := Codec{}.Unmarshal(data, got)
+	if (errGot == nil) != (errRef == nil) {
+		t.Fatalf("decoding %x: codec error %v, proto.Unmarshal error %v", b, errGot, errRef)
+	}
+	if errRef != nil {
+		return
+	}
+	if !proto.Equal(got, ref) {
+		t.Fatalf("decoding %x:\ncodec gave       %v\nproto.Unmarshal %v", b, got, ref)
+	}
+	if g, r := nilBytes(got), nilBytes(ref); g != r {
+		t.Fatalf("decoding %x: nil byte fields differ: codec %s, proto.Unmarshal %s", b, g, r)
+	}
+}
+
+// nilBytes lists which key and value fields are nil, which proto.Equal
+// does not tell apart from empty ones.
+func nilBytes(m proto.Message) string {
+	var kvs []*mvccpb.KeyValue
+	switch m := m.(type) {
+	case *pb.RangeResponse:
+		kvs = m.Kvs
+	case *pb.WatchResponse:
+		for _, ev := range m.Events {
+			kvs = append(kvs, ev.Kv, ev.PrevKv)
+		}
+	}
+	var s []byte
+	for _, kv := range kvs {
+		if kv == nil {
+			s = append(s, '-')
+			continue
+		}
+		s = append(s, "01"[btoi(kv.Key == nil)], "01"[btoi(kv.Value == nil)])
+	}
+	return string(s)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func TestDecodedResponsesEqualProtoUnmarshal(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 2000 {
+		var m proto.Message = randomRange(r)
+		if i%2 == 1 {
+			m = randomWatch(r)
+		}
+		b, err := proto.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decodeBoth(t, b, m)
+	}
+}
+
+func TestUnexpectedFieldsFallBackToProtoUnmarshal(t *testing.T) {
+	kv, _ := proto.Marshal(&mvccpb.KeyValue{Key: []byte("k"), Value: []byte("v")})
+	hdr, _ := proto.Marshal(&pb.ResponseHeader{Revision: 7})
+	cases := map[string][]byte{
+		"unknown top-level field":  protowire.AppendVarint(protowire.AppendTag(nil, 99, protowire.VarintType), 5),
+		"unknown field in a kv":    protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), protowire.AppendVarint(protowire.AppendTag(kv, 42, protowire.VarintType), 1)),
+		"header sent twice":        protowire.AppendBytes(protowire.AppendTag(protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), hdr), 1, protowire.BytesType), hdr),
+		"key as a varint":          protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 3)),
+		"truncated kv":             protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), kv[:len(kv)-1]),
+		"length beyond the buffer": append(protowire.AppendTag(nil, 2, protowire.BytesType), 0x7f),
+		"kv sent twice in event":   protowire.AppendBytes(protowire.AppendTag(nil, 11, protowire.BytesType), protowire.AppendBytes(protowire.AppendTag(protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), kv), 2, protowire.BytesType), kv)),
+		"invalid UTF-8 reason":     protowire.AppendBytes(protowire.AppendTag(nil, 6, protowire.BytesType), []byte{0xff, 0xfe}),
+	}
+	for name, b := range cases {
+		t.Run(name, func(t *testing.T) {
+			decodeBoth(t, b, &pb.RangeResponse{})
+			decodeBoth(t, b, &pb.WatchResponse{})
+		})
+	}
+}
+
+func TestDecodedBytesDoNotShareCapacity(t *testing.T) {
+	m := &pb.RangeResponse{Kvs: []*mvccpb.KeyValue{
+		{Key: []byte("a"), Value: []byte("1")},
+		{Key: []byte("b"), Value: []byte("2")},
+	}}
+	b, _ := proto.Marshal(m)
+	for _, data := range []mem.BufferSlice{{mem.SliceBuffer(b)}, {mem.SliceBuffer(b[:3]), mem.SliceBuffer(b[3:])}} {
+		var got pb.RangeResponse
+		if err := (Codec{}).Unmarshal(data, &got); err != nil {
+			t.Fatal(err)
+		}
+		_ = append(got.Kvs[0].Value, 'X')
+		_ = append(got.Kvs[0].Key, 'Y')
+		if k, v := string(got.Kvs[1].Key), string(got.Kvs[1].Value); k != "b" || v != "2" {
+			t.Fatalf("%d buffers: appending to the first key-value changed the second: key %q value %q, want \"b\" \"2\"", len(data), k, v)
+		}
+	}
+}
+
+func TestMarshalRoundTrips(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		m := randomRange(r)
+		data, err := Codec{}.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back pb.RangeResponse
+		if err := proto.Unmarshal(data.Materialize(), &back); err != nil {
+			t.Fatal(err)
+		}
+		data.Free()
+		if !proto.Equal(m, &back) {
+			t.Fatalf("marshal round trip: got %v, want %v", &back, m)
+		}
+	}
+	if _, err := (Codec{}).Marshal("not a message"); err == nil {
+		t.Fatal("marshaling a string: no error")
+	}
+}
+
+func FuzzDecodeMatchesProtoUnmarshal(f *testing.F) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 20 {
+		b, _ := proto.Marshal(randomRange(r))
+		f.Add(b)
+		b, _ = proto.Marshal(randomWatch(r))
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		decodeBoth(t, b, &pb.RangeResponse{})
+		decodeBoth(t, b, &pb.WatchResponse{})
+	})
+}

@@ -1,0 +1,194 @@
+package codec
+
+import (
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// decodeRangeResponse decodes b into r with at most four allocations
+// whatever the number of keys (two for a single key); with own, the keys
+// and values point into b. It reports false, leaving r in no particular
+// state, if b holds anything it does not expect.
+func decodeRangeResponse(b []byte, r *pb.RangeResponse, own bool) bool {
+	n, size, ok := measureKVs(b, 2)
+	if !ok {
+		return false
+	}
+	r.Reset()
+	var (
+		hdr  *pb.ResponseHeader
+		kvs  []mvccpb.KeyValue
+		ptrs []*mvccpb.KeyValue
+	)
+	if n == 1 {
+		one := new(struct {
+			hdr pb.ResponseHeader
+			kv  [1]mvccpb.KeyValue
+			ptr [1]*mvccpb.KeyValue
+		})
+		hdr, kvs, ptrs = &one.hdr, one.kv[:], one.ptr[:0]
+	} else {
+		hdr = new(pb.ResponseHeader)
+		if n > 0 {
+			kvs, ptrs = make([]mvccpb.KeyValue, n), make([]*mvccpb.KeyValue, 0, n)
+		}
+	}
+	s := newSlab(size, own)
+	f := fields{b: b}
+	for {
+		num, typ, more := f.next()
+		if !more {
+			break
+		}
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			if r.Header != nil || !decodeHeader(f.bytes(), hdr) {
+				return false
+			}
+			r.Header = hdr
+		case num == 2 && typ == protowire.BytesType:
+			if len(ptrs) == len(kvs) {
+				return false
+			}
+			kv := &kvs[len(ptrs)]
+			if !decodeKV(f.bytes(), kv, &s) {
+				return false
+			}
+			ptrs = append(ptrs, kv)
+		case num == 3 && typ == protowire.VarintType:
+			r.More = f.varint() != 0
+		case num == 4 && typ == protowire.VarintType:
+			r.Count = int64(f.varint())
+		default:
+			return false
+		}
+	}
+	if !f.ok() {
+		return false
+	}
+	if len(ptrs) > 0 {
+		r.Kvs = ptrs
+	}
+	return true
+}
+
+// measureKVs counts the key-values in the fields numbered field of the
+// message b, and the bytes of their keys and values. ok is false if b is
+// malformed there.
+func measureKVs(b []byte, field protowire.Number) (n, size int, ok bool) {
+	f := fields{b: b}
+	for {
+		num, typ, more := f.next()
+		if !more {
+			break
+		}
+		if num != field || typ != protowire.BytesType {
+			if n := protowire.ConsumeFieldValue(num, typ, f.b); n >= 0 {
+				f.b = f.b[n:]
+				continue
+			}
+			return 0, 0, false
+		}
+		kvSize, kvOK := measureKV(f.bytes())
+		if !kvOK {
+			return 0, 0, false
+		}
+		n++
+		size += kvSize
+	}
+	return n, size, f.ok()
+}
+
+// measureKV returns the bytes of the key and value of one encoded
+// key-value.
+func measureKV(b []byte) (size int, ok bool) {
+	f := fields{b: b}
+	for {
+		num, typ, more := f.next()
+		if !more {
+			break
+		}
+		switch typ {
+		case protowire.BytesType:
+			v := f.bytes()
+			if num == 1 || num == 5 {
+				size += len(v)
+			}
+		case protowire.VarintType:
+			f.varint()
+		default:
+			return 0, false
+		}
+	}
+	return size, f.ok()
+}
+
+// decodeKV decodes the key-value b into kv, its key and value into s.
+// Fields already set in kv are overwritten by those present in b, as
+// protobuf merges a message that appears twice.
+func decodeKV(b []byte, kv *mvccpb.KeyValue, s *slab) bool {
+	f := fields{b: b}
+	for {
+		num, typ, more := f.next()
+		if !more {
+			break
+		}
+		if typ == protowire.BytesType {
+			switch num {
+			case 1:
+				kv.Key = s.take(f.bytes())
+			case 5:
+				kv.Value = s.take(f.bytes())
+			default:
+				return false
+			}
+			continue
+		}
+		if typ != protowire.VarintType {
+			return false
+		}
+		v := int64(f.varint())
+		switch num {
+		case 2:
+			kv.CreateRevision = v
+		case 3:
+			kv.ModRevision = v
+		case 4:
+			kv.Version = v
+		case 6:
+			kv.Lease = v
+		default:
+			return false
+		}
+	}
+	return f.ok()
+}
+
+// decodeHeader decodes the response header b into h.
+func decodeHeader(b []byte, h *pb.ResponseHeader) bool {
+	f := fields{b: b}
+	for {
+		num, typ, more := f.next()
+		if !more {
+			break
+		}
+		if typ != protowire.VarintType {
+			return false
+		}
+		v := f.varint()
+		switch num {
+		case 1:
+			h.ClusterId = v
+		case 2:
+			h.MemberId = v
+		case 3:
+			h.Revision = int64(v)
+		case 4:
+			h.RaftTerm = v
+		default:
+			return false
+		}
+	}
+	return f.ok()
+}
