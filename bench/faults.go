@@ -303,10 +303,12 @@ func runFault(ctx context.Context, ft faultTiming, api faultAPI, sc faultScenari
 		}
 		stop()
 		if m != nil && m == missed {
-			cli.Close()
-			if cli, err = f.new(cctx, api.endpoints(clus)); err != nil {
+			fresh, err := f.new(cctx, api.endpoints(clus))
+			if err != nil {
 				return fail(err)
 			}
+			cli.Close()
+			cli = fresh
 		}
 		missed = m
 	}
