@@ -39,6 +39,14 @@ var mirrors = []mirror{
 			mirrorNote, ""),
 	},
 	{
+		src: "clients_official_fault_v2.go", dst: "clients_etcdkit_fault_v2.go",
+		replacer: strings.NewReplacer(
+			`"go.etcd.io/etcd/client/v2"`, `"github.com/a74b11dd/etcdkit/client/v2"`,
+			"officialFaultV2", "etcdkitFaultV2", "OfficialFaultV2", "EtcdkitFaultV2",
+			"the official v2 client to", "etcdkit's v2 client to",
+			mirrorNote, ""),
+	},
+	{
 		src: "clients_official_v2.go", dst: "clients_etcdkit_v2.go",
 		replacer: strings.NewReplacer(
 			`"go.etcd.io/etcd/client/v2"`, `"github.com/a74b11dd/etcdkit/client/v2"`,

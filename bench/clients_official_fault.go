@@ -43,16 +43,16 @@ func (c *officialFault) Put(ctx context.Context, key, val string) (int64, error)
 	return resp.Header.Revision, nil
 }
 
-func (c *officialFault) Watch(ctx context.Context, prefix string, onEvent func(rev int64, err error)) (uint64, func(), error) {
+func (c *officialFault) Watch(ctx context.Context, prefix string, onEvent func(rev int64, err error)) (memberRef, func(), error) {
 	ctx, cancel := context.WithCancel(ctx)
 	wch := c.cli.Watch(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCreatedNotify())
 	first, ok := <-wch
 	if !ok || first.Err() != nil || !first.Created {
 		cancel()
 		if ok && first.Err() != nil {
-			return 0, nil, first.Err()
+			return memberRef{}, nil, first.Err()
 		}
-		return 0, nil, errWatchClosed
+		return memberRef{}, nil, errWatchClosed
 	}
 	done := make(chan struct{})
 	go func() {
@@ -70,7 +70,7 @@ func (c *officialFault) Watch(ctx context.Context, prefix string, onEvent func(r
 			onEvent(0, errWatchClosed)
 		}
 	}()
-	return first.Header.MemberId, func() { cancel(); <-done }, nil
+	return memberRef{id: first.Header.MemberId}, func() { cancel(); <-done }, nil
 }
 
 func (c *officialFault) Close() error { return c.cli.Close() }

@@ -3,26 +3,23 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"regexp"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/a74b11dd/etcdkit/etcdtest"
-	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 )
 
 // Fault scenarios: what one member's failure costs a client's users. Each
 // scenario starts a 3-member cluster, points the client at every member
 // through etcdtest's fault proxies, and runs on it a read loop
-// (linearizable Gets of one key) and a write loop (Puts of new keys), each
-// operation with its own deadline, and a watch of keys that a separate
-// feeder writes to the other members directly (so that the watch's figures
-// do not depend on the client's own writes). Then it strikes one member —
-// the one serving the watch — holds the fault, heals it, and measures,
-// from the fault to the end of the run:
+// (linearizable Gets of one key: quorum reads in v2) and a write loop (Puts
+// of new keys), each operation with its own deadline, and a watch of keys
+// that a separate feeder writes to the other members directly (so that the
+// watch's figures do not depend on the client's own writes). Then it
+// strikes one member — the one serving the watch — holds the fault, heals
+// it, and measures, from the fault to the end of the run:
 //   - the longest stall of the read loop and of the write loop (the
 //     longest time between two successful operations);
 //   - the longest watch stall: the longest time between a write's success
@@ -31,31 +28,46 @@ import (
 //   - the failed reads and writes, and the events the watch lost or
 //     delivered twice.
 //
-// The scenario is written once and run for each client, each on a fresh
-// cluster, with the settings a user who changes nothing gets.
+// The scenario is written once and run for each API (faultAPI: v3 on etcd
+// 3.7, v2 on etcd 3.5) and each of its clients, each on a fresh cluster,
+// with the settings a user who changes nothing gets, or, in v2, the ones
+// the client's README tells users to set.
 
 // faultClient is what the fault scenarios need from a client.
 type faultClient interface {
 	// Get reads key (linearizable).
 	Get(ctx context.Context, key string) error
-	// Put writes key and returns the revision of the write.
+	// Put writes key and returns the revision (v3) or index (v2) of the
+	// write.
 	Put(ctx context.Context, key, val string) (int64, error)
 	// Watch watches prefix from now, calling onEvent with each event's
-	// revision (or an error) from any goroutine. It returns once the
-	// watch is created, with the ID of the member serving it, and a stop
-	// function that ends it and waits for its goroutine.
-	Watch(ctx context.Context, prefix string, onEvent func(rev int64, err error)) (member uint64, stop func(), err error)
+	// revision or index (or an error) from any goroutine. It returns once
+	// the watch is sent, with the member serving it, and a stop function
+	// that ends it and waits for its goroutine.
+	Watch(ctx context.Context, prefix string, onEvent func(rev int64, err error)) (member memberRef, stop func(), err error)
 	Close() error
+}
+
+// memberRef names a member the way a client learns it: by ID from a v3
+// response header, or by the host:port a v2 request went to.
+type memberRef struct {
+	id       uint64
+	endpoint string
+}
+
+// member returns c's member that ref names, or nil.
+func (ref memberRef) member(c *etcdtest.Cluster) *etcdtest.Member {
+	for _, m := range c.Members() {
+		if (ref.id != 0 && m.ID() == ref.id) || (ref.endpoint != "" && m.Endpoint() == ref.endpoint) {
+			return m
+		}
+	}
+	return nil
 }
 
 type faultFactory struct {
 	name string
 	new  func(ctx context.Context, endpoints []string) (faultClient, error)
-}
-
-var faultFactories = []faultFactory{
-	{clientEtcdkit, newEtcdkitFault},
-	{clientOfficial, newOfficialFault},
 }
 
 // faultScenario is one fault. The member it strikes serves the watch and
@@ -103,6 +115,7 @@ func defaultFaultTiming() faultTiming {
 
 // FaultResult is what one client went through in one scenario.
 type FaultResult struct {
+	API           string  `json:"api"`
 	Scenario      string  `json:"scenario"`
 	Title         string  `json:"title"`
 	Client        string  `json:"client"`
@@ -119,25 +132,25 @@ type FaultResult struct {
 	Err           string  `json:"error,omitempty"`
 }
 
-// runFaults runs every scenario matching only for every client in
+// runFaults runs every scenario matching only for every client of api in
 // clients (all if empty).
-func runFaults(ctx context.Context, ft faultTiming, only *regexp.Regexp, clients []string) []FaultResult {
+func runFaults(ctx context.Context, ft faultTiming, api faultAPI, only *regexp.Regexp, clients []string) []FaultResult {
 	var out []FaultResult
 	for _, sc := range faultScenarios() {
 		if only != nil && !only.MatchString(sc.name) {
 			continue
 		}
-		for _, f := range faultFactories {
+		for _, f := range api.factories {
 			if len(clients) > 0 && !slices.Contains(clients, f.name) {
 				continue
 			}
 			if ctx.Err() != nil {
 				return out
 			}
-			logf(ft, "fault %s: %s", sc.name, f.name)
-			r := runFault(ctx, ft, sc, f)
+			logf(ft, "fault %s %s: %s", api.name, sc.name, f.name)
+			r := runFault(ctx, ft, api, sc, f)
 			if r.Err != "" {
-				logf(ft, "fault %s: %s: %s", sc.name, f.name, r.Err)
+				logf(ft, "fault %s %s: %s: %s", api.name, sc.name, f.name, r.Err)
 			}
 			out = append(out, r)
 		}
@@ -238,13 +251,15 @@ type ackedWrite struct {
 	at  time.Time
 }
 
-func runFault(ctx context.Context, ft faultTiming, sc faultScenario, f faultFactory) (res FaultResult) {
-	res = FaultResult{Scenario: sc.name, Title: sc.title, Client: f.name, Silent: sc.silent}
+func runFault(ctx context.Context, ft faultTiming, api faultAPI, sc faultScenario, f faultFactory) (res FaultResult) {
+	res = FaultResult{API: api.name, Scenario: sc.name, Title: sc.title, Client: f.name, Silent: sc.silent}
 	fail := func(err error) FaultResult { res.Err = err.Error(); return res }
 
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	clus, err := etcdtest.Start(cctx, etcdtest.WithSize(3), etcdtest.WithFlags("--unsafe-no-fsync"))
+	opts := append([]etcdtest.Option{etcdtest.WithSize(3), etcdtest.WithVersion(api.version),
+		etcdtest.WithFlags("--unsafe-no-fsync")}, api.opts...)
+	clus, err := etcdtest.Start(cctx, opts...)
 	if err != nil {
 		return fail(err)
 	}
@@ -253,11 +268,12 @@ func runFault(ctx context.Context, ft faultTiming, sc faultScenario, f faultFact
 	if err != nil {
 		return fail(err)
 	}
-	cli, err := f.new(cctx, clus.Endpoints())
+	cli, err := f.new(cctx, api.endpoints(clus))
 	if err != nil {
 		return fail(err)
 	}
-	defer cli.Close()
+	// cli may be replaced while the watch is placed.
+	defer func() { cli.Close() }()
 
 	const readKey = "/fault/read"
 	const prefix = "/fault/w/"
@@ -267,34 +283,46 @@ func runFault(ctx context.Context, ft faultTiming, sc faultScenario, f faultFact
 	}
 
 	// Place the watch on a member of the scenario's role: it is the one
-	// struck. Watches on a client go to its members in turn.
+	// struck. A v3 client spreads its watches over its members; a v2
+	// client sends everything to the member it pinned when it was made, so
+	// a watch that lands twice on the same wrong member asks for a new
+	// client.
 	wl := newWatchLog()
-	var victim *etcdtest.Member
+	var victim, missed *etcdtest.Member
 	var stopWatch func()
 	for range 12 {
 		attempt := newWatchLog()
-		id, stop, err := cli.Watch(cctx, feedPrefix, attempt.onEvent)
+		ref, stop, err := cli.Watch(cctx, feedPrefix, attempt.onEvent)
 		if err != nil {
 			return fail(fmt.Errorf("watch: %w", err))
 		}
-		m := memberWithID(clus, id)
+		m := ref.member(clus)
 		if m != nil && (m == leader) == sc.leader {
 			victim, stopWatch, wl = m, stop, attempt
 			break
 		}
 		stop()
+		if m != nil && m == missed {
+			fresh, err := f.new(cctx, api.endpoints(clus))
+			if err != nil {
+				return fail(err)
+			}
+			cli.Close()
+			cli = fresh
+		}
+		missed = m
 	}
 	if victim == nil {
 		return fail(fmt.Errorf("no watch landed on a %s", map[bool]string{true: "leader", false: "follower"}[sc.leader]))
 	}
 	defer func() { stopWatch() }()
-	var others []string
+	var others []*etcdtest.Member
 	for _, m := range clus.Members() {
 		if m != victim {
-			others = append(others, m.DirectEndpoint())
+			others = append(others, m)
 		}
 	}
-	feeder, err := dialRawV3(others)
+	feeder, err := api.newFeeder(others)
 	if err != nil {
 		return fail(err)
 	}
@@ -345,13 +373,13 @@ func runFault(ctx context.Context, ft faultTiming, sc faultScenario, f faultFact
 		octx, ocancel := context.WithTimeout(cctx, ft.opTimeout)
 		defer ocancel()
 		fed++
-		resp, err := feeder.kv.Put(octx, &pb.PutRequest{Key: fmt.Appendf(nil, "%s%06d", feedPrefix, fed), Value: []byte("v")})
+		rev, err := feeder.Put(octx, fmt.Sprintf("%s%06d", feedPrefix, fed), "v")
 		if err != nil {
 			time.Sleep(10 * time.Millisecond)
 			return err
 		}
 		ackedMu.Lock()
-		acked = append(acked, ackedWrite{resp.Header.Revision, time.Now()})
+		acked = append(acked, ackedWrite{rev, time.Now()})
 		ackedMu.Unlock()
 		time.Sleep(5 * time.Millisecond)
 		return nil
@@ -420,15 +448,6 @@ func runFault(ctx context.Context, ft faultTiming, sc faultScenario, f faultFact
 	return res
 }
 
-func memberWithID(c *etcdtest.Cluster, id uint64) *etcdtest.Member {
-	for _, m := range c.Members() {
-		if m.ID() == id {
-			return m
-		}
-	}
-	return nil
-}
-
 func sleepCtx(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -439,96 +458,3 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// faultTarget is the issue's goal for etcdkit in a scenario: the longest
-// stall (read loop and watch) and zero failed reads.
-func faultTarget(r *FaultResult) time.Duration {
-	if r.Silent {
-		return 3 * time.Second
-	}
-	return time.Second
-}
-
-// writeFaultMarkdown writes the fault table.
-func writeFaultMarkdown(w io.Writer, ft faultTiming, machine Machine, results []FaultResult) {
-	fmt.Fprintf(w, "`go run . -faults`, %s: 3-member etcd %s cluster (client traffic through etcdtest's proxies), %s, load %s. "+
-		"Each run: loops for %v, the fault for %v, healed, loops for %v more; every read and write has a %v deadline. "+
-		"The struck member is the one serving the watch. Figures from the fault to the end of the run; a stall is the "+
-		"longest time without a successful operation (for the watch: between the success of a write, made by a separate "+
-		"writer on the other members, and its event's delivery).\n\n",
-		time.Now().UTC().Format("2006-01-02"), etcdtest.V3_7, fmt.Sprintf("%s × %d cores", machine.CPU, machine.Cores), machine.LoadAvg,
-		ft.warm, ft.hold, ft.after, ft.opTimeout)
-	fmt.Fprintln(w, "| fault | client | read stall | failed reads | write stall | failed writes | watch stall | events lost / repeated | etcdkit target |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---|")
-	for i := range results {
-		r := &results[i]
-		if r.Err != "" {
-			fmt.Fprintf(w, "| %s | %s | error: %s |||||||\n", mdEscape(r.Title), r.Client, mdEscape(r.Err))
-			continue
-		}
-		target := ""
-		if r.Client == clientEtcdkit {
-			goal := faultTarget(r)
-			met := r.ReadFailures == 0 && r.ReadStallMs <= ms(goal) && r.WatchStallMs <= ms(goal)
-			target = fmt.Sprintf("≤ %v, no failed read: %s", goal, map[bool]string{true: "met", false: "missed"}[met])
-		}
-		fmt.Fprintf(w, "| %s | %s | %s | %d of %d | %s | %d of %d | %s | %d / %d | %s |\n",
-			mdEscape(r.Title), r.Client,
-			fmtStall(r.ReadStallMs), r.ReadFailures, r.Reads+r.ReadFailures,
-			fmtStall(r.WriteStallMs), r.WriteFailures, r.Writes+r.WriteFailures,
-			fmtStall(r.WatchStallMs), r.WatchLost, r.WatchDup, target)
-	}
-}
-
-func fmtStall(msv float64) string {
-	if msv >= 1000 {
-		return fmt.Sprintf("%.2f s", msv/1000)
-	}
-	return fmt.Sprintf("%.0f ms", msv)
-}
-
-const (
-	faultReadmeBegin = "<!-- bench-faults:begin -->"
-	faultReadmeEnd   = "<!-- bench-faults:end -->"
-)
-
-// updateFaultReadme replaces what lies between the fault markers of the
-// README at path with the table.
-func updateFaultReadme(path string, write func(io.Writer)) error {
-	return replaceSection(path, faultReadmeBegin, faultReadmeEnd, write)
-}
-
-// faultMain runs the fault scenarios (cfg.only selects them) and reports
-// the table on standard output, and to mdPath and the README at readme if
-// set.
-func faultMain(ctx context.Context, cfg *config, machine Machine, mdPath, readme string) int {
-	ft := defaultFaultTiming()
-	ft.log = cfg.log
-	results := runFaults(ctx, ft, cfg.only, cfg.clients)
-	write := func(w io.Writer) { writeFaultMarkdown(w, ft, machine, results) }
-	write(os.Stdout)
-	code := 0
-	if mdPath != "" {
-		f, err := os.Create(mdPath)
-		if err == nil {
-			write(f)
-			err = f.Close()
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			code = 1
-		}
-	}
-	if readme != "" {
-		if err := updateFaultReadme(readme, write); err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			code = 1
-		}
-	}
-	for _, r := range results {
-		if r.Err != "" {
-			code = 1
-		}
-	}
-	return code
-}

@@ -31,6 +31,10 @@ func main() {
 	os.Exit(realMain())
 }
 
+// faultJSONDefault is where -faults writes its report unless -json says
+// otherwise; the committed report is faults.json.
+const faultJSONDefault = "fault-results.json"
+
 func realMain() int {
 	var (
 		quick      = flag.Bool("quick", false, "short run: fewer rounds, shorter phases, fewer events")
@@ -42,18 +46,36 @@ func realMain() int {
 		members    = flag.String("members", "1,3", "cluster sizes to run, comma-separated")
 		clients    = flag.String("clients", "", "run only these clients (comma-separated: etcdkit, official, raw)")
 		quiet      = flag.Bool("q", false, "no progress lines on stderr")
-		faults     = flag.Bool("faults", false, "run the fault scenarios instead of the workloads (-run selects scenarios, -readme and -md get the fault table)")
-		fromJSON   = flag.String("from-json", "", "run nothing: render the report of an earlier run from its JSON file")
+		faults     = flag.Bool("faults", false, "run the fault scenarios instead of the workloads (-run selects scenarios, -api the APIs, -readme and -md get the fault tables, -json defaults to "+faultJSONDefault+")")
+		apis       = flag.String("api", "v3,v2", "with -faults: run the scenarios of these APIs (comma-separated: v3, v2); the JSON file's runs of the others are kept")
+		fromJSON   = flag.String("from-json", "", "run nothing: render the report of an earlier run from its JSON file (with -faults: a fault report)")
 	)
 	flag.Parse()
+	jsonSet := false
+	flag.Visit(func(f *flag.Flag) { jsonSet = jsonSet || f.Name == "json" })
+	var faultAPIsRun []faultAPI
+	if *faults {
+		for _, s := range strings.Split(*apis, ",") {
+			i := slices.IndexFunc(faultAPIs(), func(a faultAPI) bool { return a.name == strings.TrimSpace(s) })
+			if i < 0 {
+				fmt.Fprintf(os.Stderr, "bench: -api: %q is not v3 or v2\n", s)
+				return 2
+			}
+			faultAPIsRun = append(faultAPIsRun, faultAPIs()[i])
+		}
+		if *fromJSON != "" {
+			return faultMain(context.Background(), &config{}, Machine{}, nil, false, *fromJSON, *mdPath, *readme)
+		}
+		if !jsonSet {
+			*jsonPath = faultJSONDefault
+		}
+	}
 	if *fromJSON != "" {
 		rep, err := readReport(*fromJSON)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			return 1
 		}
-		jsonSet := false
-		flag.Visit(func(f *flag.Flag) { jsonSet = jsonSet || f.Name == "json" })
 		if !jsonSet {
 			*jsonPath = ""
 		}
@@ -106,7 +128,7 @@ func realMain() int {
 	defer stop()
 	machine := describeMachine()
 	if *faults {
-		return faultMain(ctx, &cfg, machine, *mdPath, *readme)
+		return faultMain(ctx, &cfg, machine, faultAPIsRun, true, *jsonPath, *mdPath, *readme)
 	}
 	results, err := run(ctx, &cfg)
 	if err != nil {
