@@ -40,8 +40,10 @@ import (
 //     returns a *ClusterError at once; the next call starts at the next
 //     endpoint.
 //   - A read whose reply carries an X-Etcd-Index below the highest one this
-//     client has already received comes from a member that lags behind what
-//     the client has seen: it is kept aside and the read moves on. Only when
+//     client had received when the read began comes from a member that lags
+//     behind what the client has seen: it is kept aside and the read moves
+//     on. (Indexes received during the read do not count: the client's own
+//     concurrent writes would otherwise make every member look behind.) Only when
 //     no endpoint gives a current reply is the freshest of those returned.
 //   - Each endpoint is tried once per call, and when all failed the call
 //     returns a *ClusterError holding every attempt's error. Except: when a
@@ -79,6 +81,7 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 		bound, derived = c.lat.readBound(), true
 	}
 
+	floor := c.floor.Load()
 	var (
 		errs      []error
 		stale     *reply // the freshest reply from a lagging member
@@ -118,7 +121,7 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 		sent, err := c.send(ctx, &g, req, rep)
 		if err == nil && rep.status < 500 {
 			idx, hasIdx := etcdIndex(rep.header)
-			if req.kind == kindRead && hasIdx && idx < c.floor.Load() {
+			if req.kind == kindRead && hasIdx && idx < floor {
 				if stale == nil || idx > staleIdx {
 					if stale != nil {
 						stale.release()

@@ -3,11 +3,14 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"net/http"
 	"net/http/httptrace"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -465,4 +468,66 @@ func TestPlainReadMovesOffAMemberBehindWhatTheClientHasSeen(t *testing.T) {
 	if got := attempts(rec, n); !slices.Equal(got, want) {
 		t.Fatalf("the Get went to %v, want the lagging member, then the leader", got)
 	}
+}
+
+func TestQuorumReadsAreSentOnceWhileTheClientWrites(t *testing.T) {
+	// Writes that complete while a read is in flight raise what the client
+	// has seen; a reply that predates them is current all the same and
+	// must not send the read on to another member.
+	tr := &getCounter{recorder: newRecorder(t)}
+	cl, err := New(Config{Endpoints: shared.ClientURLs(), Transport: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := NewKeysAPI(cl)
+	ctx := testCtx(t)
+	if _, err := k.Set(ctx, key(t, "r"), "v", nil); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var writers sync.WaitGroup
+	stopWriters := sync.OnceFunc(func() {
+		close(stop)
+		writers.Wait()
+	})
+	defer stopWriters()
+	for w := range 4 {
+		writers.Go(func() {
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := k.Set(ctx, key(t, fmt.Sprintf("w%d-%d", w, n)), "v", nil); err != nil {
+					t.Errorf("Set: %v", err)
+					return
+				}
+			}
+		})
+	}
+	const reads = 200
+	tr.gets.Store(0)
+	for range reads {
+		if _, err := k.Get(ctx, key(t, "r"), &GetOptions{Quorum: true}); err != nil {
+			t.Fatalf("quorum Get: %v", err)
+		}
+	}
+	stopWriters()
+	if got := tr.gets.Load(); got != reads {
+		t.Fatalf("%d quorum Gets sent %d requests; want one each", reads, got)
+	}
+}
+
+// getCounter counts the GET requests sent, health probes excepted.
+type getCounter struct {
+	*recorder
+	gets atomic.Int64
+}
+
+func (g *getCounter) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodGet && req.URL.Path != "/health" {
+		g.gets.Add(1)
+	}
+	return g.recorder.RoundTrip(req)
 }
