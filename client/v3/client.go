@@ -61,6 +61,8 @@ type Client struct {
 	closeErr  error
 	bg        sync.WaitGroup
 
+	guards guardClock
+
 	mu  sync.RWMutex
 	lg  *zap.Logger
 	eps []string

@@ -140,41 +140,27 @@ func (g *hedge) copyTo(reply any) error {
 
 // invokeGuarded runs one attempt of a guarded call. It returns
 // errHedgeWon if the call's hedge answered instead (the reply is then
-// g's), errMemberDown if the attempt was abandoned, else what the attempt
-// returned.
-func (c *Client) invokeGuarded(ctx context.Context, h *balancer.Health, att *balancer.Attempt, g *hedge, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
+// cs.hedge's), errMemberDown if the attempt was abandoned, else what the
+// attempt returned.
+func (c *Client) invokeGuarded(ctx context.Context, h *balancer.Health, cs *callState, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	g := &cs.hedge
 	if !g.begin(cancel) {
 		return errHedgeWon
 	}
 	defer g.end()
-	start := time.Now()
 	bound := h.AttemptBound()
-	timer := time.AfterFunc(bound, func() {
-		addr := att.Addr()
-		for addr == "" {
-			// Not sent yet: waiting for a connection is not silence.
-			if sleep(actx, bound) != nil {
-				return
-			}
-			addr = att.Addr()
-		}
-		go h.WatchAttempt(actx, addr, start, func() { cancel(errMemberDown) })
-		invoke := func(hctx context.Context, r any) error {
-			return invoker(hctx, method, req, r, cc, opts...)
-		}
-		for actx.Err() == nil {
-			if h.HasAlternative(addr) {
-				g.run(ctx, addr, reply, invoke)
-			}
-			if sleep(actx, bound) != nil {
-				return
-			}
-		}
-	})
+	start := time.Now()
+	cs.guard = guardedAttempt{
+		due: start.Add(bound), start: start, bound: bound,
+		callCtx: ctx, ctx: actx, cancel: cancel,
+		h: h, att: &cs.actx.Attempt, g: g,
+		method: method, req: req, reply: reply, cc: cc, invoker: invoker, opts: opts,
+	}
+	c.guards.add(&cs.guard)
 	err := invoker(actx, method, req, reply, cc, opts...)
-	timer.Stop()
+	c.guards.remove(&cs.guard)
 	if err == nil {
 		return nil
 	}
@@ -185,4 +171,133 @@ func (c *Client) invokeGuarded(ctx context.Context, h *balancer.Health, att *bal
 		return errMemberDown
 	}
 	return err
+}
+
+// guardedAttempt is what guarding one attempt takes, kept in the call's
+// callState while the attempt runs.
+type guardedAttempt struct {
+	prev, next *guardedAttempt // in guardClock's list while linked
+	linked     bool
+
+	due, start time.Time
+	bound      time.Duration
+	callCtx    context.Context // the call's, which hedges run under
+	ctx        context.Context // the attempt's
+	cancel     context.CancelCauseFunc
+	h          *balancer.Health
+	att        *balancer.Attempt
+	g          *hedge
+	method     string
+	req, reply any
+	cc         *grpc.ClientConn
+	invoker    grpc.UnaryInvoker
+	opts       []grpc.CallOption
+}
+
+// watch guards an attempt past its bound: it watches the attempt's member
+// and hedges the call while the attempt runs. It runs on a copy of the
+// record, which the call reuses for its next attempt.
+func (a guardedAttempt) watch() {
+	addr := a.att.Addr()
+	for addr == "" {
+		// Not sent yet: waiting for a connection is not silence.
+		if sleep(a.ctx, a.bound) != nil {
+			return
+		}
+		addr = a.att.Addr()
+	}
+	go a.h.WatchAttempt(a.ctx, addr, a.start, func() { a.cancel(errMemberDown) })
+	invoke := func(hctx context.Context, r any) error {
+		return a.invoker(hctx, a.method, a.req, r, a.cc, a.opts...)
+	}
+	for a.ctx.Err() == nil {
+		if a.h.HasAlternative(addr) {
+			a.g.run(a.callCtx, addr, a.reply, invoke)
+		}
+		if sleep(a.ctx, a.bound) != nil {
+			return
+		}
+	}
+}
+
+// guardTick is how often the guard clock looks for attempts past their
+// bound (at least 300 ms): a guard starts at most this late.
+const guardTick = 50 * time.Millisecond
+
+// guardClock starts the guard of every attempt still running at its
+// bound. One timer serves all of a client's calls, armed only while some
+// are in flight, so that an attempt costs no timer of its own; only an
+// attempt that outlives its bound costs a goroutine.
+type guardClock struct {
+	mu         sync.Mutex
+	head, tail *guardedAttempt
+	timer      *time.Timer
+	armed      bool
+}
+
+// add links a, which must not be linked, and arms the clock.
+func (w *guardClock) add(a *guardedAttempt) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	a.linked, a.prev, a.next = true, w.tail, nil
+	if w.tail != nil {
+		w.tail.next = a
+	} else {
+		w.head = a
+	}
+	w.tail = a
+	if w.armed {
+		return
+	}
+	w.armed = true
+	if w.timer == nil {
+		w.timer = time.AfterFunc(guardTick, w.fire)
+	} else {
+		w.timer.Reset(guardTick)
+	}
+}
+
+// remove unlinks a unless the clock already started its guard.
+func (w *guardClock) remove(a *guardedAttempt) {
+	w.mu.Lock()
+	w.unlink(a)
+	w.mu.Unlock()
+}
+
+func (w *guardClock) unlink(a *guardedAttempt) {
+	if !a.linked {
+		return
+	}
+	if a.prev != nil {
+		a.prev.next = a.next
+	} else {
+		w.head = a.next
+	}
+	if a.next != nil {
+		a.next.prev = a.prev
+	} else {
+		w.tail = a.prev
+	}
+	a.linked, a.prev, a.next = false, nil, nil
+}
+
+// fire starts the guard of each attempt past its bound, and re-arms the
+// clock while attempts remain.
+func (w *guardClock) fire() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := time.Now()
+	for a := w.head; a != nil; {
+		next := a.next
+		if !now.Before(a.due) {
+			w.unlink(a)
+			go (*a).watch()
+		}
+		a = next
+	}
+	if w.head == nil {
+		w.armed = false
+		return
+	}
+	w.timer.Reset(guardTick)
 }

@@ -23,11 +23,12 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 	kind := retry.Classify(method, req)
 	// One allocation for the call's records.
 	cs := &callState{}
-	att := &cs.att
+	cs.actx.Context = ctx
+	att := &cs.actx.Attempt
 	if kind == retry.Mutating {
 		att.MarkWrite()
 	}
-	actx := balancer.WithAttempt(ctx, att)
+	actx := &cs.actx
 	var h *balancer.Health
 	var g *hedge
 	if kind == retry.Idempotent && cc == c.conn && !balancer.Pinned(ctx) {
@@ -42,7 +43,7 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 		tok := c.currentToken()
 		var err error
 		if h != nil {
-			err = c.invokeGuarded(actx, h, att, g, method, req, reply, cc, invoker, opts)
+			err = c.invokeGuarded(actx, h, cs, method, req, reply, cc, invoker, opts)
 		} else {
 			err = invoker(actx, method, req, reply, cc, opts...)
 		}
@@ -97,10 +98,13 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 	}
 }
 
-// callState is what the unary interceptor records about one call.
+// callState is what the unary interceptor records about one call: its
+// context with the current attempt's record, its hedge, and the guard of
+// the current attempt.
 type callState struct {
-	att   balancer.Attempt
+	actx  balancer.AttemptContext
 	hedge hedge
+	guard guardedAttempt
 }
 
 // streamInterceptor runs the creation of every stream of the client's

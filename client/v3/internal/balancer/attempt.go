@@ -34,6 +34,22 @@ func WithAttempt(ctx context.Context, a *Attempt) context.Context {
 	return context.WithValue(ctx, attemptKey{}, a)
 }
 
+// AttemptContext is a context carrying an Attempt, as WithAttempt makes
+// one, for a caller that keeps it inside a record of its own instead of
+// allocating a context per call. Set Context before use.
+type AttemptContext struct {
+	context.Context
+	Attempt Attempt
+}
+
+// Value implements context.Context.
+func (c *AttemptContext) Value(key any) any {
+	if key == (attemptKey{}) {
+		return &c.Attempt
+	}
+	return c.Context.Value(key)
+}
+
 // AttemptFrom returns the Attempt in ctx, or nil.
 func AttemptFrom(ctx context.Context) *Attempt {
 	a, _ := ctx.Value(attemptKey{}).(*Attempt)
