@@ -155,13 +155,15 @@ func requestURL(ep *endpoint, req *request) string {
 	return b.String()
 }
 
-// requestURLOf returns the URL that parsing requestURL(ep, req) gives.
-func requestURLOf(ep *endpoint, req *request) *url.URL {
+// requestURLOf returns the URL that parsing requestURL(ep, req) gives. It
+// returns a value so that the caller decides where the URL lives (send keeps
+// it in the attempt's guard, saving an allocation).
+func requestURLOf(ep *endpoint, req *request) url.URL {
 	p := req.path
 	if ep.path != "" {
 		p = ep.path + p
 	}
-	return &url.URL{Scheme: ep.scheme, Host: ep.host, Path: p, RawQuery: req.query}
+	return url.URL{Scheme: ep.scheme, Host: ep.host, Path: p, RawQuery: req.query}
 }
 
 // headerTimeoutError reports an attempt that got no response headers within
@@ -211,6 +213,10 @@ func isCut(err error) bool {
 // (health), when its endpoint's health says it should move. It checks at
 // the deadline and every checkInterval, on a timer, so that an attempt that
 // ends quickly costs one timer and nothing else.
+//
+// A guard is also where send keeps the rest of the attempt's small state
+// (the first hop's URL, the write's connection trace), so that an attempt
+// allocates it all at once: it lives as long as the attempt anyway.
 type guard struct {
 	ep     *endpoint
 	bound  time.Duration
@@ -227,7 +233,17 @@ type guard struct {
 	done       atomic.Bool
 	// latency is how long the response headers took, once they came.
 	latency time.Duration
+
+	// url is the first hop's URL. The transport may keep a reference to
+	// it until the response body is read, so it is never reused.
+	url url.URL
+	// gotConn records, for a write, whether the transport obtained a
+	// connection for it (see send); trace is what tells it.
+	gotConn atomic.Bool
+	trace   httptrace.ClientTrace
 }
+
+func (g *guard) onGotConn(httptrace.GotConnInfo) { g.gotConn.Store(true) }
 
 // active reports whether g has anything to watch.
 func (g *guard) active() bool { return g.bound > 0 || g.health }
@@ -306,11 +322,10 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 	// Whether a write may have left is known from whether the transport
 	// got a connection: before that, nothing was written anywhere. Reads
 	// are resent regardless, so they skip the cost of the trace.
-	var gotConn atomic.Bool
+	gotConn := &g.gotConn
 	if req.kind == kindWrite {
-		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
-			GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true) },
-		})
+		g.trace.GotConn = g.onGotConn
+		actx = httptrace.WithClientTrace(actx, &g.trace)
 	}
 	fail := func(target string, err error) (bool, error) {
 		switch {
@@ -329,23 +344,20 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 	// url.URL, which saves formatting a string for NewRequest to parse.
 	target := ""
 	for via := 0; ; via++ {
-		var body io.Reader
-		if req.bodyType != bodyNone {
-			body = strings.NewReader(req.body)
-		}
 		var hreq *http.Request
-		var err error
 		if target == "" {
-			hreq, err = http.NewRequestWithContext(actx, req.method, "", body)
-			if err == nil {
-				hreq.URL = requestURLOf(ep, req)
-				hreq.Host = strings.TrimSuffix(ep.host, ":")
-			}
+			g.url = requestURLOf(ep, req)
+			hreq = newHTTPRequest(actx, req, &g.url, strings.TrimSuffix(ep.host, ":"))
 		} else {
+			var body io.Reader
+			if req.bodyType != bodyNone {
+				body = strings.NewReader(req.body)
+			}
+			var err error
 			hreq, err = http.NewRequestWithContext(actx, req.method, target, body)
-		}
-		if err != nil {
-			return false, err
+			if err != nil {
+				return false, err
+			}
 		}
 		hreq.Header = c.headers.forType(req.bodyType)
 		if cURLDebug.Load() {
@@ -394,6 +406,33 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 		}
 		return true, nil
 	}
+}
+
+// newHTTPRequest returns the request that http.NewRequestWithContext would
+// build for req at u, whose host is host without an empty port, but without
+// parsing a URL string or making a header map that the caller replaces.
+func newHTTPRequest(ctx context.Context, req *request, u *url.URL, host string) *http.Request {
+	r := http.Request{
+		Method: req.method, URL: u, Host: host,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+	}
+	if req.bodyType != bodyNone {
+		body := req.body
+		r.ContentLength = int64(len(body))
+		// As NewRequest does: an empty body is NoBody, and GetBody lets
+		// the transport resend the body on a fresh connection.
+		if body == "" {
+			r.Body = http.NoBody
+			r.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+		} else {
+			// A *strings.Reader under io.NopCloser, which net/http
+			// knows to be in memory: it then writes the headers and the
+			// body in one go.
+			r.Body = io.NopCloser(strings.NewReader(body))
+			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+		}
+	}
+	return r.WithContext(ctx)
 }
 
 func (h *headerSet) forType(t bodyType) http.Header {
