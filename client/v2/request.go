@@ -210,9 +210,9 @@ func isCut(err error) bool {
 
 // guard cuts one attempt short: when its deadline (bound, if not zero)
 // passes before the response headers arrive, and, for reads and watches
-// (health), when its endpoint's health says it should move. It checks at
-// the deadline and every checkInterval, on a timer, so that an attempt that
-// ends quickly costs one timer and nothing else.
+// (health), when its endpoint's health says it should move. The client's
+// watchdog checks it at the deadline and every checkInterval, so that an
+// attempt that ends quickly costs no timer of its own.
 //
 // A guard is also where send keeps the rest of the attempt's small state
 // (the first hop's URL, the write's connection trace), so that an attempt
@@ -228,11 +228,14 @@ type guard struct {
 	recoveries uint64
 	recovered  *atomic.Uint64
 	cancel     context.CancelCauseFunc
-	timer      *time.Timer
 	headers    atomic.Bool
-	done       atomic.Bool
 	// latency is how long the response headers took, once they came.
 	latency time.Duration
+
+	// The watchdog's: its list links and when the next check is due
+	// (zero: none), guarded by its mutex.
+	prev, next *guard
+	due        time.Time
 
 	// url is the first hop's URL. The transport may keep a reference to
 	// it until the response body is read, so it is never reused.
@@ -248,8 +251,9 @@ func (g *guard) onGotConn(httptrace.GotConnInfo) { g.gotConn.Store(true) }
 // active reports whether g has anything to watch.
 func (g *guard) active() bool { return g.bound > 0 || g.health }
 
-// next returns how long until g must check again, or false if never.
-func (g *guard) next() (time.Duration, bool) {
+// nextCheck returns how long until g must be checked again, or false if
+// never.
+func (g *guard) nextCheck() (time.Duration, bool) {
 	d, ok := checkInterval, g.health
 	if g.bound > 0 && !g.headers.Load() {
 		left := g.bound - time.Since(g.start)
@@ -260,37 +264,27 @@ func (g *guard) next() (time.Duration, bool) {
 	return d, ok
 }
 
-func (g *guard) check() {
-	if g.done.Load() {
-		return
-	}
+// check cuts the attempt if it must be, and otherwise returns when to check
+// again, as nextCheck does. The watchdog calls it.
+func (g *guard) check() (time.Duration, bool) {
 	if g.bound > 0 && !g.headers.Load() && time.Since(g.start) >= g.bound {
 		g.cancel(&headerTimeoutError{endpoint: g.ep.raw, after: g.bound})
-		return
+		return 0, false
 	}
 	if g.health {
 		if !g.wasDown && g.ep.h.down.Load() {
 			g.cancel(&unhealthyError{endpoint: g.ep.raw})
-			return
+			return 0, false
 		}
 		// Sent to an endpoint already down, because all were, the
 		// attempt may wait for nothing: a member without a leader can
 		// lose a quorum read. Once any endpoint recovers, resend.
 		if g.wasDown && g.recovered.Load() != g.recoveries {
 			g.cancel(&movedError{endpoint: g.ep.raw})
-			return
+			return 0, false
 		}
 	}
-	if d, ok := g.next(); ok {
-		g.timer.Reset(d)
-	}
-}
-
-// stop ends g's watch; the attempt is over.
-func (g *guard) stop() {
-	g.done.Store(true)
-	g.timer.Stop()
-	g.cancel(nil)
+	return g.nextCheck()
 }
 
 var errNoLocation = errors.New("client: redirect response without a Location header")
@@ -310,14 +304,12 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 		g.start, g.cancel = time.Now(), cancel
 		g.wasDown, g.recovered = ep.h.down.Load(), &c.recoveries
 		g.recoveries = c.recoveries.Load()
-		// Created stopped, then armed, so that check never runs before
-		// g.timer is set.
-		g.timer = time.AfterFunc(time.Hour, g.check)
-		g.timer.Stop()
-		if d, ok := g.next(); ok {
-			g.timer.Reset(d)
-		}
-		defer g.stop()
+		d, ok := g.nextCheck()
+		c.watchdog.add(g, d, ok)
+		defer func() {
+			c.watchdog.remove(g)
+			cancel(nil)
+		}()
 	}
 	// Whether a write may have left is known from whether the transport
 	// got a connection: before that, nothing was written anywhere. Reads
