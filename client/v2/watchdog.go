@@ -58,8 +58,18 @@ func (w *watchdog) remove(g *guard) {
 	}
 	g.prev, g.next = nil, nil
 	// The timer stays armed: firing for nothing once is cheaper than
-	// stopping and re-arming it for every attempt.
+	// stopping and re-arming it for every attempt. But a timer armed far
+	// ahead (a long HeaderTimeoutPerRequest) would keep an idle client
+	// reachable until then, so it is stopped once nothing is watched.
+	if w.head == nil && !w.armed.IsZero() && time.Until(w.armed) > idleTimerHorizon {
+		w.timer.Stop()
+		w.armed = time.Time{}
+	}
 }
+
+// idleTimerHorizon is how far ahead the watchdog's timer may stay armed
+// when no attempt is in flight.
+const idleTimerHorizon = time.Second
 
 // arm makes the timer fire at at, unless it fires sooner already. The
 // caller holds w.mu.

@@ -83,3 +83,16 @@ func TestWatchdogCutsAnAttemptWhoseEndpointGoesDown(t *testing.T) {
 		t.Errorf("attempt cut by %v, want an unhealthy endpoint error", cause)
 	}
 }
+
+func TestWatchdogStopsAFarTimerWhenIdle(t *testing.T) {
+	var w watchdog
+	g, _ := watchedGuard(time.Hour)
+	d, ok := g.nextCheck()
+	w.add(g, d, ok)
+	w.remove(g)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.armed.IsZero() {
+		t.Errorf("timer still armed for %v after the last attempt ended, want it stopped", w.armed)
+	}
+}
