@@ -231,6 +231,7 @@ type httpClusterClient struct {
 	syncMu sync.Mutex
 
 	prober     prober
+	watchdog   watchdog
 	lat        latencies
 	recoveries atomic.Uint64 // how many times an endpoint came back up
 	// floor is the highest X-Etcd-Index the client has received: a read

@@ -390,6 +390,7 @@ func (k *httpKeysAPI) Watcher(key string, opts *WatcherOptions) Watcher {
 			w.next = opts.AfterIndex + 1
 		}
 	}
+	w.req = request{method: http.MethodGet, path: w.path, kind: kindWatch, onHeader: w.onHeader}
 	return w
 }
 
@@ -402,6 +403,8 @@ type httpWatcher struct {
 	// next is the index of the first event not yet returned; zero until
 	// known, when the server starts from its current index.
 	next uint64
+	// req is the long poll, built once: Next only changes its query.
+	req request
 }
 
 func (w *httpWatcher) query() string {
@@ -417,24 +420,24 @@ func (w *httpWatcher) query() string {
 	return f.String()
 }
 
-func (w *httpWatcher) Next(ctx context.Context) (*Response, error) {
-	req := request{method: http.MethodGet, path: w.path, kind: kindWatch}
-	// A watch from "now" learns where now is from the first response's
-	// X-Etcd-Index, before any event arrives. Should the connection fail
-	// while waiting, the next attempt resumes from there, on any member,
-	// and loses nothing that happened in between.
-	req.onHeader = func(h http.Header) {
-		if w.next != 0 {
-			return
-		}
-		if idx, err := strconv.ParseUint(h.Get("X-Etcd-Index"), 10, 64); err == nil {
-			w.next = idx + 1
-			req.query = w.query()
-		}
+// onHeader is the long poll's header hook. A watch from "now" learns where
+// now is from the first response's X-Etcd-Index, before any event arrives.
+// Should the connection fail while waiting, the next attempt resumes from
+// there, on any member, and loses nothing that happened in between.
+func (w *httpWatcher) onHeader(h http.Header) {
+	if w.next != 0 {
+		return
 	}
+	if idx, err := strconv.ParseUint(h.Get("X-Etcd-Index"), 10, 64); err == nil {
+		w.next = idx + 1
+		w.req.query = w.query()
+	}
+}
+
+func (w *httpWatcher) Next(ctx context.Context) (*Response, error) {
 	for {
-		req.query = w.query()
-		rep, err := w.client.do(ctx, &req)
+		w.req.query = w.query()
+		rep, err := w.client.do(ctx, &w.req)
 		if err != nil {
 			return nil, err
 		}

@@ -125,7 +125,11 @@ func (d *keysDecoder) rawString() (raw string, esc, nonASCII, ok bool) {
 	start := d.i + 1
 	s := d.s
 	for i := start; i < len(s); i++ {
-		// Most bytes need no look beyond this table.
+		// Most bytes need no look beyond this table, and long runs of
+		// them (values) are skipped a word at a time.
+		for i+8 <= len(s) && !hasSpecialByte(load64(s, i)) {
+			i += 8
+		}
 		for i < len(s) && plainByte[s[i]] {
 			i++
 		}
@@ -170,6 +174,25 @@ var plainByte = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// load64 returns the 8 bytes of s at i as a little-endian word.
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// hasSpecialByte reports whether any byte of w is one that plainByte
+// rejects: a control, a quote, a backslash or a non-ASCII byte. Each term
+// sets a byte's high bit for bytes that are zero after the XOR, or below
+// 0x20; a borrow can only start at a byte that matches, so the test is exact
+// for the word as a whole.
+func hasSpecialByte(w uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := w ^ (lo * '"')
+	b := w ^ (lo * '\\')
+	return ((q-lo)&^q|(b-lo)&^b|(w-lo*0x20)|w)&hi != 0
+}
 
 // str decodes a string literal.
 func (d *keysDecoder) str() (string, bool) {

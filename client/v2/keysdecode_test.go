@@ -130,3 +130,17 @@ func BenchmarkDecodeDirectory(b *testing.B) {
 		}
 	})
 }
+
+func TestHasSpecialByteAgreesWithPlainByte(t *testing.T) {
+	// Every byte value in every position, among plain filler bytes.
+	for pos := range 8 {
+		for c := range 256 {
+			word := []byte("abcdefgh")
+			word[pos] = byte(c)
+			got := hasSpecialByte(load64(string(word), 0))
+			if want := !plainByte[c]; got != want {
+				t.Errorf("byte %#x at %d: hasSpecialByte = %v, want %v", c, pos, got, want)
+			}
+		}
+	}
+}

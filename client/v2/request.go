@@ -155,13 +155,15 @@ func requestURL(ep *endpoint, req *request) string {
 	return b.String()
 }
 
-// requestURLOf returns the URL that parsing requestURL(ep, req) gives.
-func requestURLOf(ep *endpoint, req *request) *url.URL {
+// requestURLOf returns the URL that parsing requestURL(ep, req) gives. It
+// returns a value so that the caller decides where the URL lives (send keeps
+// it in the attempt's guard, saving an allocation).
+func requestURLOf(ep *endpoint, req *request) url.URL {
 	p := req.path
 	if ep.path != "" {
 		p = ep.path + p
 	}
-	return &url.URL{Scheme: ep.scheme, Host: ep.host, Path: p, RawQuery: req.query}
+	return url.URL{Scheme: ep.scheme, Host: ep.host, Path: p, RawQuery: req.query}
 }
 
 // headerTimeoutError reports an attempt that got no response headers within
@@ -208,9 +210,13 @@ func isCut(err error) bool {
 
 // guard cuts one attempt short: when its deadline (bound, if not zero)
 // passes before the response headers arrive, and, for reads and watches
-// (health), when its endpoint's health says it should move. It checks at
-// the deadline and every checkInterval, on a timer, so that an attempt that
-// ends quickly costs one timer and nothing else.
+// (health), when its endpoint's health says it should move. The client's
+// watchdog checks it at the deadline and every checkInterval, so that an
+// attempt that ends quickly costs no timer of its own.
+//
+// A guard is also where send keeps the rest of the attempt's small state
+// (the first hop's URL, the write's connection trace), so that an attempt
+// allocates it all at once: it lives as long as the attempt anyway.
 type guard struct {
 	ep     *endpoint
 	bound  time.Duration
@@ -222,18 +228,32 @@ type guard struct {
 	recoveries uint64
 	recovered  *atomic.Uint64
 	cancel     context.CancelCauseFunc
-	timer      *time.Timer
 	headers    atomic.Bool
-	done       atomic.Bool
 	// latency is how long the response headers took, once they came.
 	latency time.Duration
+
+	// The watchdog's: its list links and when the next check is due
+	// (zero: none), guarded by its mutex.
+	prev, next *guard
+	due        time.Time
+
+	// url is the first hop's URL. The transport may keep a reference to
+	// it until the response body is read, so it is never reused.
+	url url.URL
+	// gotConn records, for a write, whether the transport obtained a
+	// connection for it (see send); trace is what tells it.
+	gotConn atomic.Bool
+	trace   httptrace.ClientTrace
 }
+
+func (g *guard) onGotConn(httptrace.GotConnInfo) { g.gotConn.Store(true) }
 
 // active reports whether g has anything to watch.
 func (g *guard) active() bool { return g.bound > 0 || g.health }
 
-// next returns how long until g must check again, or false if never.
-func (g *guard) next() (time.Duration, bool) {
+// nextCheck returns how long until g must be checked again, or false if
+// never.
+func (g *guard) nextCheck() (time.Duration, bool) {
 	d, ok := checkInterval, g.health
 	if g.bound > 0 && !g.headers.Load() {
 		left := g.bound - time.Since(g.start)
@@ -244,37 +264,27 @@ func (g *guard) next() (time.Duration, bool) {
 	return d, ok
 }
 
-func (g *guard) check() {
-	if g.done.Load() {
-		return
-	}
+// check cuts the attempt if it must be, and otherwise returns when to check
+// again, as nextCheck does. The watchdog calls it.
+func (g *guard) check() (time.Duration, bool) {
 	if g.bound > 0 && !g.headers.Load() && time.Since(g.start) >= g.bound {
 		g.cancel(&headerTimeoutError{endpoint: g.ep.raw, after: g.bound})
-		return
+		return 0, false
 	}
 	if g.health {
 		if !g.wasDown && g.ep.h.down.Load() {
 			g.cancel(&unhealthyError{endpoint: g.ep.raw})
-			return
+			return 0, false
 		}
 		// Sent to an endpoint already down, because all were, the
 		// attempt may wait for nothing: a member without a leader can
 		// lose a quorum read. Once any endpoint recovers, resend.
 		if g.wasDown && g.recovered.Load() != g.recoveries {
 			g.cancel(&movedError{endpoint: g.ep.raw})
-			return
+			return 0, false
 		}
 	}
-	if d, ok := g.next(); ok {
-		g.timer.Reset(d)
-	}
-}
-
-// stop ends g's watch; the attempt is over.
-func (g *guard) stop() {
-	g.done.Store(true)
-	g.timer.Stop()
-	g.cancel(nil)
+	return g.nextCheck()
 }
 
 var errNoLocation = errors.New("client: redirect response without a Location header")
@@ -294,23 +304,20 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 		g.start, g.cancel = time.Now(), cancel
 		g.wasDown, g.recovered = ep.h.down.Load(), &c.recoveries
 		g.recoveries = c.recoveries.Load()
-		// Created stopped, then armed, so that check never runs before
-		// g.timer is set.
-		g.timer = time.AfterFunc(time.Hour, g.check)
-		g.timer.Stop()
-		if d, ok := g.next(); ok {
-			g.timer.Reset(d)
-		}
-		defer g.stop()
+		d, ok := g.nextCheck()
+		c.watchdog.add(g, d, ok)
+		defer func() {
+			c.watchdog.remove(g)
+			cancel(nil)
+		}()
 	}
 	// Whether a write may have left is known from whether the transport
 	// got a connection: before that, nothing was written anywhere. Reads
 	// are resent regardless, so they skip the cost of the trace.
-	var gotConn atomic.Bool
+	gotConn := &g.gotConn
 	if req.kind == kindWrite {
-		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
-			GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true) },
-		})
+		g.trace.GotConn = g.onGotConn
+		actx = httptrace.WithClientTrace(actx, &g.trace)
 	}
 	fail := func(target string, err error) (bool, error) {
 		switch {
@@ -329,23 +336,20 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 	// url.URL, which saves formatting a string for NewRequest to parse.
 	target := ""
 	for via := 0; ; via++ {
-		var body io.Reader
-		if req.bodyType != bodyNone {
-			body = strings.NewReader(req.body)
-		}
 		var hreq *http.Request
-		var err error
 		if target == "" {
-			hreq, err = http.NewRequestWithContext(actx, req.method, "", body)
-			if err == nil {
-				hreq.URL = requestURLOf(ep, req)
-				hreq.Host = strings.TrimSuffix(ep.host, ":")
-			}
+			g.url = requestURLOf(ep, req)
+			hreq = newHTTPRequest(actx, req, &g.url, strings.TrimSuffix(ep.host, ":"))
 		} else {
+			var body io.Reader
+			if req.bodyType != bodyNone {
+				body = strings.NewReader(req.body)
+			}
+			var err error
 			hreq, err = http.NewRequestWithContext(actx, req.method, target, body)
-		}
-		if err != nil {
-			return false, err
+			if err != nil {
+				return false, err
+			}
 		}
 		hreq.Header = c.headers.forType(req.bodyType)
 		if cURLDebug.Load() {
@@ -394,6 +398,33 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 		}
 		return true, nil
 	}
+}
+
+// newHTTPRequest returns the request that http.NewRequestWithContext would
+// build for req at u, whose host is host without an empty port, but without
+// parsing a URL string or making a header map that the caller replaces.
+func newHTTPRequest(ctx context.Context, req *request, u *url.URL, host string) *http.Request {
+	r := http.Request{
+		Method: req.method, URL: u, Host: host,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+	}
+	if req.bodyType != bodyNone {
+		body := req.body
+		r.ContentLength = int64(len(body))
+		// As NewRequest does: an empty body is NoBody, and GetBody lets
+		// the transport resend the body on a fresh connection.
+		if body == "" {
+			r.Body = http.NoBody
+			r.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+		} else {
+			// A *strings.Reader under io.NopCloser, which net/http
+			// knows to be in memory: it then writes the headers and the
+			// body in one go.
+			r.Body = io.NopCloser(strings.NewReader(body))
+			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+		}
+	}
+	return r.WithContext(ctx)
 }
 
 func (h *headerSet) forType(t bodyType) http.Header {

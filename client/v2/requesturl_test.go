@@ -21,7 +21,7 @@ func TestRequestURLOfEqualsParsedRequestURL(t *testing.T) {
 			}
 			got := requestURLOf(&ep, &req)
 			if got.String() != want.String() || got.RequestURI() != want.RequestURI() || got.Host != want.Host || got.Scheme != want.Scheme {
-				t.Errorf("for %q on %+v: got %q (request URI %q), want %q (request URI %q)", p, ep, got, got.RequestURI(), want, want.RequestURI())
+				t.Errorf("for %q on %+v: got %q (request URI %q), want %q (request URI %q)", p, ep, got.String(), got.RequestURI(), want, want.RequestURI())
 			}
 		}
 	}
