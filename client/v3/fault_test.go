@@ -2,11 +2,14 @@ package clientv3_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	"github.com/a74b11dd/etcdkit/etcdtest"
@@ -441,4 +444,78 @@ func TestLinearizableGetThroughAnIsolatedMemberIsNeverStale(t *testing.T) {
 		}
 	}
 	t.Logf("through the isolated member: %d linearizable Gets answered, %d failed; %d serializable Gets stale", ok, failed, stale)
+}
+
+func TestWriteAfterTheLeaderIsKilledWaitsForTheNextLeader(t *testing.T) {
+	// Sent to a follower while the cluster has not yet noticed, a write
+	// would be forwarded to the dead leader and never answered; held, it
+	// goes to the next leader once one is elected.
+	clus := startCluster(t, 3)
+	cli := newClientOf(t, clus)
+	ctx := testCtx(t)
+	leader := theLeader(t, clus)
+	// Until a probe names the leader, writes go anywhere: wait for the
+	// client to have sent one write to the leader.
+	for {
+		resp, err := cli.Put(ctx, key(t, "warm"), "v")
+		must(t, "Put", err)
+		if resp.Header.MemberId == leader.ID() {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	must(t, "Kill", leader.Kill())
+	// Let the client see the leader's connection close.
+	time.Sleep(200 * time.Millisecond)
+
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	resp, err := cli.Put(wctx, key(t, "k"), "v")
+	if err != nil {
+		t.Fatalf("Put after the leader was killed: %v after %v; want it held until a new leader serves it", err, time.Since(start))
+	}
+	t.Logf("the Put took %v", time.Since(start))
+	if resp.Header.MemberId == leader.ID() {
+		t.Fatalf("the Put was answered by the killed leader %x", leader.ID())
+	}
+	got, err := cli.Get(ctx, key(t, "k"))
+	must(t, "Get", err)
+	if len(got.Kvs) != 1 || got.Kvs[0].Version != 1 {
+		t.Fatalf("after one Put the key has %v; want version 1", got.Kvs)
+	}
+}
+
+func TestWritePendingOnALeaderCutOffFromItsPeersEndsWhenItLosesTheLeadership(t *testing.T) {
+	// The write cannot commit while its leader is cut off, and may or may
+	// not commit later: the client says so once the member has lost the
+	// leadership, as the member itself would after its request timeout,
+	// instead of leaving the caller waiting for its deadline.
+	clus := startCluster(t, 3)
+	cli := newClientOf(t, clus)
+	ctx := testCtx(t)
+	leader := theLeader(t, clus)
+	for {
+		resp, err := cli.Put(ctx, key(t, "warm"), "v")
+		must(t, "Put", err)
+		if resp.Header.MemberId == leader.ID() {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	leader.Isolate()
+	defer leader.Heal()
+
+	wctx, cancel := context.WithTimeout(ctx, 6*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := cli.Put(wctx, key(t, "k"), "v")
+	t.Logf("the Put ended after %v with %v", time.Since(start), err)
+	if !errors.Is(err, rpctypes.ErrTimeoutDueToLeaderFail) {
+		t.Fatalf("Put on a leader cut off from its peers: got %v; want %v", err, rpctypes.ErrTimeoutDueToLeaderFail)
+	}
+	// Writes go on through the new leader.
+	if _, err := cli.Put(ctx, key(t, "after"), "v"); err != nil {
+		t.Fatalf("Put after the leader was cut off: %v", err)
+	}
 }

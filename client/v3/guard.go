@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
@@ -173,11 +174,41 @@ func (c *Client) invokeGuarded(ctx context.Context, h *balancer.Health, cs *call
 	return err
 }
 
+// errLeaderLost is the cause with which a write's attempt is abandoned
+// because its member lost the leadership while the write was pending.
+var errLeaderLost = errors.New("etcdclient: the member lost its leadership")
+
+// invokeWrite runs one attempt of a write on the client's connection. A
+// write still unanswered at its bound is watched (Health.WatchWrite): if
+// its member is found to have lost the leadership meanwhile, the attempt
+// is abandoned with rpctypes.ErrGRPCTimeoutDueToLeaderFail, which that
+// member would itself answer once its request timeout passed. The write
+// may or may not be applied, so it is not re-sent; the caller hears so an
+// election after the fault instead of at its deadline.
+func (c *Client) invokeWrite(ctx context.Context, h *balancer.Health, cs *callState, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	bound := h.AttemptBound()
+	start := time.Now()
+	cs.guard = guardedAttempt{
+		write: true, due: start.Add(bound), start: start, bound: bound,
+		ctx: actx, cancel: cancel, h: h, att: &cs.actx.Attempt,
+	}
+	c.guards.add(&cs.guard)
+	err := invoker(actx, method, req, reply, cc, opts...)
+	c.guards.remove(&cs.guard)
+	if err != nil && context.Cause(actx) == errLeaderLost && ctx.Err() == nil {
+		return rpctypes.ErrGRPCTimeoutDueToLeaderFail
+	}
+	return err
+}
+
 // guardedAttempt is what guarding one attempt takes, kept in the call's
 // callState while the attempt runs.
 type guardedAttempt struct {
 	prev, next *guardedAttempt // in guardClock's list while linked
 	linked     bool
+	write      bool // a write's attempt: watched, never hedged
 
 	due, start time.Time
 	bound      time.Duration
@@ -195,7 +226,7 @@ type guardedAttempt struct {
 }
 
 // watch guards an attempt past its bound: it watches the attempt's member
-// and hedges the call while the attempt runs. It runs on a copy of the
+// and, for a read, hedges the call while the attempt runs. It runs on a copy of the
 // record, which the call reuses for its next attempt.
 func (a guardedAttempt) watch() {
 	addr := a.att.Addr()
@@ -205,6 +236,10 @@ func (a guardedAttempt) watch() {
 			return
 		}
 		addr = a.att.Addr()
+	}
+	if a.write {
+		a.h.WatchWrite(a.ctx, addr, func() { a.cancel(errLeaderLost) })
+		return
 	}
 	go a.h.WatchAttempt(a.ctx, addr, a.start, func() { a.cancel(errMemberDown) })
 	invoke := func(hctx context.Context, r any) error {

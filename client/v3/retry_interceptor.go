@@ -14,7 +14,8 @@ import (
 // unaryInterceptor runs every unary RPC of the client's connections: it
 // retries by the retry policy (reads on any Unavailable failure, writes
 // only when provably unsent or rejected for want of a leader), re-sends an
-// idempotent attempt whose member is declared down (invokeGuarded), and
+// idempotent attempt whose member is declared down (invokeGuarded), holds
+// a write while the leader is out of reach (Health.AwaitLeader), and
 // renews a rejected auth token once. Health probes pass through untouched.
 func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	if balancer.IsProbe(ctx) {
@@ -29,22 +30,35 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 		att.MarkWrite()
 	}
 	actx := &cs.actx
-	var h *balancer.Health
+	var h, wh *balancer.Health // guard reads; hold writes
 	var g *hedge
-	if kind == retry.Idempotent && cc == c.conn && !balancer.Pinned(ctx) {
-		if h = c.health(); h != nil {
-			g = &cs.hedge
-			defer g.stop()
+	if cc == c.conn && !balancer.Pinned(ctx) {
+		switch kind {
+		case retry.Idempotent:
+			if h = c.health(); h != nil {
+				g = &cs.hedge
+				defer g.stop()
+			}
+		case retry.Mutating:
+			wh = c.health()
 		}
 	}
 	authRetried := false
 	var noLeader uint // consecutive ErrNoLeader rejections
 	for n := uint(0); ; {
+		if wh != nil {
+			if err := wh.AwaitLeader(ctx, leaderHold); err != nil {
+				return err
+			}
+		}
 		tok := c.currentToken()
 		var err error
-		if h != nil {
+		switch {
+		case h != nil:
 			err = c.invokeGuarded(actx, h, cs, method, req, reply, cc, invoker, opts)
-		} else {
+		case wh != nil:
+			err = c.invokeWrite(actx, wh, cs, method, req, reply, cc, invoker, opts)
+		default:
 			err = invoker(actx, method, req, reply, cc, opts...)
 		}
 		if err == errHedgeWon {
@@ -97,6 +111,11 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 		att.Reset()
 	}
 }
+
+// leaderHold bounds how long a write waits for a leader in reach when the
+// one it would go to is out of reach (Health.AwaitLeader): an election
+// with etcd's default timing takes one to two seconds.
+const leaderHold = 3 * time.Second
 
 // callState is what the unary interceptor records about one call: its
 // context with the current attempt's record, its hedge, and the guard of

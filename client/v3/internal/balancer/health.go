@@ -35,9 +35,10 @@ const (
 //
 // It is safe for concurrent use.
 type Health struct {
-	mu    sync.Mutex
-	eps   map[string]*endpointState
-	ready []*endpointState // the READY endpoints of the latest picker
+	mu      sync.Mutex
+	eps     map[string]*endpointState
+	ready   []*endpointState    // the READY endpoints of the latest picker
+	current map[string]struct{} // the dial targets of the client's endpoints
 
 	// Use of the client, which decides whether probes run.
 	inflight atomic.Int64 // calls and streams picked and not yet done

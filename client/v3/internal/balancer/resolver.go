@@ -60,7 +60,9 @@ func (r *Resolver) Build(_ resolver.Target, cc resolver.ClientConn, _ resolver.B
 // SetEndpoints replaces the published endpoints.
 func (r *Resolver) SetEndpoints(eps []endpoint.Endpoint) {
 	addrs := make([]resolver.Address, 0, len(eps))
+	targets := make([]string, 0, len(eps))
 	for _, ep := range eps {
+		targets = append(targets, ep.DialTarget())
 		a := resolver.Address{
 			Addr:       ep.DialTarget(),
 			ServerName: ep.ServerName,
@@ -68,6 +70,7 @@ func (r *Resolver) SetEndpoints(eps []endpoint.Endpoint) {
 		}
 		addrs = append(addrs, withHealth(a, r.health))
 	}
+	r.health.setCurrent(targets)
 	r.pushMu.Lock()
 	defer r.pushMu.Unlock()
 	r.mu.Lock()

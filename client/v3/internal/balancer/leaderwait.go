@@ -1,0 +1,141 @@
+package balancer
+
+import (
+	"context"
+	"time"
+)
+
+// leaderPoll is how often a held write looks again for a leader in reach.
+const leaderPoll = 25 * time.Millisecond
+
+// AwaitLeader holds a write while the leader the client knows of is out of
+// reach: it is one of the client's endpoints, but its connection is not
+// READY or the endpoint is avoided. Sent now, the write would go to a
+// follower, which would forward it to a leader that may be gone; if that
+// leader was killed, the write waits out the caller's deadline without an
+// answer, and it cannot be re-sent, since it may have been applied. Held,
+// it goes to the next leader as soon as a probe names it, typically an
+// election timeout later. While writes are held every endpoint is probed
+// at the suspect pace.
+//
+// AwaitLeader returns nil at once if the leader is unknown, not among the
+// client's endpoints, or in reach; else when a leader is in reach again or
+// after limit, whichever comes first (the write then goes where the picker
+// sends it); and ctx's error if ctx ends first, the write unsent.
+func (h *Health) AwaitLeader(ctx context.Context, limit time.Duration) error {
+	if !h.leaderOutOfReach() {
+		return nil
+	}
+	give := time.Now().Add(limit)
+	t := time.NewTicker(leaderPoll)
+	defer t.Stop()
+	for {
+		h.hurryProbes()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case now := <-t.C:
+			if !h.leaderOutOfReach() || !now.Before(give) {
+				return nil
+			}
+		}
+	}
+}
+
+// leaderOutOfReach reports whether the leader last learned is one of the
+// client's endpoints and none of its READY endpoints is fit.
+func (h *Health) leaderOutOfReach() bool {
+	id := h.leaderID()
+	if id == 0 {
+		return false
+	}
+	now := time.Now().UnixNano()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, st := range h.ready {
+		if st.member.Load() == id && !st.avoided(now) {
+			return false
+		}
+	}
+	for addr := range h.current {
+		if st := h.eps[addr]; st != nil && st.member.Load() == id {
+			return true
+		}
+	}
+	return false
+}
+
+// setCurrent records the dial targets of the client's endpoints.
+func (h *Health) setCurrent(addrs []string) {
+	cur := make(map[string]struct{}, len(addrs))
+	for _, a := range addrs {
+		cur[a] = struct{}{}
+	}
+	h.mu.Lock()
+	h.current = cur
+	h.mu.Unlock()
+}
+
+// hurryProbes puts every READY endpoint at the suspect pace for a while,
+// so that the next leader is learned soon after it is elected.
+func (h *Health) hurryProbes() {
+	now := time.Now()
+	until := now.Add(h.timing.ProbeInterval).UnixNano()
+	soon := now.Add(h.timing.SuspectProbeInterval)
+	h.mu.Lock()
+	ready := h.ready
+	h.mu.Unlock()
+	hurried := false
+	for _, st := range ready {
+		if st.suspectUntil.Load() < until {
+			st.suspectUntil.Store(until)
+		}
+		st.mu.Lock()
+		if st.nextProbe.After(soon) {
+			st.nextProbe = soon
+			hurried = true
+		}
+		st.mu.Unlock()
+	}
+	if hurried {
+		h.poke()
+	}
+}
+
+// WatchWrite is run for a write to addr still unanswered after its bound.
+// It probes the member at once and calls abandon as soon as the member is
+// found to have lost the leadership: a probe finds it without a leader, or
+// the probes name another member leader in a later term than the one known
+// when the watch began. A member in that state answers a pending write
+// only when its own request timeout passes. WatchWrite returns when ctx
+// (the attempt's) ends or after calling abandon.
+func (h *Health) WatchWrite(ctx context.Context, addr string, abandon func()) {
+	st := h.state(addr)
+	start := h.leader.Load()
+	h.probeSoon(st)
+	t := time.NewTicker(leaderPoll)
+	defer t.Stop()
+	for {
+		if h.leadershipLost(st, start) {
+			abandon()
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// leadershipLost reports whether st's member has no leader, or another
+// member leads in a term later than start's. Without a known start term a
+// new leader proves nothing: the write may have gone to a follower, which
+// forwarded it.
+func (h *Health) leadershipLost(st *endpointState, start *leaderView) bool {
+	if DownReason(st.down.Load()) == NoLeader {
+		return true
+	}
+	v, id := h.leader.Load(), st.member.Load()
+	return start != nil && v != nil && id != 0 && v.id != id && v.term > start.term
+}
