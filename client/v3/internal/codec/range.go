@@ -11,7 +11,7 @@ import (
 // and values point into b. It reports false, leaving r in no particular
 // state, if b holds anything it does not expect.
 func decodeRangeResponse(b []byte, r *pb.RangeResponse, own bool) bool {
-	n, size, ok := measureKVs(b, 2)
+	n, size, ok := measureKVs(b, 2, !own)
 	if !ok {
 		return false
 	}
@@ -74,9 +74,9 @@ func decodeRangeResponse(b []byte, r *pb.RangeResponse, own bool) bool {
 }
 
 // measureKVs counts the key-values in the fields numbered field of the
-// message b, and the bytes of their keys and values. ok is false if b is
-// malformed there.
-func measureKVs(b []byte, field protowire.Number) (n, size int, ok bool) {
+// message b and, with sized, the bytes of their keys and values. ok is
+// false if b is malformed there.
+func measureKVs(b []byte, field protowire.Number, sized bool) (n, size int, ok bool) {
 	f := fields{b: b}
 	for {
 		num, typ, more := f.next()
@@ -90,11 +90,15 @@ func measureKVs(b []byte, field protowire.Number) (n, size int, ok bool) {
 			}
 			return 0, 0, false
 		}
-		kvSize, kvOK := measureKV(f.bytes())
+		kv := f.bytes()
+		n++
+		if !sized {
+			continue
+		}
+		kvSize, kvOK := measureKV(kv)
 		if !kvOK {
 			return 0, 0, false
 		}
-		n++
 		size += kvSize
 	}
 	return n, size, f.ok()
@@ -126,43 +130,64 @@ func measureKV(b []byte) (size int, ok bool) {
 
 // decodeKV decodes the key-value b into kv, its key and value into s.
 // Fields already set in kv are overwritten by those present in b, as
-// protobuf merges a message that appears twice.
+// protobuf merges a message that appears twice. It is the decoder's inner
+// loop, run once per key, so it reads tags and varints inline.
 func decodeKV(b []byte, kv *mvccpb.KeyValue, s *slab) bool {
-	f := fields{b: b}
-	for {
-		num, typ, more := f.next()
-		if !more {
-			break
-		}
-		if typ == protowire.BytesType {
-			switch num {
-			case 1:
-				kv.Key = s.take(f.bytes())
-			case 5:
-				kv.Value = s.take(f.bytes())
-			default:
+	for i := 0; i < len(b); {
+		tag := b[i]
+		i++
+		var v uint64
+		switch tag {
+		case 1<<3 | 2, 5<<3 | 2: // key, value
+			if i < len(b) && b[i] < 0x80 {
+				v = uint64(b[i])
+				i++
+			} else if v, i = uvarint(b, i); i < 0 {
 				return false
 			}
-			continue
-		}
-		if typ != protowire.VarintType {
-			return false
-		}
-		v := int64(f.varint())
-		switch num {
-		case 2:
-			kv.CreateRevision = v
-		case 3:
-			kv.ModRevision = v
-		case 4:
-			kv.Version = v
-		case 6:
-			kv.Lease = v
+			if v > uint64(len(b)-i) {
+				return false
+			}
+			field := s.take(b[i : i+int(v)])
+			i += int(v)
+			if tag == 1<<3|2 {
+				kv.Key = field
+			} else {
+				kv.Value = field
+			}
+		case 2<<3 | 0, 3<<3 | 0, 4<<3 | 0, 6<<3 | 0:
+			if v, i = uvarint(b, i); i < 0 {
+				return false
+			}
+			switch tag >> 3 {
+			case 2:
+				kv.CreateRevision = int64(v)
+			case 3:
+				kv.ModRevision = int64(v)
+			case 4:
+				kv.Version = int64(v)
+			default:
+				kv.Lease = int64(v)
+			}
 		default:
 			return false
 		}
 	}
-	return f.ok()
+	return true
+}
+
+// uvarint reads the varint at b[i:], returning it and the index after it,
+// or a negative index if b holds no valid varint there. (Callers read a
+// one-byte varint inline first where it matters: this does not inline.)
+func uvarint(b []byte, i int) (uint64, int) {
+	if i >= len(b) {
+		return 0, -1
+	}
+	v, n := protowire.ConsumeVarint(b[i:])
+	if n < 0 {
+		return 0, -1
+	}
+	return v, i + n
 }
 
 // decodeHeader decodes the response header b into h.

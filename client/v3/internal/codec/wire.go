@@ -17,6 +17,11 @@ func (f *fields) next() (num protowire.Number, typ protowire.Type, ok bool) {
 	if len(f.b) == 0 || f.failed {
 		return 0, 0, false
 	}
+	if t := f.b[0]; t < 0x80 && t >= 1<<3 {
+		// The usual one-byte tag of a field numbered below 16.
+		f.b = f.b[1:]
+		return protowire.Number(t >> 3), protowire.Type(t & 7), true
+	}
 	num, typ, n := protowire.ConsumeTag(f.b)
 	if n < 0 {
 		f.failed = true
@@ -27,6 +32,11 @@ func (f *fields) next() (num protowire.Number, typ protowire.Type, ok bool) {
 }
 
 func (f *fields) varint() uint64 {
+	if len(f.b) > 0 && f.b[0] < 0x80 {
+		v := uint64(f.b[0])
+		f.b = f.b[1:]
+		return v
+	}
 	v, n := protowire.ConsumeVarint(f.b)
 	if n < 0 {
 		f.failed = true
@@ -37,11 +47,12 @@ func (f *fields) varint() uint64 {
 }
 
 func (f *fields) bytes() []byte {
-	v, n := protowire.ConsumeBytes(f.b)
-	if n < 0 {
+	n := f.varint()
+	if f.failed || n > uint64(len(f.b)) {
 		f.failed = true
 		return nil
 	}
+	v := f.b[:n:n]
 	f.b = f.b[n:]
 	return v
 }
