@@ -42,6 +42,9 @@ var errKeepAliveSilence = status.Error(codes.DeadlineExceeded, "etcdclient: keep
 // call for it.
 type keepAlive struct {
 	regs []*keepAliveReg
+	// req is the lease's renewal request, built once and sent every
+	// round: gRPC may read a sent message lazily, so it is never changed.
+	req *pb.LeaseKeepAliveRequest
 	// due is when the next renewal may be sent and latest when it must
 	// be: a wake-up sends every renewal that is due, so leases renewed
 	// about the same time stay in step. deadline is when, without a
@@ -114,7 +117,10 @@ func (l *lessor) KeepAlive(ctx context.Context, id LeaseID) (<-chan *LeaseKeepAl
 	now := time.Now()
 	ka := l.keepAlives[id]
 	if ka == nil {
-		ka = &keepAlive{due: now, latest: now, deadline: now.Add(l.firstKeepAliveTimeout)}
+		ka = &keepAlive{
+			req: &pb.LeaseKeepAliveRequest{ID: int64(id)},
+			due: now, latest: now, deadline: now.Add(l.firstKeepAliveTimeout),
+		}
 		l.keepAlives[id] = ka
 	}
 	md, _ := metadata.FromOutgoingContext(ctx)
@@ -363,23 +369,28 @@ func (l *lessor) connect(r leaseDial) *leaseConn {
 	return c
 }
 
-// receive applies renewals as they arrive until the stream fails.
+// receive applies renewals as they arrive until the stream fails. Every
+// response is decoded into the same message: renewed keeps only its
+// header, which each decoding allocates afresh.
 func (l *lessor) receive(stream pb.Lease_LeaseKeepAliveClient, c *leaseConn) {
+	resp := new(pb.LeaseKeepAliveResponse)
 	for {
-		resp, err := stream.Recv()
-		if err != nil {
+		resp.Reset()
+		if err := stream.RecvMsg(resp); err != nil {
 			c.errc <- err
 			return
 		}
-		c.lastRecv.Store(time.Now().UnixNano())
-		l.renewed(resp)
+		now := time.Now()
+		c.lastRecv.Store(now.UnixNano())
+		l.renewed(now, resp)
 	}
 }
 
-// renewed applies one keep-alive response: it schedules the next renewal
-// and hands the response to every channel of the
-// lease that has room. A TTL of zero means the lease is gone.
-func (l *lessor) renewed(resp *pb.LeaseKeepAliveResponse) {
+// renewed applies one keep-alive response, received at now: it schedules
+// the next renewal and hands the response to every channel of the lease
+// that has room. A TTL of zero means the lease is gone. resp is reused
+// once renewed returns.
+func (l *lessor) renewed(now time.Time, resp *pb.LeaseKeepAliveResponse) {
 	id := LeaseID(resp.ID)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -392,7 +403,7 @@ func (l *lessor) renewed(resp *pb.LeaseKeepAliveResponse) {
 		delete(l.keepAlives, id)
 		return
 	}
-	ka.schedule(time.Now(), time.Duration(resp.TTL)*time.Second)
+	ka.schedule(now, time.Duration(resp.TTL)*time.Second)
 	kr := &LeaseKeepAliveResponse{ResponseHeader: resp.Header, ID: id, TTL: resp.TTL}
 	for _, r := range ka.regs {
 		select {
@@ -429,7 +440,7 @@ func (l *lessor) tick(now time.Time, conn *leaseConn) (wakeAt time.Time, silent 
 		}
 		if conn != nil {
 			if !now.Before(ka.due) {
-				conn.out.push(&pb.LeaseKeepAliveRequest{ID: int64(id)})
+				conn.out.push(ka.req)
 				ka.due = now.Add(keepAliveResend)
 				ka.latest = ka.due
 				silentAt := now.Add(ka.silence())
