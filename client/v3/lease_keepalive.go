@@ -193,6 +193,7 @@ type leaseConn struct {
 	// was sent (zero: none), and silentAt when the stream is to be given
 	// up if no response has come by then; both owned by the loop.
 	awaiting, silentAt time.Time
+	batch              []*pb.LeaseKeepAliveRequest // tick's scratch slice
 }
 
 type leaseDial struct {
@@ -429,8 +430,11 @@ func (l *lessor) tick(now time.Time, conn *leaseConn) (wakeAt time.Time, silent 
 			wakeAt = conn.silentAt
 		}
 	}
+	var batch []*pb.LeaseKeepAliveRequest
+	if conn != nil {
+		batch = conn.batch[:0]
+	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	for id, ka := range l.keepAlives {
 		if !now.Before(ka.deadline) {
 			l.lg.Debug("lease keep-alive deadline passed; giving up", zap.Int64("lease-id", int64(id)))
@@ -440,7 +444,7 @@ func (l *lessor) tick(now time.Time, conn *leaseConn) (wakeAt time.Time, silent 
 		}
 		if conn != nil {
 			if !now.Before(ka.due) {
-				conn.out.push(ka.req)
+				batch = append(batch, ka.req)
 				ka.due = now.Add(keepAliveResend)
 				ka.latest = ka.due
 				silentAt := now.Add(ka.silence())
@@ -454,6 +458,14 @@ func (l *lessor) tick(now time.Time, conn *leaseConn) (wakeAt time.Time, silent 
 			wakeAt = minTime(wakeAt, ka.latest)
 		}
 		wakeAt = minTime(wakeAt, ka.deadline)
+	}
+	l.mu.Unlock()
+	// Queued in one go and outside l.mu, so that the sender takes the
+	// round at once and the answers arriving meanwhile do not wait.
+	if len(batch) > 0 {
+		conn.out.pushAll(batch)
+		clear(batch)
+		conn.batch = batch
 	}
 	return wakeAt, false
 }
