@@ -30,7 +30,7 @@ func tinyConfig(t *testing.T) config {
 		rounds: 1, phase: 50 * time.Millisecond, maxOps: 20,
 		deleteKeys:  40,
 		watchEvents: 200, fanoutPuts: 5,
-		leaseTTL: 3, keepAlive: 1200 * time.Millisecond, // one keep-alive round
+		leaseTTL: 3, keepAlive: 1500 * time.Millisecond, // one keep-alive round of any cadence
 		v2Events: 30,
 		members:  []int{1}, phaseLimit: 30 * time.Second,
 		profileDir: t.TempDir(),

@@ -50,8 +50,10 @@ func quickConfig() config {
 		rounds: 3, phase: 200 * time.Millisecond,
 		deleteKeys:  2000,
 		watchEvents: 5000, fanoutPuts: 500,
-		// Keep-alives go out every ttl/3 = 1 s: the window holds whole rounds.
-		leaseTTL: 3, keepAlive: 2 * time.Second,
+		// A client renews a lease every 1 to 1.5 s (a third of the TTL,
+		// plus whatever its batching adds); a window that is a multiple of
+		// 0.5, 1 and 1.5 s holds whole rounds of any of these cadences.
+		leaseTTL: 3, keepAlive: 3 * time.Second,
 		v2Events: 1000,
 		members:  []int{1, 3}, phaseLimit: 2 * time.Minute, profilePhase: 2 * time.Second,
 	}
@@ -63,7 +65,7 @@ func fullConfig() config {
 	c.deleteKeys = 10000
 	c.watchEvents = 100000
 	c.fanoutPuts = 5000
-	c.keepAlive = 4 * time.Second
+	c.keepAlive = 6 * time.Second
 	c.v2Events = 3000
 	return c
 }

@@ -119,11 +119,13 @@ type Lease interface {
 	// Leases lists all leases.
 	Leases(ctx context.Context) (*LeaseLeasesResponse, error)
 
-	// KeepAlive renews lease id, every third of its TTL, until ctx ends,
-	// and delivers each renewal on the returned channel. Renewals continue
-	// whether or not the channel is read: a renewal that finds the
-	// channel full is dropped. All leases are renewed over one stream,
-	// which moves to another member when its member fails.
+	// KeepAlive renews lease id until ctx ends, a third of its TTL after
+	// each renewal or up to 500 ms later (never later than half the TTL),
+	// so that renewals of many leases travel together, and delivers each
+	// renewal on the returned channel. Renewals continue whether or not
+	// the channel is read: a renewal that finds the channel full is
+	// dropped. All leases are renewed over one stream, which moves to
+	// another member when its member fails.
 	//
 	// The channel closes when ctx ends, when the lease expires or is
 	// revoked, when no renewal succeeded for a whole TTL (the lease may

@@ -20,10 +20,18 @@ import (
 // before it is sent again on the same stream.
 const keepAliveResend = 500 * time.Millisecond
 
+// keepAliveSlack is how long a renewal may wait past its due time, a
+// third of the TTL, so that renewals falling due about the same time
+// travel in one batch: the loop wakes once per batch, not once per lease,
+// and renews each lease every TTL/3 plus up to this much, never later
+// than half the TTL.
+const keepAliveSlack = 500 * time.Millisecond
+
 // keepAliveSilence is how long a stream may leave keep-alive requests
 // unanswered before it is given up for another member: a member that
-// answers at all answers within milliseconds, and the shortest lease etcd
-// grants lives about 2 s.
+// answers at all answers within milliseconds. Leases shorter than
+// 3*keepAliveSilence allow only a third of their TTL (see
+// keepAlive.silence).
 const keepAliveSilence = 1500 * time.Millisecond
 
 // errKeepAliveSilence is what the client learns about a member that left
@@ -34,10 +42,37 @@ var errKeepAliveSilence = status.Error(codes.DeadlineExceeded, "etcdclient: keep
 // call for it.
 type keepAlive struct {
 	regs []*keepAliveReg
-	// next is when to send the next renewal; deadline is when, without a
+	// req is the lease's renewal request, built once and sent every
+	// round: gRPC may read a sent message lazily, so it is never changed.
+	req *pb.LeaseKeepAliveRequest
+	// due is when the next renewal may be sent and latest when it must
+	// be: a wake-up sends every renewal that is due, so leases renewed
+	// about the same time stay in step. deadline is when, without a
 	// renewal, the lease must be presumed expired.
-	next     time.Time
-	deadline time.Time
+	due, latest time.Time
+	deadline    time.Time
+	// ttl is the TTL of the last renewal; zero before the first.
+	ttl time.Duration
+}
+
+// schedule sets the next renewal of a lease renewed at now for ttl.
+func (ka *keepAlive) schedule(now time.Time, ttl time.Duration) {
+	ka.ttl = ttl
+	ka.due = now.Add(ttl / 3)
+	ka.latest = ka.due.Add(min(keepAliveSlack, ttl/6))
+	ka.deadline = now.Add(ttl)
+}
+
+// silence is how long a renewal of the lease may go unanswered before
+// the stream is given up. A renewal is sent at most half a TTL after the
+// last one; allowing a third of the TTL for the answer leaves a sixth
+// (333 ms for the shortest lease etcd grants by default, 2 s) to renew
+// the lease on another member.
+func (ka *keepAlive) silence() time.Duration {
+	if ka.ttl > 0 && ka.ttl/3 < keepAliveSilence {
+		return ka.ttl / 3
+	}
+	return keepAliveSilence
 }
 
 // keepAliveReg is one KeepAlive call: its channel, and what ends it.
@@ -82,7 +117,10 @@ func (l *lessor) KeepAlive(ctx context.Context, id LeaseID) (<-chan *LeaseKeepAl
 	now := time.Now()
 	ka := l.keepAlives[id]
 	if ka == nil {
-		ka = &keepAlive{next: now, deadline: now.Add(l.firstKeepAliveTimeout)}
+		ka = &keepAlive{
+			req: &pb.LeaseKeepAliveRequest{ID: int64(id)},
+			due: now, latest: now, deadline: now.Add(l.firstKeepAliveTimeout),
+		}
 		l.keepAlives[id] = ka
 	}
 	md, _ := metadata.FromOutgoingContext(ctx)
@@ -152,8 +190,10 @@ type leaseConn struct {
 	addr     string       // the member the stream went to, "" if unknown
 	lastRecv atomic.Int64 // unix ns of the last response
 	// awaiting is when the oldest request not followed by any response
-	// was sent (zero: none); owned by the loop.
-	awaiting time.Time
+	// was sent (zero: none), and silentAt when the stream is to be given
+	// up if no response has come by then; both owned by the loop.
+	awaiting, silentAt time.Time
+	batch              []*pb.LeaseKeepAliveRequest // tick's scratch slice
 }
 
 type leaseDial struct {
@@ -324,29 +364,34 @@ func (l *lessor) connect(r leaseDial) *leaseConn {
 	now := time.Now()
 	l.mu.Lock()
 	for _, ka := range l.keepAlives {
-		ka.next = now
+		ka.due, ka.latest = now, now
 	}
 	l.mu.Unlock()
 	return c
 }
 
-// receive applies renewals as they arrive until the stream fails.
+// receive applies renewals as they arrive until the stream fails. Every
+// response is decoded into the same message: renewed keeps only its
+// header, which each decoding allocates afresh.
 func (l *lessor) receive(stream pb.Lease_LeaseKeepAliveClient, c *leaseConn) {
+	resp := new(pb.LeaseKeepAliveResponse)
 	for {
-		resp, err := stream.Recv()
-		if err != nil {
+		resp.Reset()
+		if err := stream.RecvMsg(resp); err != nil {
 			c.errc <- err
 			return
 		}
-		c.lastRecv.Store(time.Now().UnixNano())
-		l.renewed(resp)
+		now := time.Now()
+		c.lastRecv.Store(now.UnixNano())
+		l.renewed(now, resp)
 	}
 }
 
-// renewed applies one keep-alive response: it schedules the next renewal
-// at a third of the TTL and hands the response to every channel of the
-// lease that has room. A TTL of zero means the lease is gone.
-func (l *lessor) renewed(resp *pb.LeaseKeepAliveResponse) {
+// renewed applies one keep-alive response, received at now: it schedules
+// the next renewal and hands the response to every channel of the lease
+// that has room. A TTL of zero means the lease is gone. resp is reused
+// once renewed returns.
+func (l *lessor) renewed(now time.Time, resp *pb.LeaseKeepAliveResponse) {
 	id := LeaseID(resp.ID)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -359,10 +404,7 @@ func (l *lessor) renewed(resp *pb.LeaseKeepAliveResponse) {
 		delete(l.keepAlives, id)
 		return
 	}
-	now := time.Now()
-	ttl := time.Duration(resp.TTL) * time.Second
-	ka.next = now.Add(ttl / 3)
-	ka.deadline = now.Add(ttl)
+	ka.schedule(now, time.Duration(resp.TTL)*time.Second)
 	kr := &LeaseKeepAliveResponse{ResponseHeader: resp.Header, ID: id, TTL: resp.TTL}
 	for _, r := range ka.regs {
 		select {
@@ -376,20 +418,23 @@ func (l *lessor) renewed(resp *pb.LeaseKeepAliveResponse) {
 // tick sends the renewals that are due (when there is a stream), gives up
 // on leases whose deadline has passed, and returns when it next has work.
 // It reports silent if the stream has left requests unanswered for
-// keepAliveSilence.
+// its silence allowance (keepAlive.silence).
 func (l *lessor) tick(now time.Time, conn *leaseConn) (wakeAt time.Time, silent bool) {
 	wakeAt = now.Add(time.Minute)
 	if conn != nil && !conn.awaiting.IsZero() {
 		if conn.lastRecv.Load() >= conn.awaiting.UnixNano() {
 			conn.awaiting = time.Time{}
-		} else if silentAt := conn.awaiting.Add(keepAliveSilence); !now.Before(silentAt) {
+		} else if !now.Before(conn.silentAt) {
 			return now, true
 		} else {
-			wakeAt = silentAt
+			wakeAt = conn.silentAt
 		}
 	}
+	var batch []*pb.LeaseKeepAliveRequest
+	if conn != nil {
+		batch = conn.batch[:0]
+	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	for id, ka := range l.keepAlives {
 		if !now.Before(ka.deadline) {
 			l.lg.Debug("lease keep-alive deadline passed; giving up", zap.Int64("lease-id", int64(id)))
@@ -398,17 +443,29 @@ func (l *lessor) tick(now time.Time, conn *leaseConn) (wakeAt time.Time, silent 
 			continue
 		}
 		if conn != nil {
-			if !now.Before(ka.next) {
-				conn.out.push(&pb.LeaseKeepAliveRequest{ID: int64(id)})
-				ka.next = now.Add(keepAliveResend)
+			if !now.Before(ka.due) {
+				batch = append(batch, ka.req)
+				ka.due = now.Add(keepAliveResend)
+				ka.latest = ka.due
+				silentAt := now.Add(ka.silence())
 				if conn.awaiting.IsZero() {
-					conn.awaiting = now
-					wakeAt = minTime(wakeAt, now.Add(keepAliveSilence))
+					conn.awaiting, conn.silentAt = now, silentAt
+				} else {
+					conn.silentAt = minTime(conn.silentAt, silentAt)
 				}
+				wakeAt = minTime(wakeAt, conn.silentAt)
 			}
-			wakeAt = minTime(wakeAt, ka.next)
+			wakeAt = minTime(wakeAt, ka.latest)
 		}
 		wakeAt = minTime(wakeAt, ka.deadline)
+	}
+	l.mu.Unlock()
+	// Queued in one go and outside l.mu, so that the sender takes the
+	// round at once and the answers arriving meanwhile do not wait.
+	if len(batch) > 0 {
+		conn.out.pushAll(batch)
+		clear(batch)
+		conn.batch = batch
 	}
 	return wakeAt, false
 }

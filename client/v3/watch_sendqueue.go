@@ -32,6 +32,17 @@ func (q *sendQueue[T]) push(r T) {
 	}
 }
 
+// pushAll queues rs for sending, in order.
+func (q *sendQueue[T]) pushAll(rs []T) {
+	q.mu.Lock()
+	q.reqs = append(q.reqs, rs...)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
 // drain sends queued requests in order with send until send fails or ctx
 // ends. A failed send is not reported: the stream's receiver sees the same
 // failure and handles it.
