@@ -309,6 +309,10 @@ func runFault(ctx context.Context, ft faultTiming, api faultAPI, sc faultScenari
 			}
 			cli.Close()
 			cli = fresh
+			// A fresh client's first picker may hold only the member
+			// that connected first: let the others connect, so that the
+			// next watch has them all to land on.
+			time.Sleep(300 * time.Millisecond)
 		}
 		missed = m
 	}

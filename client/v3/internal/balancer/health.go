@@ -84,7 +84,7 @@ type Timing struct {
 
 // DefaultTiming is the timing of NewHealth.
 var DefaultTiming = Timing{
-	ProbeInterval:        time.Second,
+	ProbeInterval:        500 * time.Millisecond,
 	SuspectProbeInterval: 250 * time.Millisecond,
 	ProbeTimeout:         500 * time.Millisecond,
 	IdleAfter:            5 * time.Second,
