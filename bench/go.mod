@@ -6,6 +6,7 @@ replace github.com/a74b11dd/etcdkit => ../
 
 require (
 	github.com/a74b11dd/etcdkit v0.0.0-00010101000000-000000000000
+	github.com/google/pprof v0.0.0-20260906184651-6331bc6350fe
 	go.etcd.io/etcd/api/v3 v3.7.3
 	go.etcd.io/etcd/client/v2 v2.305.35
 	go.etcd.io/etcd/client/v3 v3.7.3

@@ -49,8 +49,16 @@ func realMain() int {
 		faults     = flag.Bool("faults", false, "run the fault scenarios instead of the workloads (-run selects scenarios, -api the APIs, -readme and -md get the fault tables, -json defaults to "+faultJSONDefault+")")
 		apis       = flag.String("api", "v3,v2", "with -faults: run the scenarios of these APIs (comma-separated: v3, v2); the JSON file's runs of the others are kept")
 		fromJSON   = flag.String("from-json", "", "run nothing: render the report of an earlier run from its JSON file (with -faults: a fault report)")
+		breakdownD = flag.String("breakdown", "", "run nothing: print, for each CPU profile in this directory (from -cpuprofile-dir), the share of its samples in each layer (etcdkit, grpc-go, net/http, runtime, …)")
 	)
 	flag.Parse()
+	if *breakdownD != "" {
+		if err := writeBreakdown(os.Stdout, *breakdownD); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		return 0
+	}
 	jsonSet := false
 	flag.Visit(func(f *flag.Flag) { jsonSet = jsonSet || f.Name == "json" })
 	var faultAPIsRun []faultAPI
