@@ -454,16 +454,7 @@ func TestWriteAfterTheLeaderIsKilledWaitsForTheNextLeader(t *testing.T) {
 	cli := newClientOf(t, clus)
 	ctx := testCtx(t)
 	leader := theLeader(t, clus)
-	// Until a probe names the leader, writes go anywhere: wait for the
-	// client to have sent one write to the leader.
-	for {
-		resp, err := cli.Put(ctx, key(t, "warm"), "v")
-		must(t, "Put", err)
-		if resp.Header.MemberId == leader.ID() {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	writeUntilTheLeaderAnswers(t, ctx, cli, leader)
 	must(t, "Kill", leader.Kill())
 	// Let the client see the leader's connection close.
 	time.Sleep(200 * time.Millisecond)
@@ -495,14 +486,7 @@ func TestWritePendingOnALeaderCutOffFromItsPeersEndsWhenItLosesTheLeadership(t *
 	cli := newClientOf(t, clus)
 	ctx := testCtx(t)
 	leader := theLeader(t, clus)
-	for {
-		resp, err := cli.Put(ctx, key(t, "warm"), "v")
-		must(t, "Put", err)
-		if resp.Header.MemberId == leader.ID() {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	writeUntilTheLeaderAnswers(t, ctx, cli, leader)
 	leader.Isolate()
 	defer leader.Heal()
 
@@ -517,5 +501,19 @@ func TestWritePendingOnALeaderCutOffFromItsPeersEndsWhenItLosesTheLeadership(t *
 	// Writes go on through the new leader.
 	if _, err := cli.Put(ctx, key(t, "after"), "v"); err != nil {
 		t.Fatalf("Put after the leader was cut off: %v", err)
+	}
+}
+
+// writeUntilTheLeaderAnswers writes until a write of cli's is answered by
+// leader: until a probe names the leader, writes go to any member.
+func writeUntilTheLeaderAnswers(t *testing.T, ctx context.Context, cli *clientv3.Client, leader *etcdtest.Member) {
+	t.Helper()
+	for {
+		resp, err := cli.Put(ctx, key(t, "warm"), "v")
+		must(t, "Put", err)
+		if resp.Header.MemberId == leader.ID() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

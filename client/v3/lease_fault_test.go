@@ -1,53 +1,83 @@
 package clientv3_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	"github.com/a74b11dd/etcdkit/etcdtest"
 )
+
+// keepAliveFault is a lease of ttl seconds kept alive on a 3-member
+// cluster of the test's own, and the member serving its keep-alive stream.
+type keepAliveFault struct {
+	clus   *etcdtest.Cluster
+	cli    *clientv3.Client
+	ctx    context.Context
+	id     clientv3.LeaseID
+	ch     <-chan *clientv3.LeaseKeepAliveResponse
+	member *etcdtest.Member
+}
+
+func startKeepAliveFault(t *testing.T, ttl int64) *keepAliveFault {
+	t.Helper()
+	f := &keepAliveFault{clus: etcdtest.NewCluster(t, etcdtest.WithSize(3)), ctx: testCtx(t)}
+	f.cli = newTestClient(t, f.clus.Endpoints())
+	f.id = grant(t, f.cli, ttl)
+	ch, err := f.cli.KeepAlive(f.ctx, f.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ch = ch
+	f.member = memberByID(t, f.clus, nextKeepAlive(t, ch).MemberId)
+	return f
+}
+
+// renewFor reads renewals for d and fails t unless every one kept the
+// lease alive and some came from a member other than the struck one.
+func (f *keepAliveFault) renewFor(t *testing.T, d time.Duration) {
+	t.Helper()
+	until := time.Now().Add(d)
+	renewedElsewhere := false
+	for time.Now().Before(until) {
+		r := nextKeepAlive(t, f.ch)
+		if r.TTL <= 0 {
+			t.Fatalf("renewal with TTL %d; want a live lease", r.TTL)
+		}
+		renewedElsewhere = renewedElsewhere || r.MemberId != f.member.ID()
+	}
+	if !renewedElsewhere {
+		t.Fatal("no renewal came from another member")
+	}
+}
+
+// leaseAlive fails t unless the server says the lease is alive.
+func (f *keepAliveFault) leaseAlive(t *testing.T, when string) {
+	t.Helper()
+	resp, err := f.cli.TimeToLive(f.ctx, f.id)
+	if err != nil || resp.TTL <= 0 {
+		t.Fatalf("TimeToLive %s = %+v, %v; want the lease alive", when, resp, err)
+	}
+}
 
 // Killing the member that carries the keep-alive stream must not cost the
 // lease: the stream reopens on another member before the TTL runs out,
 // and keeps the lease alive until the member is back and after.
 func TestKeepAliveSurvivesTheKillOfItsMember(t *testing.T) {
 	const ttl = 3
-	clus := etcdtest.NewCluster(t, etcdtest.WithSize(3))
-	c := newTestClient(t, clus.Endpoints())
-	ctx := testCtx(t)
-	id := grant(t, c, ttl)
-	ch, err := c.KeepAlive(ctx, id)
-	if err != nil {
+	f := startKeepAliveFault(t, ttl)
+	if err := f.member.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	first := nextKeepAlive(t, ch)
-	m := memberByID(t, clus, first.MemberId)
-	if err := m.Kill(); err != nil {
-		t.Fatal(err)
-	}
-
 	// Read renewals for longer than the TTL: had they stopped, the lease
 	// would be gone by then.
-	until := time.Now().Add(ttl*time.Second + time.Second)
-	renewedElsewhere := false
-	for time.Now().Before(until) {
-		r := nextKeepAlive(t, ch)
-		if r.TTL <= 0 {
-			t.Fatalf("renewal with TTL %d; want a live lease", r.TTL)
-		}
-		renewedElsewhere = renewedElsewhere || r.MemberId != m.ID()
-	}
-	if !renewedElsewhere {
-		t.Fatal("no renewal came from another member")
-	}
-	if err := m.Restart(); err != nil {
+	f.renewFor(t, ttl*time.Second+time.Second)
+	if err := f.member.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	nextKeepAlive(t, ch)
-	resp, err := c.TimeToLive(ctx, id)
-	if err != nil || resp.TTL <= 0 {
-		t.Fatalf("TimeToLive after the fault = %+v, %v; want the lease alive", resp, err)
-	}
+	nextKeepAlive(t, f.ch)
+	f.leaseAlive(t, "after the fault")
 }
 
 // A member that stops answering (SIGSTOP: its connections stay open) must
@@ -55,35 +85,11 @@ func TestKeepAliveSurvivesTheKillOfItsMember(t *testing.T) {
 // moves to another member in time, and the lease outlives several TTLs.
 func TestKeepAliveSurvivesItsMemberFallingSilent(t *testing.T) {
 	const ttl = 3
-	clus := etcdtest.NewCluster(t, etcdtest.WithSize(3))
-	c := newTestClient(t, clus.Endpoints())
-	ctx := testCtx(t)
-	id := grant(t, c, ttl)
-	ch, err := c.KeepAlive(ctx, id)
-	if err != nil {
+	f := startKeepAliveFault(t, ttl)
+	if err := f.member.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	first := nextKeepAlive(t, ch)
-	m := memberByID(t, clus, first.MemberId)
-	if err := m.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Resume() })
-
-	until := time.Now().Add(2 * ttl * time.Second)
-	renewedElsewhere := false
-	for time.Now().Before(until) {
-		r := nextKeepAlive(t, ch)
-		if r.TTL <= 0 {
-			t.Fatalf("renewal with TTL %d; want a live lease", r.TTL)
-		}
-		renewedElsewhere = renewedElsewhere || r.MemberId != m.ID()
-	}
-	if !renewedElsewhere {
-		t.Fatal("no renewal came from another member")
-	}
-	resp, err := c.TimeToLive(ctx, id)
-	if err != nil || resp.TTL <= 0 {
-		t.Fatalf("TimeToLive with the member stopped = %+v, %v; want the lease alive", resp, err)
-	}
+	t.Cleanup(func() { _ = f.member.Resume() })
+	f.renewFor(t, 2*ttl*time.Second)
+	f.leaseAlive(t, "with the member stopped")
 }

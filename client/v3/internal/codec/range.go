@@ -36,17 +36,12 @@ func decodeRangeResponse(b []byte, r *pb.RangeResponse, own bool) bool {
 	}
 	s := newSlab(size, own)
 	f := fields{b: b}
-	for {
-		num, typ, more := f.next()
-		if !more {
-			break
-		}
+	for num, typ := range f.all() {
 		switch {
 		case num == 1 && typ == protowire.BytesType:
-			if r.Header != nil || !decodeHeader(f.bytes(), hdr) {
+			if !setHeader(&r.Header, hdr, f.bytes()) {
 				return false
 			}
-			r.Header = hdr
 		case num == 2 && typ == protowire.BytesType:
 			if len(ptrs) == len(kvs) {
 				return false
@@ -78,11 +73,7 @@ func decodeRangeResponse(b []byte, r *pb.RangeResponse, own bool) bool {
 // false if b is malformed there.
 func measureKVs(b []byte, field protowire.Number, sized bool) (n, size int, ok bool) {
 	f := fields{b: b}
-	for {
-		num, typ, more := f.next()
-		if !more {
-			break
-		}
+	for num, typ := range f.all() {
 		if num != field || typ != protowire.BytesType {
 			if n := protowire.ConsumeFieldValue(num, typ, f.b); n >= 0 {
 				f.b = f.b[n:]
@@ -108,11 +99,7 @@ func measureKVs(b []byte, field protowire.Number, sized bool) (n, size int, ok b
 // key-value.
 func measureKV(b []byte) (size int, ok bool) {
 	f := fields{b: b}
-	for {
-		num, typ, more := f.next()
-		if !more {
-			break
-		}
+	for num, typ := range f.all() {
 		switch typ {
 		case protowire.BytesType:
 			v := f.bytes()
@@ -190,14 +177,21 @@ func uvarint(b []byte, i int) (uint64, int) {
 	return v, i + n
 }
 
+// setHeader decodes the response header b into hdr and makes *dst point
+// to it. It reports false for a second header, which protobuf would merge
+// into the first: the generic decoder handles that.
+func setHeader(dst **pb.ResponseHeader, hdr *pb.ResponseHeader, b []byte) bool {
+	if *dst != nil || !decodeHeader(b, hdr) {
+		return false
+	}
+	*dst = hdr
+	return true
+}
+
 // decodeHeader decodes the response header b into h.
 func decodeHeader(b []byte, h *pb.ResponseHeader) bool {
 	f := fields{b: b}
-	for {
-		num, typ, more := f.next()
-		if !more {
-			break
-		}
+	for num, typ := range f.all() {
 		if typ != protowire.VarintType {
 			return false
 		}

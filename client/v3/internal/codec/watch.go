@@ -41,17 +41,12 @@ func decodeWatchResponse(b []byte, r *pb.WatchResponse, own bool) bool {
 	}
 	s := newSlab(m.size, own)
 	f := fields{b: b}
-	for {
-		num, typ, more := f.next()
-		if !more {
-			break
-		}
+	for num, typ := range f.all() {
 		switch {
 		case num == 1 && typ == protowire.BytesType:
-			if r.Header != nil || !decodeHeader(f.bytes(), hdr) {
+			if !setHeader(&r.Header, hdr, f.bytes()) {
 				return false
 			}
-			r.Header = hdr
 		case num == 11 && typ == protowire.BytesType:
 			if len(ptrs) == len(evs) {
 				return false
@@ -103,11 +98,7 @@ type eventsSize struct{ events, kvs, size int }
 
 func measureEvents(b []byte) (m eventsSize, ok bool) {
 	f := fields{b: b}
-	for {
-		num, typ, more := f.next()
-		if !more {
-			break
-		}
+	for num, typ := range f.all() {
 		if num != 11 || typ != protowire.BytesType {
 			if n := protowire.ConsumeFieldValue(num, typ, f.b); n >= 0 {
 				f.b = f.b[n:]
@@ -117,11 +108,7 @@ func measureEvents(b []byte) (m eventsSize, ok bool) {
 		}
 		m.events++
 		ev := fields{b: f.bytes()}
-		for {
-			num, typ, more := ev.next()
-			if !more {
-				break
-			}
+		for num, typ := range ev.all() {
 			switch {
 			case (num == 2 || num == 3) && typ == protowire.BytesType:
 				size, kvOK := measureKV(ev.bytes())
@@ -147,11 +134,7 @@ func measureEvents(b []byte) (m eventsSize, ok bool) {
 // block *kvs (whose capacity measureEvents sized) and their bytes from s.
 func decodeEvent(b []byte, ev *mvccpb.Event, kvs *[]mvccpb.KeyValue, s *slab) bool {
 	f := fields{b: b}
-	for {
-		num, typ, more := f.next()
-		if !more {
-			break
-		}
+	for num, typ := range f.all() {
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			ev.Type = mvccpb.Event_EventType(int32(f.varint()))

@@ -1,6 +1,8 @@
 package codec
 
 import (
+	"iter"
+
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -55,6 +57,20 @@ func (f *fields) bytes() []byte {
 	v := f.b[:n:n]
 	f.b = f.b[n:]
 	return v
+}
+
+// all ranges over the fields' tags in turn, reading each with next; after
+// the loop, ok tells whether the walk reached the end cleanly. The loop's
+// body reads the field's value.
+func (f *fields) all() iter.Seq2[protowire.Number, protowire.Type] {
+	return func(yield func(protowire.Number, protowire.Type) bool) {
+		for {
+			num, typ, more := f.next()
+			if !more || !yield(num, typ) {
+				return
+			}
+		}
+	}
 }
 
 // ok reports whether the whole message was read without error.
