@@ -201,16 +201,8 @@ func faultMain(ctx context.Context, cfg *config, machine Machine, apis []faultAP
 			}
 		}
 	}
-	rep.writeMarkdown(os.Stdout)
-	if mdPath != "" {
-		f, err := os.Create(mdPath)
-		if err == nil {
-			rep.writeMarkdown(f)
-			err = f.Close()
-		}
-		if err != nil {
-			fail(err)
-		}
+	if err := writeMarkdown(rep.writeMarkdown, mdPath); err != nil {
+		fail(err)
 	}
 	if readme != "" {
 		if err := updateFaultReadme(readme, rep.writeMarkdown); err != nil {

@@ -13,6 +13,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -154,22 +155,29 @@ func realMain() int {
 
 // writeOutputs prints the tables and the summary line (last) on stdout and
 // writes the files asked for; it reports whether all went well.
+// writeMarkdown writes a report with write to standard output and, unless
+// path is empty, to the file path.
+func writeMarkdown(write func(io.Writer), path string) error {
+	write(os.Stdout)
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	write(f)
+	return f.Close()
+}
+
 func writeOutputs(rep *Report, mdPath, jsonPath, readme string) bool {
 	ok := true
 	fail := func(err error) {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		ok = false
 	}
-	rep.writeMarkdown(os.Stdout)
-	if mdPath != "" {
-		f, err := os.Create(mdPath)
-		if err == nil {
-			rep.writeMarkdown(f)
-			err = f.Close()
-		}
-		if err != nil {
-			fail(err)
-		}
+	if err := writeMarkdown(rep.writeMarkdown, mdPath); err != nil {
+		fail(err)
 	}
 	if jsonPath != "" {
 		if err := rep.writeJSON(jsonPath); err != nil {
@@ -179,7 +187,11 @@ func writeOutputs(rep *Report, mdPath, jsonPath, readme string) bool {
 	if readme != "" {
 		link := ""
 		if mdPath != "" {
-			if rel, err := filepath.Rel(filepath.Dir(readme), mdPath); err == nil {
+			// Rel needs both paths from the same place: "../README.md"
+			// and "RESULTS.md" are not, until made absolute.
+			dir, err1 := filepath.Abs(filepath.Dir(readme))
+			md, err2 := filepath.Abs(mdPath)
+			if rel, err := filepath.Rel(dir, md); err1 == nil && err2 == nil && err == nil {
 				link = filepath.ToSlash(rel)
 			}
 		}
