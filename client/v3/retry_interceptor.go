@@ -44,12 +44,15 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 		}
 	}
 	authRetried := false
-	var noLeader uint // consecutive ErrNoLeader rejections
+	var noLeader uint  // consecutive ErrNoLeader rejections
+	hold := leaderHold // what is left of the call's time to wait for a leader
 	for n := uint(0); ; {
 		if wh != nil {
-			if err := wh.AwaitLeader(ctx, leaderHold); err != nil {
+			held, err := wh.AwaitLeader(ctx, hold)
+			if err != nil {
 				return err
 			}
+			hold -= held
 		}
 		tok := c.currentToken()
 		var err error
@@ -112,9 +115,10 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 	}
 }
 
-// leaderHold bounds how long a write waits for a leader in reach when the
-// one it would go to is out of reach (Health.AwaitLeader): an election
-// with etcd's default timing takes one to two seconds.
+// leaderHold bounds how long a write, over all its attempts, waits for a
+// leader in reach when the one it would go to is out of reach
+// (Health.AwaitLeader): an election with etcd's default timing takes one
+// to two seconds.
 const leaderHold = 3 * time.Second
 
 // callState is what the unary interceptor records about one call: its

@@ -18,25 +18,28 @@ const leaderPoll = 25 * time.Millisecond
 // election timeout later. While writes are held every endpoint is probed
 // at the suspect pace.
 //
-// AwaitLeader returns nil at once if the leader is unknown, not among the
+// AwaitLeader returns at once if the leader is unknown, not among the
 // client's endpoints, or in reach; else when a leader is in reach again or
 // after limit, whichever comes first (the write then goes where the picker
-// sends it); and ctx's error if ctx ends first, the write unsent.
-func (h *Health) AwaitLeader(ctx context.Context, limit time.Duration) error {
-	if !h.leaderOutOfReach() {
-		return nil
+// sends it), with ctx's error if ctx ends first, the write unsent. It
+// returns how long it held the write, for a caller that bounds the hold
+// of all of a call's attempts together.
+func (h *Health) AwaitLeader(ctx context.Context, limit time.Duration) (time.Duration, error) {
+	if limit <= 0 || !h.leaderOutOfReach() {
+		return 0, nil
 	}
-	give := time.Now().Add(limit)
+	start := time.Now()
+	give := start.Add(limit)
 	t := time.NewTicker(leaderPoll)
 	defer t.Stop()
 	for {
 		h.hurryProbes()
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return time.Since(start), ctx.Err()
 		case now := <-t.C:
 			if !h.leaderOutOfReach() || !now.Before(give) {
-				return nil
+				return now.Sub(start), nil
 			}
 		}
 	}
