@@ -47,14 +47,14 @@ type config struct {
 // alternated rounds is steadier than the mean of two.
 func quickConfig() config {
 	return config{
-		rounds: 3, phase: 200 * time.Millisecond,
+		rounds: 3, phase: 150 * time.Millisecond,
 		deleteKeys:  2000,
-		watchEvents: 5000, fanoutPuts: 500,
+		watchEvents: 4000, fanoutPuts: 500,
 		// A client renews a lease every 1 to 1.5 s (a third of the TTL,
 		// plus whatever its batching adds); a window that is a multiple of
 		// 0.5, 1 and 1.5 s holds whole rounds of any of these cadences.
 		leaseTTL: 3, keepAlive: 3 * time.Second,
-		v2Events: 1000,
+		v2Events: 600,
 		members:  []int{1, 3}, phaseLimit: 2 * time.Minute, profilePhase: 2 * time.Second,
 	}
 }
