@@ -234,6 +234,10 @@ type httpClusterClient struct {
 	watchdog   watchdog
 	lat        latencies
 	recoveries atomic.Uint64 // how many times an endpoint came back up
+	// failedAt is when a call last found a member failing, in unix
+	// nanoseconds: a write goes only to a member that proved it can commit
+	// since (writeCheck).
+	failedAt atomic.Int64
 	// floor is the highest X-Etcd-Index the client has received: a read
 	// answered below it comes from a member that lags (see do).
 	floor atomic.Uint64

@@ -99,7 +99,9 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 		retry := req.kind == kindWatch || (!waitUntil.IsZero() && time.Now().Before(waitUntil))
 		k, ok := pick(st, tried, retry)
 		if !ok {
-			if req.kind == kindWrite || !transient {
+			// A write gets here unsent: one that may have been sent
+			// returned at once. It may wait for a recovery as reads do.
+			if !transient {
 				break
 			}
 			if waitUntil.IsZero() {
@@ -116,6 +118,11 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 
 		ep := &st.eps[k]
 		tried[k] = ep.h.upGen.Load() + 1
+		if req.kind == kindWrite && !c.writeCheck(ep) {
+			errs = append(errs, &uncheckedError{endpoint: ep.raw})
+			transient = true
+			continue
+		}
 		rep := newReply()
 		g := guard{ep: ep, bound: bound, health: req.kind != kindWrite}
 		sent, err := c.send(ctx, &g, req, rep)
@@ -139,6 +146,11 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 			if req.kind == kindRead {
 				c.lat.observe(g.latency)
 			}
+			if req.kind == kindWrite {
+				// Applied: the member has a leader. (A plain read
+				// proves nothing of the kind.)
+				ep.h.okAt.Store(time.Now().UnixNano())
+			}
 			c.pin(st, k)
 			return rep, nil
 		}
@@ -153,6 +165,7 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 		}
 		rep.release()
 		ep.h.markDown()
+		c.failedAt.Store(time.Now().UnixNano())
 		if isCut(err) {
 			transient = true
 			if derived {
@@ -173,6 +186,36 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 	}
 	c.pin(st, (st.pinned+1)%n)
 	return nil, &ClusterError{Errors: errs}
+}
+
+// writeCheck reports whether a write may go to ep. After a member failed,
+// a write goes only to a member that has proved since that it can commit
+// (applied a write, passed a probe); ep is probed first if it has not. Sent to a follower while the cluster
+// has not yet noticed its leader died, a write is forwarded to the dead
+// leader and never answered, and cannot be sent again since it may have
+// been applied; the probe, a quorum read, fails instead until a leader
+// serves, and the write waits unsent. A failed probe marks ep down.
+func (c *httpClusterClient) writeCheck(ep *endpoint) bool {
+	if f := c.failedAt.Load(); f == 0 || ep.h.okAt.Load() > f {
+		return true
+	}
+	start := time.Now()
+	if !c.probe(ep) {
+		ep.h.markDown()
+		return false
+	}
+	ep.h.observeLatency(time.Since(start))
+	ep.h.okAt.Store(time.Now().UnixNano())
+	c.markUp(ep.h)
+	return true
+}
+
+// uncheckedError says a write was not sent to an endpoint that failed the
+// health probe it needed first.
+type uncheckedError struct{ endpoint string }
+
+func (e *uncheckedError) Error() string {
+	return "client: etcd member " + e.endpoint + " failed its health check; the write was not sent there"
 }
 
 // pick returns the endpoint of st for a call's next attempt, given what the

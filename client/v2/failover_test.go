@@ -547,3 +547,42 @@ func (g *getCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return g.recorder.RoundTrip(req)
 }
+
+func TestWriteAfterThePinnedLeaderIsKilledWaitsForTheNextLeader(t *testing.T) {
+	// Sent to a follower before the cluster noticed, the write would be
+	// forwarded to the dead leader and never answered, and could not be
+	// sent again. After the failure the client checks a member's health
+	// before writing to it, so the write waits, unsent, for a new leader.
+	c := newV2Cluster(t, 3)
+	ctx := testCtx(t)
+	leader, err := c.WaitLeader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, _ := clientPinnedTo(t, leader.ClientURL(), c.ClientURLs(), Config{})
+	k := NewKeysAPI(cl)
+	if _, err := k.Set(ctx, key(t, "before"), "v", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := leader.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// The first call after the kill fails on the dead leader and shows
+	// the client the failure: a plain read, which a follower then serves
+	// from its own store at once, while the others still elect.
+	if _, err := k.Get(ctx, key(t, "before"), nil); err != nil {
+		t.Fatalf("Get after the leader was killed: %v", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	resp, err := k.Set(wctx, key(t, "after"), "v", nil)
+	if err != nil {
+		t.Fatalf("Set after the leader was killed: %v after %v; want it held until a leader serves it", err, time.Since(start))
+	}
+	t.Logf("the Set took %v", time.Since(start))
+	got, err := k.Get(ctx, key(t, "after"), &GetOptions{Quorum: true})
+	if err != nil || got.Node.ModifiedIndex != resp.Node.ModifiedIndex {
+		t.Fatalf("Get after the Set = %+v, %v; want the node the Set wrote (index %d)", got, err, resp.Node.ModifiedIndex)
+	}
+}

@@ -83,6 +83,9 @@ type health struct {
 	latency atomic.Int64
 	// probed is when the endpoint was last probed, in unix nanoseconds.
 	probed atomic.Int64
+	// okAt is when the member last proved it can commit, by applying a
+	// write or passing a probe, in unix nanoseconds.
+	okAt atomic.Int64
 }
 
 // markDown records that ep failed; it reports whether ep was up until now.
@@ -215,6 +218,7 @@ func (c *httpClusterClient) probeRound(st *endpointState) {
 			start := time.Now()
 			if c.probe(ep) {
 				ep.h.observeLatency(time.Since(start))
+				ep.h.okAt.Store(time.Now().UnixNano())
 				c.markUp(ep.h)
 			} else {
 				ep.h.markDown()
