@@ -118,12 +118,19 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 
 		ep := &st.eps[k]
 		tried[k] = ep.h.upGen.Load() + 1
-		if req.kind == kindWrite && !c.writeCheck(ep) {
-			errs = append(errs, &uncheckedError{endpoint: ep.raw})
-			transient = true
-			continue
+		if req.kind == kindWrite {
+			ok, err := c.writeCheck(ctx, ep)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				errs = append(errs, &uncheckedError{endpoint: ep.raw})
+				transient = true
+				continue
+			}
 		}
 		rep := newReply()
+		sentAt := time.Now().UnixNano()
 		g := guard{ep: ep, bound: bound, health: req.kind != kindWrite}
 		sent, err := c.send(ctx, &g, req, rep)
 		if err == nil && rep.status < 500 {
@@ -147,9 +154,9 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 				c.lat.observe(g.latency)
 			}
 			if req.kind == kindWrite {
-				// Applied: the member has a leader. (A plain read
+				// Applied: the member had a leader. (A plain read
 				// proves nothing of the kind.)
-				ep.h.okAt.Store(time.Now().UnixNano())
+				ep.h.okAt.Store(sentAt)
 			}
 			c.pin(st, k)
 			return rep, nil
@@ -190,24 +197,60 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 
 // writeCheck reports whether a write may go to ep. After a member failed,
 // a write goes only to a member that has proved since that it can commit
-// (applied a write, passed a probe); ep is probed first if it has not. Sent to a follower while the cluster
-// has not yet noticed its leader died, a write is forwarded to the dead
-// leader and never answered, and cannot be sent again since it may have
-// been applied; the probe, a quorum read, fails instead until a leader
-// serves, and the write waits unsent. A failed probe marks ep down.
-func (c *httpClusterClient) writeCheck(ep *endpoint) bool {
-	if f := c.failedAt.Load(); f == 0 || ep.h.okAt.Load() > f {
-		return true
+// (applied a write, passed a probe); ep is probed first if it has not.
+// Sent to a follower while the cluster has not yet noticed its leader
+// died, a write is forwarded to the dead leader and never answered, and
+// cannot be sent again since it may have been applied; the probe, a quorum
+// read, fails instead until a leader serves, and the write waits unsent. A
+// failed probe marks ep down. Concurrent writes share one probe. The error
+// is ctx's, if it ended first.
+func (c *httpClusterClient) writeCheck(ctx context.Context, ep *endpoint) (bool, error) {
+	h := ep.h
+	for {
+		if f := c.failedAt.Load(); f == 0 || h.okAt.Load() > f {
+			return true, nil
+		}
+		h.checkMu.Lock()
+		if running := h.checking; running != nil {
+			h.checkMu.Unlock()
+			select {
+			case <-running:
+			case <-ctx.Done():
+				return false, ctx.Err()
+			}
+			if h.down.Load() {
+				return false, nil
+			}
+			continue
+		}
+		done := make(chan struct{})
+		h.checking = done
+		h.checkMu.Unlock()
+		ok, err := c.checkOnce(ctx, ep)
+		h.checkMu.Lock()
+		h.checking = nil
+		h.checkMu.Unlock()
+		close(done)
+		return ok, err
 	}
+}
+
+// checkOnce probes ep for writeCheck and records the verdict, unless ctx
+// ended first.
+func (c *httpClusterClient) checkOnce(ctx context.Context, ep *endpoint) (bool, error) {
 	start := time.Now()
-	if !c.probe(ep) {
+	ok := c.probe(ctx, ep)
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if !ok {
 		ep.h.markDown()
-		return false
+		return false, nil
 	}
 	ep.h.observeLatency(time.Since(start))
-	ep.h.okAt.Store(time.Now().UnixNano())
+	ep.h.okAt.Store(start.UnixNano())
 	c.markUp(ep.h)
-	return true
+	return true, nil
 }
 
 // uncheckedError says a write was not sent to an endpoint that failed the

@@ -120,6 +120,9 @@ func TestFailoverWhenPreferredMemberIsKilled(t *testing.T) {
 			direct = append(direct, "http://"+m.DirectEndpoint())
 		}
 		cl, rec := clientPinnedTo(t, direct[0], direct, Config{})
+		// No probes: one that found the killed member down first would
+		// spare the write its first attempt, which this test is about.
+		impl(cl).prober.running.Store(true)
 		resp, err := NewKeysAPI(cl).Set(ctx, key(t, "k"), "v2", nil)
 		if err != nil || resp.Node.Value != "v2" {
 			t.Fatalf("got %+v, %v; want the Set to succeed on the second attempt", resp, err)

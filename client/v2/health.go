@@ -84,8 +84,14 @@ type health struct {
 	// probed is when the endpoint was last probed, in unix nanoseconds.
 	probed atomic.Int64
 	// okAt is when the member last proved it can commit, by applying a
-	// write or passing a probe, in unix nanoseconds.
+	// write or passing a probe, in unix nanoseconds: when that write or
+	// probe was sent, since the proof may predate its answer.
 	okAt atomic.Int64
+	// checking, while a write check of the endpoint runs, is closed when
+	// it ends, so that concurrent writes wait for one probe instead of
+	// each sending its own. Guarded by checkMu.
+	checkMu  sync.Mutex
+	checking chan struct{}
 }
 
 // markDown records that ep failed; it reports whether ep was up until now.
@@ -166,9 +172,10 @@ func (c *httpClusterClient) beginCall() {
 
 func (c *httpClusterClient) endCall() { c.prober.active.Add(-1) }
 
-func (c *httpClusterClient) probeLoop() {
+// initProbes sets up the transport of the client's probes, once: the
+// prober's and a write's check (writeCheck), whichever comes first.
+func (c *httpClusterClient) initProbes() {
 	p := &c.prober
-	defer probersRunning.Add(-1)
 	p.once.Do(func() {
 		p.transport, p.closeConns, p.closeIdle = c.transport, true, func() {}
 		if t, ok := c.transport.(*http.Transport); ok {
@@ -176,6 +183,12 @@ func (c *httpClusterClient) probeLoop() {
 			p.transport, p.closeConns, p.closeIdle = clone, false, clone.CloseIdleConnections
 		}
 	})
+}
+
+func (c *httpClusterClient) probeLoop() {
+	p := &c.prober
+	defer probersRunning.Add(-1)
+	c.initProbes()
 	lastCalls := p.calls.Load()
 	lastBusy := time.Now()
 	for {
@@ -216,12 +229,14 @@ func (c *httpClusterClient) probeRound(st *endpointState) {
 		ep.h.probed.Store(now)
 		wg.Go(func() {
 			start := time.Now()
-			if c.probe(ep) {
+			if c.probe(context.Background(), ep) {
 				ep.h.observeLatency(time.Since(start))
-				ep.h.okAt.Store(time.Now().UnixNano())
+				ep.h.okAt.Store(start.UnixNano())
 				c.markUp(ep.h)
-			} else {
-				ep.h.markDown()
+			} else if ep.h.markDown() {
+				// A failure as much as a call's: writes now want
+				// proof that a member can commit (writeCheck).
+				c.failedAt.Store(time.Now().UnixNano())
 			}
 		})
 	}
@@ -232,8 +247,9 @@ func (c *httpClusterClient) probeRound(st *endpointState) {
 // probeTimeout, that it is healthy. An endpoint that has no /health (404:
 // a gateway, or something other than etcd) counts as healthy whenever it
 // answers, since the probe cannot judge it.
-func (c *httpClusterClient) probe(ep *endpoint) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+func (c *httpClusterClient) probe(ctx context.Context, ep *endpoint) bool {
+	c.initProbes()
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.scheme+"://"+ep.host+ep.path+"/health", nil)
 	if err != nil {
