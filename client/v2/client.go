@@ -248,6 +248,10 @@ type httpClusterClient struct {
 type endpointState struct {
 	eps    []endpoint
 	pinned int
+	// leader marks pinned as the leader a Sync found in PrioritizeLeader
+	// mode: the user asked for it, so it is kept while healthy even when
+	// another member answers faster.
+	leader bool
 }
 
 // endpoint is one parsed base URL.
@@ -376,7 +380,7 @@ func (c *httpClusterClient) Sync(ctx context.Context) error {
 		rand.Shuffle(len(eps), func(i, j int) { eps[i], eps[j] = eps[j], eps[i] })
 	}
 	adoptHealth(eps, cur.eps)
-	c.state.Store(&endpointState{eps: eps, pinned: pinned})
+	c.state.Store(&endpointState{eps: eps, pinned: pinned, leader: c.selection == EndpointSelectionPrioritizeLeader})
 	return nil
 }
 

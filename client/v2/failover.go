@@ -267,7 +267,8 @@ func (e *uncheckedError) Error() string {
 // if it has recovered since the call tried it. The choice among those:
 //
 //  1. the preferred endpoint, if it is healthy and not much slower than the
-//     fastest other healthy one (slow);
+//     fastest other healthy one (slow), or if it is the leader a Sync chose
+//     in PrioritizeLeader mode;
 //  2. the fastest healthy one, if the preferred endpoint is slow;
 //  3. the first healthy one after the preferred endpoint, in order;
 //  4. the first one, unhealthy ones included, from the preferred endpoint
@@ -285,7 +286,7 @@ func pick(st *endpointState, tried []uint64, retry bool) (int, bool) {
 	healthy := func(k int) bool { return !st.eps[k].h.down.Load() && open(k) }
 
 	if healthy(p) {
-		if !slow(st, p) {
+		if st.leader || !slow(st, p) {
 			return p, true
 		}
 		best := p

@@ -437,6 +437,19 @@ func TestPickLeavesASlowPreferredEndpointForTheFastestHealthyOne(t *testing.T) {
 	wantPick(t, st, make([]uint64, 3), false, 0)
 }
 
+func TestPickKeepsASlowLeaderTheUserAskedFor(t *testing.T) {
+	// In PrioritizeLeader mode the preferred endpoint is the leader a Sync
+	// found: slowness does not move reads off it, only ill health does.
+	st := testState(3, 0)
+	st.leader = true
+	for k, d := range []time.Duration{300 * time.Millisecond, 40 * time.Millisecond, 5 * time.Millisecond} {
+		st.eps[k].h.observeLatency(d)
+	}
+	wantPick(t, st, make([]uint64, 3), false, 0)
+	st.eps[0].h.markDown()
+	wantPick(t, st, make([]uint64, 3), false, 1)
+}
+
 func TestPlainReadMovesOffAMemberBehindWhatTheClientHasSeen(t *testing.T) {
 	c := newV2Cluster(t, 3)
 	ctx := testCtx(t)
