@@ -177,7 +177,20 @@ func (m *Member) Kill() error {
 func (m *Member) Stop() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.signal(syscall.SIGSTOP)
+	if err := m.signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	// The signal is only queued when kill returns: a thread running on
+	// another core goes on until it is delivered. Return once every
+	// thread has stopped, so that nothing the caller sends is answered.
+	deadline := time.Now().Add(2 * time.Second)
+	for !allThreadsStopped(m.cmd.Process.Pid) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("etcdtest: member %s did not stop within 2s", m.name)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
 }
 
 // Resume continues a stopped member with SIGCONT.
