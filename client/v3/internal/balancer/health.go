@@ -35,10 +35,13 @@ const (
 //
 // It is safe for concurrent use.
 type Health struct {
-	mu      sync.Mutex
-	eps     map[string]*endpointState
-	ready   []*endpointState    // the READY endpoints of the latest picker
-	current map[string]struct{} // the dial targets of the client's endpoints
+	mu  sync.Mutex
+	eps map[string]*endpointState
+	// ready holds the READY endpoints of the latest picker, current the
+	// client's endpoints; each list is replaced whole, never changed, so
+	// that readers on a call's path take no lock.
+	ready   atomic.Pointer[[]*endpointState]
+	current atomic.Pointer[[]*endpointState]
 
 	// Use of the client, which decides whether probes run.
 	inflight atomic.Int64 // calls and streams picked and not yet done
@@ -202,10 +205,18 @@ func (h *Health) lookup(addr string) *endpointState {
 // setReady records which endpoints the latest picker can use; only those
 // are probed.
 func (h *Health) setReady(sts []*endpointState) {
-	h.mu.Lock()
-	h.ready = sts
-	h.mu.Unlock()
+	h.ready.Store(&sts)
 	h.poke()
+}
+
+// readyStates returns the READY endpoints of the latest picker.
+func (h *Health) readyStates() []*endpointState { return loadStates(&h.ready) }
+
+func loadStates(p *atomic.Pointer[[]*endpointState]) []*endpointState {
+	if sts := p.Load(); sts != nil {
+		return *sts
+	}
+	return nil
 }
 
 // EndpointHealth is a snapshot of one endpoint's record.
@@ -370,9 +381,7 @@ func (h *Health) Down(addr string) (<-chan struct{}, DownReason) {
 // not avoided, so that leaving addr is worth it.
 func (h *Health) HasAlternative(addr string) bool {
 	now := time.Now().UnixNano()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, st := range h.ready {
+	for _, st := range h.readyStates() {
 		if st.addr != addr && !st.avoided(now) {
 			return true
 		}
@@ -429,29 +438,29 @@ func (h *Health) probeSoon(st *endpointState) {
 	st.mu.Unlock()
 	// The others go to the suspect pace too: a lag shows only against
 	// fresh revisions of the others.
-	soon := time.Now().Add(h.timing.SuspectProbeInterval)
-	h.mu.Lock()
-	ready := h.ready
-	h.mu.Unlock()
-	for _, o := range ready {
-		if o == st {
-			continue
-		}
-		o.mu.Lock()
-		if o.nextProbe.After(soon) {
-			o.nextProbe = soon
-		}
-		o.mu.Unlock()
-	}
+	h.probeAllBy(time.Now().Add(h.timing.SuspectProbeInterval))
 	h.poke()
+}
+
+// probeAllBy brings the next probe of every READY endpoint forward to soon
+// at the latest. It reports whether it moved any.
+func (h *Health) probeAllBy(soon time.Time) bool {
+	moved := false
+	for _, st := range h.readyStates() {
+		st.mu.Lock()
+		if st.nextProbe.After(soon) {
+			st.nextProbe = soon
+			moved = true
+		}
+		st.mu.Unlock()
+	}
+	return moved
 }
 
 // suspicious reports whether some READY endpoint is avoided or suspect:
 // every endpoint is then probed at the suspect pace.
 func (h *Health) suspicious(now int64) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, st := range h.ready {
+	for _, st := range h.readyStates() {
 		if st.avoided(now) || st.suspectUntil.Load() > now {
 			return true
 		}
@@ -525,10 +534,7 @@ func (h *Health) lagging(st *endpointState, rev int64, now time.Time) bool {
 		return false
 	}
 	before := now.Add(-h.timing.LagGrace).UnixNano()
-	h.mu.Lock()
-	ready := h.ready
-	h.mu.Unlock()
-	for _, o := range ready {
+	for _, o := range h.readyStates() {
 		if o == st || o.down.Load() == int32(Lagging) {
 			continue
 		}

@@ -46,22 +46,21 @@ func (h *Health) AwaitLeader(ctx context.Context, limit time.Duration) (time.Dur
 }
 
 // leaderOutOfReach reports whether the leader last learned is one of the
-// client's endpoints and none of its READY endpoints is fit.
+// client's endpoints and none of its READY endpoints is fit. It runs for
+// every write, so it reads only atomics.
 func (h *Health) leaderOutOfReach() bool {
 	id := h.leaderID()
 	if id == 0 {
 		return false
 	}
 	now := time.Now().UnixNano()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, st := range h.ready {
+	for _, st := range h.readyStates() {
 		if st.member.Load() == id && !st.avoided(now) {
 			return false
 		}
 	}
-	for addr := range h.current {
-		if st := h.eps[addr]; st != nil && st.member.Load() == id {
+	for _, st := range loadStates(&h.current) {
+		if st.member.Load() == id {
 			return true
 		}
 	}
@@ -70,13 +69,11 @@ func (h *Health) leaderOutOfReach() bool {
 
 // setCurrent records the dial targets of the client's endpoints.
 func (h *Health) setCurrent(addrs []string) {
-	cur := make(map[string]struct{}, len(addrs))
+	sts := make([]*endpointState, 0, len(addrs))
 	for _, a := range addrs {
-		cur[a] = struct{}{}
+		sts = append(sts, h.state(a))
 	}
-	h.mu.Lock()
-	h.current = cur
-	h.mu.Unlock()
+	h.current.Store(&sts)
 }
 
 // hurryProbes puts every READY endpoint at the suspect pace for a while,
@@ -84,23 +81,12 @@ func (h *Health) setCurrent(addrs []string) {
 func (h *Health) hurryProbes() {
 	now := time.Now()
 	until := now.Add(h.timing.ProbeInterval).UnixNano()
-	soon := now.Add(h.timing.SuspectProbeInterval)
-	h.mu.Lock()
-	ready := h.ready
-	h.mu.Unlock()
-	hurried := false
-	for _, st := range ready {
+	for _, st := range h.readyStates() {
 		if st.suspectUntil.Load() < until {
 			st.suspectUntil.Store(until)
 		}
-		st.mu.Lock()
-		if st.nextProbe.After(soon) {
-			st.nextProbe = soon
-			hurried = true
-		}
-		st.mu.Unlock()
 	}
-	if hurried {
+	if h.probeAllBy(now.Add(h.timing.SuspectProbeInterval)) {
 		h.poke()
 	}
 }

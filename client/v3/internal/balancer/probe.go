@@ -68,10 +68,7 @@ func (h *Health) RunProber(ctx context.Context, probe ProbeFunc) {
 			h.idle.Store(false)
 		}
 		wakeAt := now.Add(h.timing.ProbeInterval)
-		h.mu.Lock()
-		ready := h.ready
-		h.mu.Unlock()
-		for _, st := range ready {
+		for _, st := range h.readyStates() {
 			st.mu.Lock()
 			due := !st.probing && !now.Before(st.nextProbe)
 			if due {
