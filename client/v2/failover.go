@@ -226,31 +226,13 @@ func (c *httpClusterClient) writeCheck(ctx context.Context, ep *endpoint) (bool,
 		done := make(chan struct{})
 		h.checking = done
 		h.checkMu.Unlock()
-		ok, err := c.checkOnce(ctx, ep)
+		ok, err := c.probeAndRecord(ctx, ep)
 		h.checkMu.Lock()
 		h.checking = nil
 		h.checkMu.Unlock()
 		close(done)
 		return ok, err
 	}
-}
-
-// checkOnce probes ep for writeCheck and records the verdict, unless ctx
-// ended first.
-func (c *httpClusterClient) checkOnce(ctx context.Context, ep *endpoint) (bool, error) {
-	start := time.Now()
-	ok := c.probe(ctx, ep)
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	if !ok {
-		ep.h.markDown()
-		return false, nil
-	}
-	ep.h.observeLatency(time.Since(start))
-	ep.h.okAt.Store(start.UnixNano())
-	c.markUp(ep.h)
-	return true, nil
 }
 
 // uncheckedError says a write was not sent to an endpoint that failed the

@@ -227,20 +227,32 @@ func (c *httpClusterClient) probeRound(st *endpointState) {
 			continue
 		}
 		ep.h.probed.Store(now)
-		wg.Go(func() {
-			start := time.Now()
-			if c.probe(context.Background(), ep) {
-				ep.h.observeLatency(time.Since(start))
-				ep.h.okAt.Store(start.UnixNano())
-				c.markUp(ep.h)
-			} else if ep.h.markDown() {
-				// A failure as much as a call's: writes now want
-				// proof that a member can commit (writeCheck).
-				c.failedAt.Store(time.Now().UnixNano())
-			}
-		})
+		wg.Go(func() { c.probeAndRecord(context.Background(), ep) })
 	}
 	wg.Wait()
+}
+
+// probeAndRecord probes ep and records the verdict in its health: a pass
+// brings it up and proves, as of the probe's sending, that it can commit; a
+// failure brings it down and, if it was up, counts as a failure that writes
+// must see past (writeCheck). It reports the verdict; ctx's end is none,
+// and records nothing.
+func (c *httpClusterClient) probeAndRecord(ctx context.Context, ep *endpoint) (bool, error) {
+	start := time.Now()
+	ok := c.probe(ctx, ep)
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if !ok {
+		if ep.h.markDown() {
+			c.failedAt.Store(time.Now().UnixNano())
+		}
+		return false, nil
+	}
+	ep.h.observeLatency(time.Since(start))
+	ep.h.okAt.Store(start.UnixNano())
+	c.markUp(ep.h)
+	return true, nil
 }
 
 // probe reports whether ep's member answers GET /health, within
