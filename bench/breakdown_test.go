@@ -2,10 +2,9 @@ package main
 
 import (
 	"bytes"
-	"runtime/pprof"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/google/pprof/profile"
 )
 
 func TestFunctionsAreChargedToTheirLayer(t *testing.T) {
@@ -29,26 +28,51 @@ func TestFunctionsAreChargedToTheirLayer(t *testing.T) {
 	}
 }
 
-func TestBreakdownSharesAddUpToTheWhole(t *testing.T) {
+func TestBreakdownChargesEachSampleToItsInnermostFunctionsLayer(t *testing.T) {
+	fn := func(id uint64, name string) *profile.Function { return &profile.Function{ID: id, Name: name} }
+	ours := fn(1, "github.com/a74b11dd/etcdkit/client/v3/internal/codec.decodeKV")
+	grpc := fn(2, "google.golang.org/grpc.(*clientStream).RecvMsg")
+	tls := fn(3, "crypto/tls.(*Conn).Read")
+	// A location where our decoder was inlined into grpc-go: the sample
+	// belongs to the decoder, the innermost of the two.
+	inlined := &profile.Location{ID: 1, Line: []profile.Line{{Function: ours}, {Function: grpc}}}
+	inGRPC := &profile.Location{ID: 2, Line: []profile.Line{{Function: grpc}}}
+	inTLS := &profile.Location{ID: 3, Line: []profile.Line{{Function: tls}}}
+	p := &profile.Profile{
+		SampleType: []*profile.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}},
+		Function:   []*profile.Function{ours, grpc, tls},
+		Location:   []*profile.Location{inlined, inGRPC, inTLS},
+		Sample: []*profile.Sample{
+			{Location: []*profile.Location{inlined, inGRPC}, Value: []int64{3, 30e6}},
+			{Location: []*profile.Location{inGRPC}, Value: []int64{5, 50e6}},
+			{Location: []*profile.Location{inTLS, inGRPC}, Value: []int64{2, 20e6}},
+		},
+	}
 	var buf bytes.Buffer
-	if err := pprof.StartCPUProfile(&buf); err != nil {
-		t.Skip("CPU profiling unavailable:", err)
+	if err := p.Write(&buf); err != nil {
+		t.Fatal(err)
 	}
-	deadline := time.Now().Add(300 * time.Millisecond)
-	n := 0
-	for time.Now().Before(deadline) {
-		n += len(strings.Repeat("x", n%1000))
-	}
-	pprof.StopCPUProfile()
 	shares, secs, err := breakdown(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := 0.0
-	for _, s := range shares {
-		sum += s
+	if secs != 0.1 {
+		t.Errorf("total = %v s, want 0.1 s", secs)
 	}
-	if secs > 0 && (sum < 0.999 || sum > 1.001) {
-		t.Fatalf("the layers' shares add up to %v, want 1 (%v s of samples)", sum, secs)
+	for layer, want := range map[string]float64{"etcdkit": 0.3, "grpc-go": 0.5, otherLayer: 0.2} {
+		if got := shares[layer]; got < want-1e-9 || got > want+1e-9 {
+			t.Errorf("share of %s = %v, want %v (all shares: %v)", layer, got, want, shares)
+		}
+	}
+}
+
+func TestBreakdownRefusesAProfileWithoutCPUSamples(t *testing.T) {
+	p := &profile.Profile{SampleType: []*profile.ValueType{{Type: "alloc_objects", Unit: "count"}}}
+	var buf bytes.Buffer
+	if err := p.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := breakdown(&buf); err == nil {
+		t.Fatal("breakdown of a heap profile: no error, want one saying it is not a CPU profile")
 	}
 }
