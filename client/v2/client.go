@@ -75,7 +75,7 @@ const (
 	// which saves followers forwarding writes. The client learns who leads
 	// only in Sync, so a client in this mode should run AutoSync to follow
 	// leader changes; between syncs, a failed leader is replaced by the other
-	// endpoints in turn.
+	// endpoints in turn until it recovers.
 	EndpointSelectionPrioritizeLeader
 )
 
@@ -324,9 +324,12 @@ func (c *httpClusterClient) Endpoints() []string {
 }
 
 // pin makes index k of st the preferred endpoint, unless the endpoints were
-// replaced meanwhile: then the newer state wins.
+// replaced meanwhile: then the newer state wins. The leader a Sync chose in
+// PrioritizeLeader mode stays preferred: while it is unhealthy the calls go
+// elsewhere (pick), and they return to it once it recovers, instead of
+// staying on whichever member answered until the next Sync.
 func (c *httpClusterClient) pin(st *endpointState, k int) {
-	if st.pinned == k {
+	if st.pinned == k || st.leader {
 		return
 	}
 	c.state.CompareAndSwap(st, &endpointState{eps: st.eps, pinned: k})

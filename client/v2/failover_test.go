@@ -456,6 +456,46 @@ func TestPickKeepsASlowLeaderTheUserAskedFor(t *testing.T) {
 	wantPick(t, st, make([]uint64, 3), false, 1)
 }
 
+func TestPrioritizeLeaderReturnsToTheLeaderOnceItRecovers(t *testing.T) {
+	// A read made while the leader a Sync chose looks unhealthy (here: as
+	// when it failed a probe during an election) is served by a follower;
+	// once the leader passes a probe again, reads go back to it without
+	// waiting for the next Sync.
+	ctx := testCtx(t)
+	cl, rec := newClient(t, shared.ClientURLs(), Config{SelectionMode: EndpointSelectionPrioritizeLeader})
+	k := NewKeysAPI(cl)
+	if err := cl.Sync(ctx); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	st := impl(cl).state.Load()
+	lead := st.eps[st.pinned]
+	leadHost := hostOf(t, lead.raw)
+
+	lead.h.markDown()
+	n := len(rec.sent())
+	if _, err := k.Get(ctx, "/", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := attempts(rec, n); len(got) != 1 || got[0] == leadHost {
+		t.Fatalf("with the leader marked down, the Get went to %v, want one follower", got)
+	}
+	for deadline := time.Now().Add(10 * time.Second); lead.h.down.Load(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the leader passed no probe within 10 s")
+		}
+		if _, err := k.Get(ctx, "/", nil); err != nil { // keeps the prober running
+			t.Fatal(err)
+		}
+	}
+	n = len(rec.sent())
+	if _, err := k.Get(ctx, "/", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := attempts(rec, n); !slices.Equal(got, []string{leadHost}) {
+		t.Fatalf("after the leader recovered, the Get went to %v, want the leader %s", got, leadHost)
+	}
+}
+
 func TestPlainReadMovesOffAMemberBehindWhatTheClientHasSeen(t *testing.T) {
 	c := newV2Cluster(t, 3)
 	ctx := testCtx(t)
