@@ -33,10 +33,17 @@ const (
 	// its peers) takes a second, so the deadline marks it down before that.
 	probeTimeout = 500 * time.Millisecond
 
-	// probeInterval is the pause between two probe rounds. A round probes
-	// the preferred endpoint, which the calls use, and every endpoint that
-	// is down, whose recovery the client waits for.
+	// probeInterval is how often the preferred endpoint, which the calls
+	// use, is probed.
 	probeInterval = 250 * time.Millisecond
+
+	// downProbeInterval is how often an endpoint that is down is probed,
+	// counted from the end of its last probe: its recovery is what waiting
+	// calls wait for (after a leader fails, the first probe that passes
+	// once the others have elected a new one ends the reads' stall).
+	// Probes of different endpoints run independently, so one that goes
+	// unanswered for probeTimeout delays no other.
+	downProbeInterval = 100 * time.Millisecond
 
 	// standbyProbeInterval is how often a round also probes a healthy
 	// endpoint that calls do not use. A probe is a quorum read (etcd 3.5
@@ -81,8 +88,10 @@ type health struct {
 	// latency is a moving average of the probe's round trip, in
 	// nanoseconds; zero until measured.
 	latency atomic.Int64
-	// probed is when the endpoint was last probed, in unix nanoseconds.
-	probed atomic.Int64
+	// probed is when the endpoint's last probe began, or, once it ended,
+	// when it ended, in unix nanoseconds; probing is set while one runs.
+	probed  atomic.Int64
+	probing atomic.Bool
 	// okAt is when the member last proved it can commit, by applying a
 	// write or passing a probe, in unix nanoseconds: when that write or
 	// probe was sent, since the proof may predate its answer.
@@ -189,11 +198,13 @@ func (c *httpClusterClient) probeLoop() {
 	p := &c.prober
 	defer probersRunning.Add(-1)
 	c.initProbes()
+	var probes sync.WaitGroup
+	defer probes.Wait()
 	lastCalls := p.calls.Load()
 	lastBusy := time.Now()
 	for {
-		c.probeRound(c.state.Load())
-		time.Sleep(probeInterval)
+		c.startProbes(c.state.Load(), &probes)
+		time.Sleep(probeTick)
 
 		calls := p.calls.Load()
 		if p.active.Load() > 0 || calls != lastCalls {
@@ -210,26 +221,40 @@ func (c *httpClusterClient) probeLoop() {
 			lastBusy = time.Now()
 			continue
 		}
+		probes.Wait()
 		p.closeIdle()
 		return
 	}
 }
 
-// probeRound probes, at once, the preferred endpoint of st, every endpoint
-// that is down, and every other one not probed for standbyProbeInterval, and
-// waits for all.
-func (c *httpClusterClient) probeRound(st *endpointState) {
-	var wg sync.WaitGroup
+// probeTick is how often the prober looks for probes that are due.
+const probeTick = 50 * time.Millisecond
+
+// startProbes starts, each in its own goroutine counted in probes, the
+// probes of st that are due and not already running: the preferred
+// endpoint's every probeInterval, a down endpoint's every
+// downProbeInterval, any other's every standbyProbeInterval.
+func (c *httpClusterClient) startProbes(st *endpointState, probes *sync.WaitGroup) {
 	now := time.Now().UnixNano()
 	for i := range st.eps {
 		ep := &st.eps[i]
-		if i != st.pinned && !ep.h.down.Load() && now-ep.h.probed.Load() < int64(standbyProbeInterval) {
+		every := standbyProbeInterval
+		switch {
+		case ep.h.down.Load():
+			every = downProbeInterval
+		case i == st.pinned:
+			every = probeInterval
+		}
+		if now-ep.h.probed.Load() < int64(every) || !ep.h.probing.CompareAndSwap(false, true) {
 			continue
 		}
 		ep.h.probed.Store(now)
-		wg.Go(func() { c.probeAndRecord(context.Background(), ep) })
+		probes.Go(func() {
+			c.probeAndRecord(context.Background(), ep)
+			ep.h.probed.Store(time.Now().UnixNano())
+			ep.h.probing.Store(false)
+		})
 	}
-	wg.Wait()
 }
 
 // probeAndRecord probes ep and records the verdict in its health: a pass
