@@ -88,6 +88,7 @@ func (c *Client) probe(ctx context.Context, addr string) (balancer.ProbeReport, 
 	switch {
 	case err == nil:
 		rep := balancer.ProbeReport{
+			Cluster:  resp.GetHeader().GetClusterId(),
 			Member:   resp.GetHeader().GetMemberId(),
 			Leader:   resp.Leader,
 			Term:     resp.RaftTerm,

@@ -52,6 +52,9 @@ type Health struct {
 	// leader is the leader named by the serving member with the highest
 	// raft term, as the probes found it (nil: unknown); writes go there.
 	leader atomic.Pointer[leaderView]
+	// recovered is closed and replaced at each recovery (Recovered).
+	// Guarded by mu.
+	recovered chan struct{}
 
 	// Client-wide latency of successful unary calls, as a smoothed mean
 	// and mean deviation (ns), for the bound after which an attempt is
@@ -124,9 +127,10 @@ func NewHealth() *Health { return NewHealthWithTiming(Timing{}) }
 // NewHealthWithTiming returns an empty Health with timing t.
 func NewHealthWithTiming(t Timing) *Health {
 	return &Health{
-		eps:    make(map[string]*endpointState),
-		wake:   make(chan struct{}, 1),
-		timing: t.withDefaults(),
+		eps:       make(map[string]*endpointState),
+		wake:      make(chan struct{}, 1),
+		recovered: make(chan struct{}),
+		timing:    t.withDefaults(),
 	}
 }
 
@@ -147,6 +151,13 @@ const (
 	// peers but does not know yet, or far behind). Its watches miss those
 	// writes, and its linearizable reads wait.
 	Lagging
+	// StaleTerm: the member names a leader in a raft term older than one
+	// in which another member has named a leader since: a leader cut off
+	// from its peers that has not noticed yet (it keeps naming itself for
+	// up to two election timeouts), or a follower that has not yet heard of
+	// the election. Its linearizable reads and its writes wait for a quorum
+	// it cannot reach.
+	StaleTerm
 )
 
 func (r DownReason) String() string {
@@ -157,6 +168,8 @@ func (r DownReason) String() string {
 		return "no leader"
 	case Lagging:
 		return "lagging"
+	case StaleTerm:
+		return "stale term"
 	}
 	return "up"
 }
@@ -360,10 +373,33 @@ func (h *Health) markDown(st *endpointState, why DownReason) {
 // markUp records that a probe found st serving with a leader: it is fit
 // again, whatever its calls did before.
 func (h *Health) markUp(st *endpointState) {
-	st.heard.Store(time.Now().UnixNano())
+	now := time.Now().UnixNano()
+	was := st.avoided(now)
+	st.heard.Store(now)
 	st.down.Store(int32(Up))
 	st.failures.Store(0)
 	st.avoidUntil.Store(0)
+	if was {
+		h.signalRecovery()
+	}
+}
+
+// Recovered returns a channel that is closed the next time an avoided
+// endpoint passes a probe or the probes learn of a new leader. A stream
+// waiting out its reconnection backoff (watch, lease keep-alive) reconnects
+// at once then: after an election, its first chance to succeed, rather
+// than up to a backoff later.
+func (h *Health) Recovered() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.recovered
+}
+
+func (h *Health) signalRecovery() {
+	h.mu.Lock()
+	close(h.recovered)
+	h.recovered = make(chan struct{})
+	h.mu.Unlock()
 }
 
 // Down returns a channel that is closed at the next down verdict for
@@ -488,15 +524,19 @@ func (h *Health) inUse(now time.Time) bool {
 	return h.inflight.Load() > 0 || now.UnixNano()-h.lastUse.Load() < int64(h.timing.IdleAfter)
 }
 
-// leaderView is one probe's view of the leader.
+// leaderView is one probe's view of the leader. Terms compare only within
+// one cluster: a client whose endpoints were moved to another cluster
+// learns that cluster's leader afresh.
 type leaderView struct {
-	id, term uint64
+	cluster, id, term uint64
 }
 
 // learnLeader records the member behind st and the leader it follows. A
 // view from a higher term replaces the current one: a leader cut off from
 // the others keeps naming itself for an election timeout after they have
-// elected a new one in a later term.
+// elected a new one in a later term. A new term brings every probe
+// forward, so that the members still in an older one are found out at once
+// (staleTerm) rather than at their next probe.
 func (h *Health) learnLeader(st *endpointState, rep ProbeReport) {
 	if rep.Member != 0 {
 		st.member.Store(rep.Member)
@@ -506,13 +546,24 @@ func (h *Health) learnLeader(st *endpointState, rep ProbeReport) {
 	}
 	for {
 		cur := h.leader.Load()
-		if cur != nil && (cur.term > rep.Term || cur.id == rep.Leader && cur.term == rep.Term) {
+		if cur != nil && cur.cluster == rep.Cluster && (cur.term > rep.Term || cur.id == rep.Leader && cur.term == rep.Term) {
 			return
 		}
-		if h.leader.CompareAndSwap(cur, &leaderView{id: rep.Leader, term: rep.Term}) {
+		if h.leader.CompareAndSwap(cur, &leaderView{cluster: rep.Cluster, id: rep.Leader, term: rep.Term}) {
+			if cur != nil && cur.cluster == rep.Cluster && rep.Term > cur.term && h.probeAllBy(time.Now()) {
+				h.poke()
+			}
+			h.signalRecovery()
 			return
 		}
 	}
+}
+
+// staleTerm reports whether rep, a member's answer naming a leader, comes
+// from a raft term older than the latest in which a member named a leader.
+func (h *Health) staleTerm(rep ProbeReport) bool {
+	cur := h.leader.Load()
+	return cur != nil && cur.cluster == rep.Cluster && rep.Leader != 0 && rep.Term != 0 && rep.Term < cur.term
 }
 
 // leaderID returns the ID of the leader as last learned, 0 if unknown.

@@ -148,6 +148,46 @@ func TestProbeDeclaresASilentMemberDownAndARecoveredOneUp(t *testing.T) {
 	}
 }
 
+func TestRecoveredSignalsAMemberBackAndANewLeader(t *testing.T) {
+	h := NewHealthWithTiming(fastTiming)
+	p, _ := buildPicker(h, "a", "b")
+	f := newFakeMembers("a", "b")
+	f.report("a", ProbeReport{Member: 1, Leader: 1, Term: 2})
+	f.report("b", ProbeReport{Member: 2, Leader: 1, Term: 2})
+	done := inUse(t, h, p)
+	defer done()
+	defer runProber(h, f)()
+	waitFor(t, "both probed", func() bool { return f.count("a") > 1 && f.count("b") > 1 })
+
+	closedWithin := func(ch <-chan struct{}, d time.Duration) bool {
+		select {
+		case <-ch:
+			return true
+		case <-time.After(d):
+			return false
+		}
+	}
+	// Nothing changes: no signal.
+	if closedWithin(h.Recovered(), 100*time.Millisecond) {
+		t.Fatal("Recovered closed while every member stayed up under one leader")
+	}
+
+	f.set("b", "leaderless")
+	waitFor(t, "b is down", func() bool { return h.Endpoint("b").Down == NoLeader })
+	rec := h.Recovered()
+	f.set("b", "ok")
+	if !closedWithin(rec, 5*time.Second) {
+		t.Fatal("Recovered not closed when b passed a probe again")
+	}
+
+	rec = h.Recovered()
+	f.report("a", ProbeReport{Member: 1, Leader: 2, Term: 3})
+	f.report("b", ProbeReport{Member: 2, Leader: 2, Term: 3})
+	if !closedWithin(rec, 5*time.Second) {
+		t.Fatal("Recovered not closed when the probes learned of a new leader")
+	}
+}
+
 func TestProbeDeclaresALeaderlessMemberDown(t *testing.T) {
 	h := NewHealthWithTiming(fastTiming)
 	p, _ := buildPicker(h, "a", "b")
@@ -327,8 +367,55 @@ func TestWritesGoToTheLeaderOfTheHighestTerm(t *testing.T) {
 	for range 20 {
 		seen[write()] = true
 	}
-	if seen["b"] || len(seen) != 2 {
-		t.Fatalf("writes with the leader down went to %v, want a and c in turn", seen)
+	if seen["b"] || seen["c"] || !seen["a"] {
+		t.Fatalf("writes with the leader down went to %v, want a only (c is left in an older term)", seen)
+	}
+}
+
+func TestAMemberLeftInAnOlderTermIsDownUntilItFollowsTheNewLeader(t *testing.T) {
+	h := NewHealthWithTiming(fastTiming)
+	p, _ := buildPicker(h, "a", "b", "c")
+	f := newFakeMembers("a", "b", "c")
+	// c leads term 2; then it is cut off, and a and b elect b in term 3
+	// while c still names itself.
+	for _, name := range []string{"a", "b", "c"} {
+		f.report(name, ProbeReport{Cluster: 7, Member: uint64(name[0]), Leader: 'c', Term: 2})
+	}
+	done := inUse(t, h, p)
+	defer done()
+	defer runProber(h, f)()
+	waitFor(t, "every endpoint probed", func() bool { return f.count("a") > 1 && f.count("b") > 1 && f.count("c") > 1 })
+	if d := h.Endpoint("c").Down; d != Up {
+		t.Fatalf("c, the leader of the latest term, is %v; want up", d)
+	}
+	f.report("a", ProbeReport{Cluster: 7, Member: 'a', Leader: 'b', Term: 3})
+	f.report("b", ProbeReport{Cluster: 7, Member: 'b', Leader: 'b', Term: 3})
+	waitFor(t, "c declared in a stale term", func() bool { return h.Endpoint("c").Down == StaleTerm })
+	for _, name := range []string{"a", "b"} {
+		if d := h.Endpoint(name).Down; d != Up {
+			t.Errorf("%s, in the latest term, is %v; want up", name, d)
+		}
+	}
+	// Healed: c follows b in term 3.
+	f.report("c", ProbeReport{Cluster: 7, Member: 'c', Leader: 'b', Term: 3})
+	waitFor(t, "c up again", func() bool { return h.Endpoint("c").Down == Up })
+}
+
+func TestTermsOfAnotherClusterAreNotCompared(t *testing.T) {
+	h := NewHealthWithTiming(fastTiming)
+	p, _ := buildPicker(h, "a")
+	f := newFakeMembers("a")
+	f.report("a", ProbeReport{Cluster: 1, Member: 1, Leader: 1, Term: 9})
+	done := inUse(t, h, p)
+	defer done()
+	defer runProber(h, f)()
+	waitFor(t, "a probed", func() bool { return f.count("a") > 1 })
+	// The endpoint now leads to a younger cluster, in a lower term.
+	f.report("a", ProbeReport{Cluster: 2, Member: 5, Leader: 5, Term: 2})
+	n := f.count("a")
+	waitFor(t, "a probed again", func() bool { return f.count("a") > n+1 })
+	if d := h.Endpoint("a").Down; d != Up {
+		t.Fatalf("a member of another cluster in term 2 is %v after one in term 9; want up", d)
 	}
 }
 

@@ -21,9 +21,10 @@ const (
 // ProbeReport is what a probe learned from a member that answered.
 type ProbeReport struct {
 	Result ProbeResult
-	// Member is the member's ID, Leader the ID of the leader it follows
-	// and Term its raft term; zero when it did not say.
-	Member, Leader, Term uint64
+	// Cluster is the member's cluster ID, Member its own ID, Leader the ID
+	// of the leader it follows and Term its raft term; zero when it did
+	// not say.
+	Cluster, Member, Leader, Term uint64
 	// Revision is the member's store revision; zero when it did not say.
 	Revision int64
 }
@@ -43,9 +44,9 @@ type ProbeFunc func(ctx context.Context, addr string) (ProbeReport, error)
 // whose call failed, or whose attempt is being watched, is probed at once. A probe unanswered within
 // ProbeTimeout declares the endpoint down (Silent); an answer without a
 // leader declares it down (NoLeader); an answer at a revision that another
-// member had passed LagGrace earlier declares it down (Lagging); an answer
-// with a leader, and not lagging, brings it
-// back.
+// member had passed LagGrace earlier declares it down (Lagging), and so
+// does one naming a leader in a raft term older than another member's
+// (StaleTerm); any other answer with a leader brings it back.
 func (h *Health) RunProber(ctx context.Context, probe ProbeFunc) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -117,10 +118,14 @@ func (h *Health) probeOnce(ctx context.Context, st *endpointState, probe ProbeFu
 		h.markDown(st, NoLeader)
 	default:
 		now := time.Now()
-		if h.lagging(st, rep.Revision, now) {
+		switch {
+		case h.staleTerm(rep):
+			st.heard.Store(now.UnixNano())
+			h.markDown(st, StaleTerm)
+		case h.lagging(st, rep.Revision, now):
 			st.heard.Store(now.UnixNano())
 			h.markDown(st, Lagging)
-		} else {
+		default:
 			h.markUp(st)
 			h.learnLeader(st, rep)
 		}
