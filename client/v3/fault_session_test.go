@@ -20,7 +20,13 @@ func TestSessionAndHeldLockSurviveARollingRestart(t *testing.T) {
 	ctx := testCtx(t)
 	pfx := testKey(t) + "/lock"
 
-	sess, err := concurrency.NewSession(cli, concurrency.WithTTL(3))
+	// The TTL must outlast an election with the last renewal a third of a
+	// TTL before the leader's restart: etcd's default election takes 1 to
+	// 2 s, longer on a loaded machine, and no client can renew a lease
+	// without a leader (nor, without hearing from one, assume that the
+	// lease lives on).
+	const ttl = 5
+	sess, err := concurrency.NewSession(cli, concurrency.WithTTL(ttl))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,29 +36,35 @@ func TestSessionAndHeldLockSurviveARollingRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	alive := func(when string) {
+		t.Helper()
+		select {
+		case <-sess.Done():
+			t.Fatalf("session ended %s", when)
+		default:
+		}
+	}
 	for _, m := range clus.Members() {
 		if err := m.Restart(); err != nil {
 			t.Fatalf("restart %s: %v", m.Name(), err)
 		}
-		// Longer than the TTL between restarts: a lost keep-alive
-		// stream would cost the lease.
 		time.Sleep(1500 * time.Millisecond)
-		select {
-		case <-sess.Done():
-			t.Fatalf("session ended after restarting %s", m.Name())
-		default:
-		}
+		alive("after restarting " + m.Name())
 	}
+	// Had the keep-alives stopped during a restart, the lease would have
+	// expired by the end of this.
+	time.Sleep((ttl + 1) * time.Second)
+	alive("a TTL after the last restart")
 
 	resp, err := cli.Txn(ctx).If(mu.IsOwner()).Commit()
 	if err != nil || !resp.Succeeded {
 		t.Fatalf("IsOwner after the restarts = %v, %v; want the lock still held", resp, err)
 	}
-	ttl, err := cli.TimeToLive(ctx, sess.Lease())
-	if err != nil || ttl.TTL <= 0 {
-		t.Fatalf("TimeToLive of the session's lease = %v, %v; want it alive", ttl, err)
+	left, err := cli.TimeToLive(ctx, sess.Lease())
+	if err != nil || left.TTL <= 0 {
+		t.Fatalf("TimeToLive of the session's lease = %v, %v; want it alive", left, err)
 	}
-	otherSess, err := concurrency.NewSession(other, concurrency.WithTTL(3))
+	otherSess, err := concurrency.NewSession(other, concurrency.WithTTL(ttl))
 	if err != nil {
 		t.Fatal(err)
 	}
