@@ -120,6 +120,7 @@ type FaultResult struct {
 	Title         string  `json:"title"`
 	Client        string  `json:"client"`
 	Silent        bool    `json:"silent"`
+	Leader        bool    `json:"leader,omitempty"`
 	ReadStallMs   float64 `json:"read_stall_ms"`
 	WriteStallMs  float64 `json:"write_stall_ms"`
 	WatchStallMs  float64 `json:"watch_stall_ms"`
@@ -129,6 +130,10 @@ type FaultResult struct {
 	WriteFailures int     `json:"failed_writes"`
 	WatchLost     int     `json:"watch_lost"`
 	WatchDup      int     `json:"watch_duplicated"`
+	// ElectionMs, for a leader fault, is how long after the fault another
+	// member first named a new leader (electionWatch); zero if none did
+	// while the fault lasted, or for a follower fault.
+	ElectionMs float64 `json:"election_ms,omitempty"`
 	Err           string  `json:"error,omitempty"`
 }
 
@@ -252,7 +257,7 @@ type ackedWrite struct {
 }
 
 func runFault(ctx context.Context, ft faultTiming, api faultAPI, sc faultScenario, f faultFactory) (res FaultResult) {
-	res = FaultResult{API: api.name, Scenario: sc.name, Title: sc.title, Client: f.name, Silent: sc.silent}
+	res = FaultResult{API: api.name, Scenario: sc.name, Title: sc.title, Client: f.name, Silent: sc.silent, Leader: sc.leader}
 	fail := func(err error) FaultResult { res.Err = err.Error(); return res }
 
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -390,13 +395,29 @@ func runFault(ctx context.Context, ft faultTiming, api faultAPI, sc faultScenari
 	}, &feeds)
 
 	sleepCtx(cctx, ft.warm)
+	var election *electionWatch
+	if sc.leader {
+		if election, err = watchElection(cctx, others, victim.ID()); err != nil {
+			close(stop)
+			wg.Wait()
+			return fail(err)
+		}
+	}
 	from := time.Now()
 	if err := sc.fault(victim); err != nil {
 		close(stop)
 		wg.Wait()
+		if election != nil {
+			election.stop(from)
+		}
 		return fail(fmt.Errorf("fault: %w", err))
 	}
 	sleepCtx(cctx, ft.hold)
+	if election != nil {
+		if d, ok := election.stop(from); ok {
+			res.ElectionMs = ms(d)
+		}
+	}
 	healErr := sc.heal(victim)
 	sleepCtx(cctx, ft.after)
 	close(stop)

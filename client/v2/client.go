@@ -234,6 +234,7 @@ type httpClusterClient struct {
 	watchdog   watchdog
 	lat        latencies
 	recoveries atomic.Uint64 // how many times an endpoint came back up
+	recovery   broadcast     // signalled after each of those
 	// failedAt is when a call last found a member failing, in unix
 	// nanoseconds: a write goes only to a member that proved it can commit
 	// since (writeCheck).

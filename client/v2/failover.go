@@ -320,19 +320,19 @@ func slow(st *endpointState, p int) bool {
 // recovery count was seen at recovered, until is reached, or ctx ends, whose
 // error it then returns.
 func (c *httpClusterClient) awaitRecovery(ctx context.Context, recovered uint64, until time.Time) error {
-	t := time.NewTimer(checkInterval)
+	// Taken before the count is read: a recovery counted after the read
+	// closes it.
+	woken := c.recovery.wait()
+	if c.recoveries.Load() != recovered {
+		return nil
+	}
+	t := time.NewTimer(time.Until(until))
 	defer t.Stop()
-	for c.recoveries.Load() == recovered {
-		left := time.Until(until)
-		if left <= 0 {
-			return nil
-		}
-		t.Reset(min(left, checkInterval))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-woken:
+	case <-t.C:
 	}
 	return nil
 }
