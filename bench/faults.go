@@ -134,7 +134,7 @@ type FaultResult struct {
 	// member first named a new leader (electionWatch); zero if none did
 	// while the fault lasted, or for a follower fault.
 	ElectionMs float64 `json:"election_ms,omitempty"`
-	Err           string  `json:"error,omitempty"`
+	Err        string  `json:"error,omitempty"`
 }
 
 // runFaults runs every scenario matching only for every client of api in
