@@ -105,7 +105,11 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 				break
 			}
 			if waitUntil.IsZero() {
+				// From now on an endpoint the call tried is open again
+				// once it has recovered, which some may have done
+				// already, while the call tried the others.
 				waitUntil = time.Now().Add(recoveryWait)
+				continue
 			}
 			if err := c.awaitRecovery(ctx, recovered, waitUntil); err != nil {
 				return nil, err

@@ -648,3 +648,44 @@ func TestWriteAfterThePinnedLeaderIsKilledWaitsForTheNextLeader(t *testing.T) {
 		t.Fatalf("Get after the Set = %+v, %v; want the node the Set wrote (index %d)", got, err, resp.Node.ModifiedIndex)
 	}
 }
+
+func TestWritesWhileTheLeaderIsCutOffWaitOnlyForTheElection(t *testing.T) {
+	// The pinned leader is cut off from its peers: the write in flight on
+	// it can only fail (it may be applied later, so it is not re-sent),
+	// and the next ones find every member failing its health check until
+	// the others elect a leader. They must then go to it, even when it
+	// recovered while the write was still checking the other members.
+	c := newV2Cluster(t, 3)
+	ctx := testCtx(t)
+	leader, err := c.WaitLeader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, _ := clientPinnedTo(t, leader.ClientURL(), c.ClientURLs(), Config{HeaderTimeoutPerRequest: time.Second})
+	k := NewKeysAPI(cl)
+	if _, err := k.Set(ctx, key(t, "before"), "v", nil); err != nil {
+		t.Fatal(err)
+	}
+	leader.Isolate()
+	defer leader.Heal()
+	var failed []error
+	for until := time.Now().Add(5 * time.Second); time.Now().Before(until); {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		start := time.Now()
+		_, err := k.Set(wctx, key(t, "w"), "v", nil)
+		cancel()
+		took := time.Since(start)
+		if err == nil {
+			continue
+		}
+		failed = append(failed, err)
+		var ce *ClusterError
+		var maybe *maybeAppliedError
+		if !errors.As(err, &ce) || len(ce.Errors) == 0 || !errors.As(ce.Errors[len(ce.Errors)-1], &maybe) || len(failed) > 1 {
+			t.Fatalf("write %d failed after %v: %v; want only the write in flight at the fault to fail, as maybe applied", len(failed), took, err)
+		}
+	}
+	if _, err := k.Get(ctx, key(t, "w"), &GetOptions{Quorum: true}); err != nil {
+		t.Fatalf("quorum Get after the writes: %v", err)
+	}
+}

@@ -37,13 +37,18 @@ const (
 	// use, is probed.
 	probeInterval = 250 * time.Millisecond
 
-	// downProbeInterval is how often an endpoint that is down is probed,
-	// counted from the end of its last probe: its recovery is what waiting
-	// calls wait for (after a leader fails, the first probe that passes
-	// once the others have elected a new one ends the reads' stall).
-	// Probes of different endpoints run independently, so one that goes
-	// unanswered for probeTimeout delays no other.
-	downProbeInterval = 100 * time.Millisecond
+	// downProbeInterval is how often an endpoint that is down is probed:
+	// its recovery is what waiting calls wait for (after a leader fails,
+	// the first probe that passes once the others have elected a new one
+	// ends the reads' stall). Up to downProbesInFlight of its probes may
+	// run at once: a probe sent to a follower before the election hangs,
+	// forwarded to the dead leader, until probeTimeout, and the probe that
+	// finds the new leader must not wait for it. Probes of different
+	// endpoints run independently, so one that goes unanswered delays no
+	// other. A silent member thus holds about five probes at a time, and
+	// receives ten connections a second.
+	downProbeInterval  = 100 * time.Millisecond
+	downProbesInFlight = int32(probeTimeout/downProbeInterval) + 1
 
 	// standbyProbeInterval is how often a round also probes a healthy
 	// endpoint that calls do not use. A probe is a quorum read (etcd 3.5
@@ -88,10 +93,15 @@ type health struct {
 	// latency is a moving average of the probe's round trip, in
 	// nanoseconds; zero until measured.
 	latency atomic.Int64
-	// probed is when the endpoint's last probe began, or, once it ended,
-	// when it ended, in unix nanoseconds; probing is set while one runs.
+	// probed is when the endpoint's last probe began, in unix
+	// nanoseconds; probing counts those running.
 	probed  atomic.Int64
-	probing atomic.Bool
+	probing atomic.Int32
+	// verdictAt is when the probe whose verdict the endpoint's health
+	// holds was sent (unix ns): an older probe that ends later, having
+	// hung, does not overrule it. Guarded by verdictMu.
+	verdictMu sync.Mutex
+	verdictAt int64
 	// okAt is when the member last proved it can commit, by applying a
 	// write or passing a probe, in unix nanoseconds: when that write or
 	// probe was sent, since the proof may predate its answer.
@@ -265,21 +275,23 @@ func (c *httpClusterClient) startProbes(st *endpointState, probes *sync.WaitGrou
 	now := time.Now().UnixNano()
 	for i := range st.eps {
 		ep := &st.eps[i]
-		every := standbyProbeInterval
+		every, inFlight := standbyProbeInterval, int32(1)
 		switch {
 		case ep.h.down.Load():
-			every = downProbeInterval
+			every, inFlight = downProbeInterval, downProbesInFlight
 		case i == st.pinned:
 			every = probeInterval
 		}
-		if now-ep.h.probed.Load() < int64(every) || !ep.h.probing.CompareAndSwap(false, true) {
+		// Only this goroutine starts probes, so the count cannot grow
+		// between the check and the increment.
+		if now-ep.h.probed.Load() < int64(every) || ep.h.probing.Load() >= inFlight {
 			continue
 		}
+		ep.h.probing.Add(1)
 		ep.h.probed.Store(now)
 		probes.Go(func() {
 			c.probeAndRecord(context.Background(), ep)
-			ep.h.probed.Store(time.Now().UnixNano())
-			ep.h.probing.Store(false)
+			ep.h.probing.Add(-1)
 		})
 	}
 }
@@ -287,14 +299,21 @@ func (c *httpClusterClient) startProbes(st *endpointState, probes *sync.WaitGrou
 // probeAndRecord probes ep and records the verdict in its health: a pass
 // brings it up and proves, as of the probe's sending, that it can commit; a
 // failure brings it down and, if it was up, counts as a failure that writes
-// must see past (writeCheck). It reports the verdict; ctx's end is none,
-// and records nothing.
+// must see past (writeCheck). A probe sent before the one whose verdict ep
+// holds records nothing. It reports the verdict; ctx's end is none, and
+// records nothing.
 func (c *httpClusterClient) probeAndRecord(ctx context.Context, ep *endpoint) (bool, error) {
 	start := time.Now()
 	ok := c.probe(ctx, ep)
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
+	ep.h.verdictMu.Lock()
+	defer ep.h.verdictMu.Unlock()
+	if start.UnixNano() < ep.h.verdictAt {
+		return ok, nil
+	}
+	ep.h.verdictAt = start.UnixNano()
 	if !ok {
 		if ep.h.markDown() {
 			c.failedAt.Store(time.Now().UnixNano())
