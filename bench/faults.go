@@ -262,9 +262,7 @@ func runFault(ctx context.Context, ft faultTiming, api faultAPI, sc faultScenari
 
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	opts := append([]etcdtest.Option{etcdtest.WithSize(3), etcdtest.WithVersion(api.version),
-		etcdtest.WithFlags("--unsafe-no-fsync")}, api.opts...)
-	clus, err := etcdtest.Start(cctx, opts...)
+	clus, err := etcdtest.Start(cctx, append(api.clusterOpts(), etcdtest.WithSize(3))...)
 	if err != nil {
 		return fail(err)
 	}

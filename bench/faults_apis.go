@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -23,6 +24,22 @@ type faultAPI struct {
 	// fault proxies.
 	newFeeder func(members []*etcdtest.Member) (faultFeeder, error)
 	factories []faultFactory
+	// electionMs, if set, is the members' --election-timeout in
+	// milliseconds, with a tenth of it as --heartbeat-interval (etcd's
+	// ratio); zero leaves etcd's defaults, 1000 and 100.
+	electionMs int
+}
+
+// clusterOpts returns the options of the cluster a scenario of a runs on,
+// beyond its size.
+func (a faultAPI) clusterOpts() []etcdtest.Option {
+	opts := append([]etcdtest.Option{etcdtest.WithVersion(a.version), etcdtest.WithFlags("--unsafe-no-fsync")}, a.opts...)
+	if a.electionMs > 0 {
+		opts = append(opts, etcdtest.WithFlags(
+			fmt.Sprintf("--heartbeat-interval=%d", max(a.electionMs/10, 1)),
+			fmt.Sprintf("--election-timeout=%d", a.electionMs)))
+	}
+	return opts
 }
 
 // faultFeeder writes the keys the scenario's watch should see.

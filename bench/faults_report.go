@@ -22,17 +22,20 @@ type FaultReport struct {
 
 // FaultRun is one API's scenarios, run together.
 type FaultRun struct {
-	API         string        `json:"api"`
-	Command     string        `json:"command"`
-	Date        string        `json:"date"`
-	Cluster     string        `json:"cluster"`
-	Settings    string        `json:"client_settings,omitempty"`
-	Machine     Machine       `json:"machine"`
-	WarmMs      int64         `json:"warm_ms"`
-	HoldMs      int64         `json:"hold_ms"`
-	AfterMs     int64         `json:"after_ms"`
-	OpTimeoutMs int64         `json:"op_timeout_ms"`
-	Results     []FaultResult `json:"results"`
+	API string `json:"api"`
+	// ElectionTimeoutMs is the members' --election-timeout, if the run
+	// set one (-election-timeout); zero for etcd's default.
+	ElectionTimeoutMs int           `json:"election_timeout_ms,omitempty"`
+	Command           string        `json:"command"`
+	Date              string        `json:"date"`
+	Cluster           string        `json:"cluster"`
+	Settings          string        `json:"client_settings,omitempty"`
+	Machine           Machine       `json:"machine"`
+	WarmMs            int64         `json:"warm_ms"`
+	HoldMs            int64         `json:"hold_ms"`
+	AfterMs           int64         `json:"after_ms"`
+	OpTimeoutMs       int64         `json:"op_timeout_ms"`
+	Results           []FaultResult `json:"results"`
 }
 
 func newFaultRun(api faultAPI, ft faultTiming, machine Machine, results []FaultResult) FaultRun {
@@ -40,8 +43,14 @@ func newFaultRun(api faultAPI, ft faultTiming, machine Machine, results []FaultR
 	if api.name == "v2" {
 		cluster += " with the v2 API enabled"
 	}
+	command := "go run . -faults -api " + api.name
+	if api.electionMs > 0 {
+		cluster += fmt.Sprintf(", --election-timeout %d and --heartbeat-interval %d (etcd's defaults: 1000 and 100)",
+			api.electionMs, max(api.electionMs/10, 1))
+		command += fmt.Sprintf(" -election-timeout %d", api.electionMs)
+	}
 	return FaultRun{
-		API: api.name, Command: "go run . -faults -api " + api.name,
+		API: api.name, ElectionTimeoutMs: api.electionMs, Command: command,
 		Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Cluster: cluster, Settings: api.settings,
 		Machine: machine, WarmMs: ft.warm.Milliseconds(), HoldMs: ft.hold.Milliseconds(),
 		AfterMs: ft.after.Milliseconds(), OpTimeoutMs: ft.opTimeout.Milliseconds(), Results: results,
@@ -65,15 +74,23 @@ func readFaultReport(path string) (*FaultReport, error) {
 	return &r, nil
 }
 
-// merge puts run in r in place of the run of the same API, keeping the
-// runs in the order of faultAPIs.
+// merge puts run in r in place of the run of the same API and election
+// timeout, keeping the runs in the order of faultAPIs, etcd's default
+// timing first.
 func (r *FaultReport) merge(run FaultRun) {
-	r.Runs = slices.DeleteFunc(r.Runs, func(old FaultRun) bool { return old.API == run.API })
+	r.Runs = slices.DeleteFunc(r.Runs, func(old FaultRun) bool {
+		return old.API == run.API && old.ElectionTimeoutMs == run.ElectionTimeoutMs
+	})
 	r.Runs = append(r.Runs, run)
 	order := func(api string) int {
 		return slices.IndexFunc(faultAPIs(), func(a faultAPI) bool { return a.name == api })
 	}
-	slices.SortStableFunc(r.Runs, func(a, b FaultRun) int { return order(a.API) - order(b.API) })
+	slices.SortStableFunc(r.Runs, func(a, b FaultRun) int {
+		if d := order(a.API) - order(b.API); d != 0 {
+			return d
+		}
+		return a.ElectionTimeoutMs - b.ElectionTimeoutMs
+	})
 }
 
 func (r *FaultReport) writeJSON(path string) error {
@@ -121,7 +138,7 @@ func (run *FaultRun) writeMarkdown(w io.Writer) {
 		"longest time without a successful operation (for the watch: between the success of a write, made by a separate "+
 		"writer on the other members, and its event's delivery). For a leader fault, *new leader* is when one of the "+
 		"other members first named a new leader (each asked every %v): before that no linearizable read and no write can "+
-		"succeed through any client (etcd's default election timeout is 1 s, randomized up to 2 s), so the target is "+
+		"succeed through any client (it takes an election timeout, randomized up to twice it: 1 to 2 s by default), so the target is "+
 		"checked both as it is written and from that moment on.\n\n",
 		msd(run.WarmMs), msd(run.HoldMs), msd(run.AfterMs), msd(run.OpTimeoutMs), electionPollInterval)
 	fmt.Fprintln(w, "| fault | client | new leader | read stall | failed reads | write stall | failed writes | watch stall | events lost / repeated | etcdkit target |")

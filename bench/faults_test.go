@@ -78,12 +78,16 @@ func TestFaultReportMergeKeepsTheOtherAPIsRuns(t *testing.T) {
 	rep := &FaultReport{}
 	rep.merge(FaultRun{API: "v2", Date: "old v2"})
 	rep.merge(FaultRun{API: "v3", Date: "v3"})
+	rep.merge(FaultRun{API: "v2", Date: "fast v2", ElectionTimeoutMs: 300})
 	rep.merge(FaultRun{API: "v2", Date: "new v2"})
+	rep.merge(FaultRun{API: "v3", Date: "fast v3", ElectionTimeoutMs: 300})
 	var got []string
 	for _, r := range rep.Runs {
 		got = append(got, r.API+": "+r.Date)
 	}
-	if want := []string{"v3: v3", "v2: new v2"}; strings.Join(got, ", ") != strings.Join(want, ", ") {
+	// A run with another election timeout is kept apart, after etcd's
+	// default timing's.
+	if want := []string{"v3: v3", "v3: fast v3", "v2: new v2", "v2: fast v2"}; strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Errorf("runs %q, want %q", got, want)
 	}
 }

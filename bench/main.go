@@ -48,6 +48,7 @@ func realMain() int {
 		clients    = flag.String("clients", "", "run only these clients (comma-separated: etcdkit, official, raw)")
 		quiet      = flag.Bool("q", false, "no progress lines on stderr")
 		faults     = flag.Bool("faults", false, "run the fault scenarios instead of the workloads (-run selects scenarios, -api the APIs, -readme and -md get the fault tables, -json defaults to "+faultJSONDefault+")")
+		electionMs = flag.Int("election-timeout", 0, "with -faults: give the members this --election-timeout in milliseconds, and a tenth of it as --heartbeat-interval (0: etcd's defaults, 1000 and 100); its tables are kept apart from the default's")
 		apis       = flag.String("api", "v3,v2", "with -faults: run the scenarios of these APIs (comma-separated: v3, v2); the JSON file's runs of the others are kept")
 		fromJSON   = flag.String("from-json", "", "run nothing: render the report of an earlier run from its JSON file (with -faults: a fault report)")
 		breakdownD = flag.String("breakdown", "", "run nothing: print, for each CPU profile in this directory (from -cpuprofile-dir), the share of its samples in each layer (etcdkit, grpc-go, net/http, runtime, …)")
@@ -70,7 +71,9 @@ func realMain() int {
 				fmt.Fprintf(os.Stderr, "bench: -api: %q is not v3 or v2\n", s)
 				return 2
 			}
-			faultAPIsRun = append(faultAPIsRun, faultAPIs()[i])
+			api := faultAPIs()[i]
+			api.electionMs = *electionMs
+			faultAPIsRun = append(faultAPIsRun, api)
 		}
 		if *fromJSON != "" {
 			return faultMain(context.Background(), &config{}, Machine{}, nil, false, *fromJSON, *mdPath, *readme)

@@ -43,9 +43,11 @@
 // peers, or much slower than the others, and keeps reads and watches off
 // them:
 //
-//   - While the client is in use, it probes the preferred endpoint, and any
-//     endpoint that is unhealthy, with GET /health every 250 ms, and the
-//     other endpoints every second, each probe with a 500 ms deadline. etcd answers healthy only when
+//   - While the client is in use, it probes the preferred endpoint with
+//     GET /health every 250 ms, any endpoint that is unhealthy every 100 ms
+//     (whether or not its earlier probes have returned, so that the first
+//     probe after an election finds the new leader), and the other
+//     endpoints every second, each probe with a 500 ms deadline. etcd answers healthy only when
 //     the member has a leader and can commit through it, so a member that is
 //     silent or isolated fails the probe. A failed real call marks its
 //     endpoint unhealthy at once; only a passed probe makes it healthy
