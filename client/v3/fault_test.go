@@ -517,3 +517,38 @@ func writeUntilTheLeaderAnswers(t *testing.T, ctx context.Context, cli *clientv3
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestAWriteWithoutADeadlineEndsWhenTheClusterHasNoQuorum(t *testing.T) {
+	// With the leader and a follower dead, the last member never gets a
+	// leader. A write is held while the leader is out of reach, but for
+	// 3 s per call in all (however many attempts), then refused by the
+	// leaderless member: the call ends with an error instead of waiting
+	// for a deadline it does not have.
+	clus := startCluster(t, 3)
+	cli := newClientOf(t, clus)
+	ctx := testCtx(t)
+	leader := theLeader(t, clus)
+	writeUntilTheLeaderAnswers(t, ctx, cli, leader)
+	must(t, "Kill", leader.Kill())
+	for _, m := range clus.Members() {
+		if m != leader {
+			must(t, "Kill", m.Kill())
+			break
+		}
+	}
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		_, err := cli.Put(context.Background(), key(t, "k"), "v")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, rpctypes.ErrNoLeader) && !errors.Is(err, rpctypes.ErrTimeoutDueToLeaderFail) {
+			t.Fatalf("Put without a deadline returned %v after %v; want ErrNoLeader or ErrTimeoutDueToLeaderFail", err, time.Since(start))
+		}
+		t.Logf("the Put returned %v after %v", err, time.Since(start))
+	case <-time.After(maxStall):
+		t.Fatalf("Put without a deadline still pending %v after quorum was lost", maxStall)
+	}
+}

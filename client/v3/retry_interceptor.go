@@ -16,7 +16,8 @@ import (
 // only when provably unsent or rejected for want of a leader), re-sends an
 // idempotent attempt whose member is declared down (invokeGuarded), holds
 // a write while the leader is out of reach (Health.AwaitLeader), and
-// renews a rejected auth token once. Health probes pass through untouched.
+// renews a rejected auth token once. A call that has waited for a leader
+// for retry.MaxNoLeaderTime returns ErrNoLeader. Health probes pass through untouched.
 func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	if balancer.IsProbe(ctx) {
 		return invoker(ctx, method, req, reply, cc, opts...)
@@ -46,11 +47,17 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 	authRetried := false
 	var noLeader uint  // consecutive ErrNoLeader rejections
 	hold := leaderHold // what is left of the call's time to wait for a leader
+	// leaderWait is when the call first waited for a leader (held, or
+	// refused with ErrNoLeader); zero until then.
+	var leaderWait time.Time
 	for n := uint(0); ; {
 		if wh != nil {
 			held, err := wh.AwaitLeader(ctx, hold)
 			if err != nil {
 				return err
+			}
+			if held > 0 && leaderWait.IsZero() {
+				leaderWait = time.Now().Add(-held)
 			}
 			hold -= held
 		}
@@ -91,6 +98,11 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 			// The picker already avoids that member: re-send at once.
 			wait = 0
 		case retry.IsNoLeader(err):
+			if leaderWait.IsZero() {
+				leaderWait = time.Now()
+			} else if time.Since(leaderWait) >= retry.MaxNoLeaderTime {
+				return err
+			}
 			noLeader++
 			wait = c.policy.NoLeaderBackoff(noLeader)
 		default:

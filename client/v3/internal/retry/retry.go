@@ -151,6 +151,14 @@ func (p Policy) Backoff(attempt uint) time.Duration {
 // keep rejecting for want of a leader.
 const MaxNoLeaderWait = 250 * time.Millisecond
 
+// MaxNoLeaderTime bounds how long a call waits for a leader, held unsent
+// or refused with ErrNoLeader, before it returns that error: the time
+// after which etcd itself gives up on a request, with its default timing
+// (5 s plus two election timeouts). An election takes one to two seconds;
+// a cluster that has none for this long has likely lost its quorum, and a
+// call without a deadline should say so rather than retry on.
+const MaxNoLeaderTime = 7 * time.Second
+
 // NoLeaderBackoff returns the wait before a retry that follows streak
 // consecutive ErrNoLeader rejections (streak >= 1). The first retry is as
 // quick as any, since the picker now avoids the member that had no
