@@ -16,8 +16,9 @@ import (
 // only when provably unsent or rejected for want of a leader), re-sends an
 // idempotent attempt whose member is declared down (invokeGuarded), holds
 // a write while the leader is out of reach (Health.AwaitLeader), and
-// renews a rejected auth token once. A call that has waited for a leader
-// for retry.MaxNoLeaderTime returns ErrNoLeader. Health probes pass through untouched.
+// renews a rejected auth token once. A call without a deadline that has
+// waited for a leader for retry.MaxNoLeaderTime returns ErrNoLeader; one
+// with a deadline waits as long as it allows. Health probes pass through untouched.
 func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	if balancer.IsProbe(ctx) {
 		return invoker(ctx, method, req, reply, cc, opts...)
@@ -100,7 +101,7 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 		case retry.IsNoLeader(err):
 			if leaderWait.IsZero() {
 				leaderWait = time.Now()
-			} else if time.Since(leaderWait) >= retry.MaxNoLeaderTime {
+			} else if _, bounded := ctx.Deadline(); !bounded && time.Since(leaderWait) >= retry.MaxNoLeaderTime {
 				return err
 			}
 			noLeader++

@@ -151,8 +151,9 @@ func (p Policy) Backoff(attempt uint) time.Duration {
 // keep rejecting for want of a leader.
 const MaxNoLeaderWait = 250 * time.Millisecond
 
-// MaxNoLeaderTime bounds how long a call waits for a leader, held unsent
-// or refused with ErrNoLeader, before it returns that error: the time
+// MaxNoLeaderTime bounds how long a call without a deadline waits for a
+// leader, held unsent or refused with ErrNoLeader, before it returns that
+// error (a call with a deadline waits as long as that allows): the time
 // after which etcd itself gives up on a request, with its default timing
 // (5 s plus two election timeouts). An election takes one to two seconds;
 // a cluster that has none for this long has likely lost its quorum, and a
