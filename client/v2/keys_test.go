@@ -59,10 +59,10 @@ func TestGetMissingKeyIsKeyNotFound(t *testing.T) {
 	}
 	e, ok := err.(Error)
 	// The cause is the first path element that does not exist.
-	if !ok || e.Code != ErrorCodeKeyNotFound || e.Cause != "/"+t.Name() || e.Index == 0 {
-		t.Fatalf("got %#v, want Error{Code: 100, Cause: %q, Index > 0}", err, "/"+t.Name())
+	if !ok || e.Code != ErrorCodeKeyNotFound || e.Cause != keyDir(t) || e.Index == 0 {
+		t.Fatalf("got %#v, want Error{Code: 100, Cause: %q, Index > 0}", err, keyDir(t))
 	}
-	if want := "100: Key not found (/" + t.Name() + ") [" + strconv.FormatUint(e.Index, 10) + "]"; err.Error() != want {
+	if want := "100: Key not found (" + keyDir(t) + ") [" + strconv.FormatUint(e.Index, 10) + "]"; err.Error() != want {
 		t.Fatalf("got message %q, want %q", err.Error(), want)
 	}
 }
@@ -312,7 +312,7 @@ func TestNoValueOnSuccessOmitsNode(t *testing.T) {
 func TestKeysAPIWithPrefixUsesThatPath(t *testing.T) {
 	c, _ := newClient(t, shared.ClientURLs(), Config{})
 	ctx := testCtx(t)
-	prefixed := NewKeysAPIWithPrefix(c, "/v2/keys/"+t.Name())
+	prefixed := NewKeysAPIWithPrefix(c, "/v2/keys"+keyDir(t))
 	if _, err := prefixed.Set(ctx, "k", "v", nil); err != nil {
 		t.Fatal(err)
 	}

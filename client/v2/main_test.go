@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,8 +49,21 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// key returns a key unique to the running test.
-func key(t testing.TB, name string) string { return "/" + t.Name() + "/" + name }
+// testRuns numbers each run of a test, so that -count=N reruns against
+// the shared cluster get fresh keys too.
+var (
+	testRuns sync.Map // testing.TB -> int64
+	lastRun  atomic.Int64
+)
+
+// keyDir returns a directory unique to this run of the test.
+func keyDir(t testing.TB) string {
+	run, _ := testRuns.LoadOrStore(t, lastRun.Add(1))
+	return fmt.Sprintf("/%s.%d", t.Name(), run)
+}
+
+// key returns a key unique to this run of the test.
+func key(t testing.TB, name string) string { return keyDir(t) + "/" + name }
 
 // testCtx returns a context that ends with the test, bounded so that a hang
 // fails the test instead of the package.
