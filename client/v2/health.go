@@ -50,7 +50,7 @@ const (
 	downProbeInterval  = 100 * time.Millisecond
 	downProbesInFlight = int32(probeTimeout/downProbeInterval) + 1
 
-	// standbyProbeInterval is how often a round also probes a healthy
+	// standbyProbeInterval is how often the prober also probes a healthy
 	// endpoint that calls do not use. A probe is a quorum read (etcd 3.5
 	// runs /health through raft, so every probe is a raft entry on every
 	// member); probing the standbys less often keeps a client in use at
