@@ -450,11 +450,7 @@ func TestWriteAfterTheLeaderIsKilledWaitsForTheNextLeader(t *testing.T) {
 	// Sent to a follower while the cluster has not yet noticed, a write
 	// would be forwarded to the dead leader and never answered; held, it
 	// goes to the next leader once one is elected.
-	clus := startCluster(t, 3)
-	cli := newClientOf(t, clus)
-	ctx := testCtx(t)
-	leader := theLeader(t, clus)
-	writeUntilTheLeaderAnswers(t, ctx, cli, leader)
+	_, cli, ctx, leader := clientWritingToTheLeader(t)
 	must(t, "Kill", leader.Kill())
 	// Let the client see the leader's connection close.
 	time.Sleep(200 * time.Millisecond)
@@ -482,11 +478,7 @@ func TestWritePendingOnALeaderCutOffFromItsPeersEndsWhenItLosesTheLeadership(t *
 	// not commit later: the client says so once the member has lost the
 	// leadership, as the member itself would after its request timeout,
 	// instead of leaving the caller waiting for its deadline.
-	clus := startCluster(t, 3)
-	cli := newClientOf(t, clus)
-	ctx := testCtx(t)
-	leader := theLeader(t, clus)
-	writeUntilTheLeaderAnswers(t, ctx, cli, leader)
+	_, cli, ctx, leader := clientWritingToTheLeader(t)
 	leader.Isolate()
 	defer leader.Heal()
 
@@ -502,6 +494,18 @@ func TestWritePendingOnALeaderCutOffFromItsPeersEndsWhenItLosesTheLeadership(t *
 	if _, err := cli.Put(ctx, key(t, "after"), "v"); err != nil {
 		t.Fatalf("Put after the leader was cut off: %v", err)
 	}
+}
+
+// clientWritingToTheLeader starts a 3-member cluster of the test's own and
+// returns it with a client whose writes have reached its leader.
+func clientWritingToTheLeader(t *testing.T) (*etcdtest.Cluster, *clientv3.Client, context.Context, *etcdtest.Member) {
+	t.Helper()
+	clus := startCluster(t, 3)
+	cli := newClientOf(t, clus)
+	ctx := testCtx(t)
+	leader := theLeader(t, clus)
+	writeUntilTheLeaderAnswers(t, ctx, cli, leader)
+	return clus, cli, ctx, leader
 }
 
 // writeUntilTheLeaderAnswers writes until a write of cli's is answered by
@@ -524,11 +528,7 @@ func TestAWriteWithoutADeadlineEndsWhenTheClusterHasNoQuorum(t *testing.T) {
 	// 3 s per call in all (however many attempts), then refused by the
 	// leaderless member: the call ends with an error instead of waiting
 	// for a deadline it does not have.
-	clus := startCluster(t, 3)
-	cli := newClientOf(t, clus)
-	ctx := testCtx(t)
-	leader := theLeader(t, clus)
-	writeUntilTheLeaderAnswers(t, ctx, cli, leader)
+	clus, cli, _, leader := clientWritingToTheLeader(t)
 	must(t, "Kill", leader.Kill())
 	for _, m := range clus.Members() {
 		if m != leader {
