@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
+	"github.com/a74b11dd/etcdkit/client/v3/internal/retry"
 	"github.com/a74b11dd/etcdkit/etcdtest"
 )
 
@@ -526,8 +527,8 @@ func TestAWriteWithoutADeadlineEndsWhenTheClusterHasNoQuorum(t *testing.T) {
 	// With the leader and a follower dead, the last member never gets a
 	// leader. A write is held while the leader is out of reach, but for
 	// 3 s per call in all (however many attempts), then refused by the
-	// leaderless member: the call ends with an error instead of waiting
-	// for a deadline it does not have.
+	// leaderless member: a call without a deadline ends with an error
+	// after waiting 7 s for a leader (retry.MaxNoLeaderTime).
 	clus, cli, _, leader := clientWritingToTheLeader(t)
 	must(t, "Kill", leader.Kill())
 	for _, m := range clus.Members() {
@@ -550,5 +551,16 @@ func TestAWriteWithoutADeadlineEndsWhenTheClusterHasNoQuorum(t *testing.T) {
 		t.Logf("the Put returned %v after %v", err, time.Since(start))
 	case <-time.After(maxStall):
 		t.Fatalf("Put without a deadline still pending %v after quorum was lost", maxStall)
+	}
+
+	// A call with a deadline past that bound waits as long as it allows:
+	// the caller said how long a leader may take.
+	const deadline = retry.MaxNoLeaderTime + time.Second
+	gctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	start = time.Now()
+	_, err := cli.Get(gctx, key(t, "k"))
+	if took := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || took < deadline-100*time.Millisecond {
+		t.Fatalf("Get with a %v deadline returned %v after %v; want context.DeadlineExceeded at the deadline", deadline, err, took)
 	}
 }

@@ -18,7 +18,8 @@ import (
 // a write while the leader is out of reach (Health.AwaitLeader), and
 // renews a rejected auth token once. A call without a deadline that has
 // waited for a leader for retry.MaxNoLeaderTime returns ErrNoLeader; one
-// with a deadline waits as long as it allows. Health probes pass through untouched.
+// with a deadline waits as long as it allows. Health probes pass through
+// untouched.
 func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	if balancer.IsProbe(ctx) {
 		return invoker(ctx, method, req, reply, cc, opts...)
@@ -101,7 +102,7 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 		case retry.IsNoLeader(err):
 			if leaderWait.IsZero() {
 				leaderWait = time.Now()
-			} else if _, bounded := ctx.Deadline(); !bounded && time.Since(leaderWait) >= retry.MaxNoLeaderTime {
+			} else if _, bounded := ctx.Deadline(); retry.NoLeaderExhausted(time.Since(leaderWait), bounded) {
 				return err
 			}
 			noLeader++

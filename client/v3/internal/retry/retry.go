@@ -160,6 +160,13 @@ const MaxNoLeaderWait = 250 * time.Millisecond
 // call without a deadline should say so rather than retry on.
 const MaxNoLeaderTime = 7 * time.Second
 
+// NoLeaderExhausted reports whether a call refused with ErrNoLeader must
+// stop retrying, having waited for a leader for waited; bounded says
+// whether the call has a deadline of its own, which then decides instead.
+func NoLeaderExhausted(waited time.Duration, bounded bool) bool {
+	return !bounded && waited >= MaxNoLeaderTime
+}
+
 // NoLeaderBackoff returns the wait before a retry that follows streak
 // consecutive ErrNoLeader rejections (streak >= 1). The first retry is as
 // quick as any, since the picker now avoids the member that had no

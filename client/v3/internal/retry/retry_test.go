@@ -105,3 +105,19 @@ func TestNoLeaderBackoffGrowsToItsCap(t *testing.T) {
 		t.Errorf("NoLeaderBackoff(50) = %v, want about %v", d, MaxNoLeaderWait)
 	}
 }
+
+func TestNoLeaderExhaustedOnlyForCallsWithoutADeadline(t *testing.T) {
+	for _, c := range []struct {
+		waited  time.Duration
+		bounded bool
+		want    bool
+	}{
+		{MaxNoLeaderTime - time.Millisecond, false, false},
+		{MaxNoLeaderTime, false, true},
+		{time.Hour, true, false},
+	} {
+		if got := NoLeaderExhausted(c.waited, c.bounded); got != c.want {
+			t.Errorf("NoLeaderExhausted(%v, deadline %v) = %v, want %v", c.waited, c.bounded, got, c.want)
+		}
+	}
+}
