@@ -615,17 +615,7 @@ func TestWriteAfterThePinnedLeaderIsKilledWaitsForTheNextLeader(t *testing.T) {
 	// forwarded to the dead leader and never answered, and could not be
 	// sent again. After the failure the client checks a member's health
 	// before writing to it, so the write waits, unsent, for a new leader.
-	c := newV2Cluster(t, 3)
-	ctx := testCtx(t)
-	leader, err := c.WaitLeader(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, _ := clientPinnedTo(t, leader.ClientURL(), c.ClientURLs(), Config{})
-	k := NewKeysAPI(cl)
-	if _, err := k.Set(ctx, key(t, "before"), "v", nil); err != nil {
-		t.Fatal(err)
-	}
+	ctx, leader, k := keysPinnedToTheLeader(t, Config{})
 	if err := leader.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -655,17 +645,7 @@ func TestWritesWhileTheLeaderIsCutOffWaitOnlyForTheElection(t *testing.T) {
 	// and the next ones find every member failing its health check until
 	// the others elect a leader. They must then go to it, even when it
 	// recovered while the write was still checking the other members.
-	c := newV2Cluster(t, 3)
-	ctx := testCtx(t)
-	leader, err := c.WaitLeader(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, _ := clientPinnedTo(t, leader.ClientURL(), c.ClientURLs(), Config{HeaderTimeoutPerRequest: time.Second})
-	k := NewKeysAPI(cl)
-	if _, err := k.Set(ctx, key(t, "before"), "v", nil); err != nil {
-		t.Fatal(err)
-	}
+	ctx, leader, k := keysPinnedToTheLeader(t, Config{HeaderTimeoutPerRequest: time.Second})
 	leader.Isolate()
 	defer leader.Heal()
 	var failed []error
@@ -688,4 +668,23 @@ func TestWritesWhileTheLeaderIsCutOffWaitOnlyForTheElection(t *testing.T) {
 	if _, err := k.Get(ctx, key(t, "w"), &GetOptions{Quorum: true}); err != nil {
 		t.Fatalf("quorum Get after the writes: %v", err)
 	}
+}
+
+// keysPinnedToTheLeader starts a 3-member v2 cluster of the test's own and
+// returns its leader and a KeysAPI whose client, made with cfg, prefers the
+// leader and has written through it once.
+func keysPinnedToTheLeader(t *testing.T, cfg Config) (context.Context, *etcdtest.Member, KeysAPI) {
+	t.Helper()
+	c := newV2Cluster(t, 3)
+	ctx := testCtx(t)
+	leader, err := c.WaitLeader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, _ := clientPinnedTo(t, leader.ClientURL(), c.ClientURLs(), cfg)
+	k := NewKeysAPI(cl)
+	if _, err := k.Set(ctx, key(t, "before"), "v", nil); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, leader, k
 }
