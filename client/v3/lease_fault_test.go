@@ -93,3 +93,60 @@ func TestKeepAliveSurvivesItsMemberFallingSilent(t *testing.T) {
 	f.renewFor(t, 2*ttl*time.Second)
 	f.leaseAlive(t, "with the member stopped")
 }
+
+// When the member carrying the keep-alive stream is the leader and dies,
+// the keep-alives resume as soon as the others have elected a new leader:
+// the stream reopens on a member that still believes in the dead leader,
+// which holds the renewals until the election is over, and they are
+// answered then. A lease must be renewed within its TTL of the last
+// renewal, and the election has already taken one to two seconds of that.
+func TestKeepAliveResumesRightAfterAnElection(t *testing.T) {
+	const ttl = 5
+	f := startKeepAliveFault(t, ttl)
+	if leader := theLeader(t, f.clus); leader != f.member {
+		// MoveLeader must reach the leader.
+		cli := newTestClient(t, []string{leader.Endpoint()})
+		if _, err := cli.MoveLeader(f.ctx, f.member.ID()); err != nil {
+			t.Fatalf("moving the leadership to the keep-alive's member: %v", err)
+		}
+	}
+	if l := theLeader(t, f.clus); l != f.member {
+		t.Fatalf("leader %s, want the keep-alive's member %s", l.Name(), f.member.Name())
+	}
+	must(t, "Kill", f.member.Kill())
+	killed := time.Now()
+	// Renewals from before the kill are not the ones that count.
+	for len(f.ch) > 0 {
+		<-f.ch
+	}
+	renewed := make(chan time.Time, 1)
+	go func() {
+		for range f.ch {
+			select {
+			case renewed <- time.Now():
+			default:
+			}
+		}
+		close(renewed)
+	}()
+	if _, err := f.clus.WaitLeader(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	// WaitLeader polls, so it may see the new leader after the client did:
+	// the renewal may come first.
+	elected := time.Now()
+	const bound = time.Second
+	select {
+	case at, ok := <-renewed:
+		if !ok {
+			t.Fatal("keep-alive channel closed; want a renewal")
+		}
+		t.Logf("killed the leader; the new one seen after %v, the first renewal after %v", elected.Sub(killed), at.Sub(killed))
+	case <-time.After(time.Until(elected.Add(bound))):
+		t.Fatalf("no renewal within %v of the new leader being seen (%v after the kill)", bound, elected.Sub(killed))
+	}
+	f.leaseAlive(t, "after the election")
+	f.cli.Close()
+	for range renewed {
+	}
+}
