@@ -150,3 +150,57 @@ func TestKeepAliveResumesRightAfterAnElection(t *testing.T) {
 	for range renewed {
 	}
 }
+
+// When the cluster gets a leader back after a while without one (quorum
+// lost, then restored), the keep-alives resume with it: the renewals held
+// by the surviving member are answered once there is a leader again.
+func TestKeepAliveResumesRightAfterQuorumReturns(t *testing.T) {
+	const ttl = 20 // outlives the outage: the client presumes nothing
+	f := startKeepAliveFault(t, ttl)
+	var down []*etcdtest.Member
+	for _, m := range f.clus.Members() {
+		if m != f.member && len(down) < 2 {
+			down = append(down, m)
+		}
+	}
+	if len(down) < 2 {
+		down = append(down, f.member)
+	}
+	for _, m := range down {
+		must(t, "Kill", m.Kill())
+	}
+	// Long enough for the stream's backoff to reach its cap.
+	time.Sleep(6 * time.Second)
+	for len(f.ch) > 0 {
+		<-f.ch
+	}
+	renewed := make(chan time.Time, 1)
+	go func() {
+		for range f.ch {
+			select {
+			case renewed <- time.Now():
+			default:
+			}
+		}
+		close(renewed)
+	}()
+	must(t, "Restart", down[0].Restart())
+	if _, err := f.clus.WaitLeader(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	elected := time.Now()
+	const bound = time.Second
+	select {
+	case at, ok := <-renewed:
+		if !ok {
+			t.Fatal("keep-alive channel closed; want a renewal")
+		}
+		t.Logf("first renewal %v after the leader was seen", at.Sub(elected))
+	case <-time.After(time.Until(elected.Add(bound))):
+		t.Fatalf("no renewal within %v of the leader being seen again", bound)
+	}
+	f.leaseAlive(t, "after quorum returned")
+	f.cli.Close()
+	for range renewed {
+	}
+}

@@ -224,10 +224,6 @@ func (l *lessor) run() {
 		timer   = time.NewTimer(time.Hour)
 		downc   <-chan struct{}
 		h       = l.client.health()
-		// recovered, taken when a dial starts, is closed at the next
-		// recovery the client sees (Health.Recovered): a stream that
-		// failed waits no longer for its backoff.
-		recovered <-chan struct{}
 	)
 	// drop closes the current stream and schedules the next one after
 	// wait.
@@ -256,9 +252,6 @@ func (l *lessor) run() {
 		now := time.Now()
 		if conn == nil && !dialing && !now.Before(retryAt) {
 			dialing = true
-			if h != nil {
-				recovered = h.Recovered()
-			}
 			go func() {
 				ctx, cancel := context.WithCancel(streamCtx)
 				att := &balancer.Attempt{}
@@ -280,16 +273,11 @@ func (l *lessor) run() {
 		}
 		timer.Reset(time.Until(wakeAt))
 
-		var backingOff <-chan struct{}
 		var errc <-chan error
 		if conn != nil {
 			errc = conn.errc
-		} else if !dialing {
-			backingOff = recovered
 		}
 		select {
-		case <-backingOff:
-			recovered, retryAt = nil, time.Time{}
 		case <-l.wake:
 		case <-timer.C:
 		case r := <-dialed:

@@ -55,11 +55,6 @@ type watchStream struct {
 	dialed   chan dialResult
 	retry    <-chan time.Time
 	backoff  streamBackoff
-	// recoveredAtDial is the client's Health.Recovered channel as of the
-	// last dial; recovered is it while the stream waits to retry, so that
-	// a recovery seen since (an election ended, a member came back) ends
-	// the wait.
-	recoveredAtDial, recovered <-chan struct{}
 	// progressOwed: RequestProgress was called while there was no stream;
 	// the request goes out on the next one.
 	progressOwed bool
@@ -180,10 +175,7 @@ func (s *watchStream) run() {
 		case <-s.downc:
 			s.memberDown()
 		case <-s.retry:
-			s.retry, s.recovered = nil, nil
-			s.dial()
-		case <-s.recovered:
-			s.retry, s.recovered = nil, nil
+			s.retry = nil
 			s.dial()
 		case <-s.w.ctx.Done():
 			s.shutdown(s.w.ctx.Err())
@@ -195,9 +187,6 @@ func (s *watchStream) run() {
 // dial opens a gRPC stream in the background; the result arrives on
 // s.dialed.
 func (s *watchStream) dial() {
-	if h := s.w.client.health(); h != nil {
-		s.recoveredAtDial = h.Recovered()
-	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	s.dialing = cancel
 	s.connWG.Add(1)
@@ -301,7 +290,6 @@ func (s *watchStream) broken(err error) error {
 	d := s.backoff.next()
 	s.w.lg.Debug("watch stream broken; resuming", zap.Error(err), zap.Duration("after", d))
 	s.retry = time.After(d)
-	s.recovered = s.recoveredAtDial
 	return nil
 }
 

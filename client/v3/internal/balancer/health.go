@@ -52,9 +52,6 @@ type Health struct {
 	// leader is the leader named by the serving member with the highest
 	// raft term, as the probes found it (nil: unknown); writes go there.
 	leader atomic.Pointer[leaderView]
-	// recovered is closed and replaced at each recovery (Recovered).
-	// Guarded by mu.
-	recovered chan struct{}
 
 	// Client-wide latency of successful unary calls, as a smoothed mean
 	// and mean deviation (ns), for the bound after which an attempt is
@@ -127,10 +124,9 @@ func NewHealth() *Health { return NewHealthWithTiming(Timing{}) }
 // NewHealthWithTiming returns an empty Health with timing t.
 func NewHealthWithTiming(t Timing) *Health {
 	return &Health{
-		eps:       make(map[string]*endpointState),
-		wake:      make(chan struct{}, 1),
-		recovered: make(chan struct{}),
-		timing:    t.withDefaults(),
+		eps:    make(map[string]*endpointState),
+		wake:   make(chan struct{}, 1),
+		timing: t.withDefaults(),
 	}
 }
 
@@ -373,33 +369,10 @@ func (h *Health) markDown(st *endpointState, why DownReason) {
 // markUp records that a probe found st serving with a leader: it is fit
 // again, whatever its calls did before.
 func (h *Health) markUp(st *endpointState) {
-	now := time.Now().UnixNano()
-	was := st.avoided(now)
-	st.heard.Store(now)
+	st.heard.Store(time.Now().UnixNano())
 	st.down.Store(int32(Up))
 	st.failures.Store(0)
 	st.avoidUntil.Store(0)
-	if was {
-		h.signalRecovery()
-	}
-}
-
-// Recovered returns a channel that is closed the next time an avoided
-// endpoint passes a probe or the probes learn of a new leader. A stream
-// waiting out its reconnection backoff (watch, lease keep-alive) reconnects
-// at once then: after an election, its first chance to succeed, rather
-// than up to a backoff later.
-func (h *Health) Recovered() <-chan struct{} {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.recovered
-}
-
-func (h *Health) signalRecovery() {
-	h.mu.Lock()
-	close(h.recovered)
-	h.recovered = make(chan struct{})
-	h.mu.Unlock()
 }
 
 // Down returns a channel that is closed at the next down verdict for
@@ -553,7 +526,6 @@ func (h *Health) learnLeader(st *endpointState, rep ProbeReport) {
 			if cur != nil && cur.cluster == rep.Cluster && rep.Term > cur.term && h.probeAllBy(time.Now()) {
 				h.poke()
 			}
-			h.signalRecovery()
 			return
 		}
 	}

@@ -148,46 +148,6 @@ func TestProbeDeclaresASilentMemberDownAndARecoveredOneUp(t *testing.T) {
 	}
 }
 
-func TestRecoveredSignalsAMemberBackAndANewLeader(t *testing.T) {
-	h := NewHealthWithTiming(fastTiming)
-	p, _ := buildPicker(h, "a", "b")
-	f := newFakeMembers("a", "b")
-	f.report("a", ProbeReport{Member: 1, Leader: 1, Term: 2})
-	f.report("b", ProbeReport{Member: 2, Leader: 1, Term: 2})
-	done := inUse(t, h, p)
-	defer done()
-	defer runProber(h, f)()
-	waitFor(t, "both probed", func() bool { return f.count("a") > 1 && f.count("b") > 1 })
-
-	closedWithin := func(ch <-chan struct{}, d time.Duration) bool {
-		select {
-		case <-ch:
-			return true
-		case <-time.After(d):
-			return false
-		}
-	}
-	// Nothing changes: no signal.
-	if closedWithin(h.Recovered(), 100*time.Millisecond) {
-		t.Fatal("Recovered closed while every member stayed up under one leader")
-	}
-
-	f.set("b", "leaderless")
-	waitFor(t, "b is down", func() bool { return h.Endpoint("b").Down == NoLeader })
-	rec := h.Recovered()
-	f.set("b", "ok")
-	if !closedWithin(rec, 5*time.Second) {
-		t.Fatal("Recovered not closed when b passed a probe again")
-	}
-
-	rec = h.Recovered()
-	f.report("a", ProbeReport{Member: 1, Leader: 2, Term: 3})
-	f.report("b", ProbeReport{Member: 2, Leader: 2, Term: 3})
-	if !closedWithin(rec, 5*time.Second) {
-		t.Fatal("Recovered not closed when the probes learned of a new leader")
-	}
-}
-
 func TestProbeDeclaresALeaderlessMemberDown(t *testing.T) {
 	h := NewHealthWithTiming(fastTiming)
 	p, _ := buildPicker(h, "a", "b")
