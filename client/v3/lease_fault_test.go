@@ -113,42 +113,7 @@ func TestKeepAliveResumesRightAfterAnElection(t *testing.T) {
 	if l := theLeader(t, f.clus); l != f.member {
 		t.Fatalf("leader %s, want the keep-alive's member %s", l.Name(), f.member.Name())
 	}
-	must(t, "Kill", f.member.Kill())
-	killed := time.Now()
-	// Renewals from before the kill are not the ones that count.
-	for len(f.ch) > 0 {
-		<-f.ch
-	}
-	renewed := make(chan time.Time, 1)
-	go func() {
-		for range f.ch {
-			select {
-			case renewed <- time.Now():
-			default:
-			}
-		}
-		close(renewed)
-	}()
-	if _, err := f.clus.WaitLeader(f.ctx); err != nil {
-		t.Fatal(err)
-	}
-	// WaitLeader polls, so it may see the new leader after the client did:
-	// the renewal may come first.
-	elected := time.Now()
-	const bound = time.Second
-	select {
-	case at, ok := <-renewed:
-		if !ok {
-			t.Fatal("keep-alive channel closed; want a renewal")
-		}
-		t.Logf("killed the leader; the new one seen after %v, the first renewal after %v", elected.Sub(killed), at.Sub(killed))
-	case <-time.After(time.Until(elected.Add(bound))):
-		t.Fatalf("no renewal within %v of the new leader being seen (%v after the kill)", bound, elected.Sub(killed))
-	}
-	f.leaseAlive(t, "after the election")
-	f.cli.Close()
-	for range renewed {
-	}
+	f.renewedRightAfterALeader(t, "killing the leader", func() { must(t, "Kill", f.member.Kill()) })
 }
 
 // When the cluster gets a leader back after a while without one (quorum
@@ -157,20 +122,28 @@ func TestKeepAliveResumesRightAfterAnElection(t *testing.T) {
 func TestKeepAliveResumesRightAfterQuorumReturns(t *testing.T) {
 	const ttl = 20 // outlives the outage: the client presumes nothing
 	f := startKeepAliveFault(t, ttl)
-	var down []*etcdtest.Member
+	var others []*etcdtest.Member
 	for _, m := range f.clus.Members() {
-		if m != f.member && len(down) < 2 {
-			down = append(down, m)
+		if m != f.member {
+			others = append(others, m)
 		}
 	}
-	if len(down) < 2 {
-		down = append(down, f.member)
-	}
-	for _, m := range down {
+	for _, m := range others {
 		must(t, "Kill", m.Kill())
 	}
-	// Long enough for the stream's backoff to reach its cap.
+	// Without a leader for longer than the keep-alives' silence allowance
+	// and an election.
 	time.Sleep(6 * time.Second)
+	f.renewedRightAfterALeader(t, "restarting a member", func() { must(t, "Restart", others[0].Restart()) })
+}
+
+// renewedRightAfterALeader runs act, waits for the cluster to have a
+// leader, and fails t unless a renewal received after act began came
+// within a second of the test seeing the leader (WaitLeader polls, so the
+// renewal may come first). Then it checks the lease is alive, and closes
+// the client.
+func (f *keepAliveFault) renewedRightAfterALeader(t *testing.T, what string, act func()) {
+	t.Helper()
 	for len(f.ch) > 0 {
 		<-f.ch
 	}
@@ -184,7 +157,8 @@ func TestKeepAliveResumesRightAfterQuorumReturns(t *testing.T) {
 		}
 		close(renewed)
 	}()
-	must(t, "Restart", down[0].Restart())
+	start := time.Now()
+	act()
 	if _, err := f.clus.WaitLeader(f.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -195,11 +169,11 @@ func TestKeepAliveResumesRightAfterQuorumReturns(t *testing.T) {
 		if !ok {
 			t.Fatal("keep-alive channel closed; want a renewal")
 		}
-		t.Logf("first renewal %v after the leader was seen", at.Sub(elected))
+		t.Logf("%s: a leader seen after %v, the first renewal after %v", what, elected.Sub(start), at.Sub(start))
 	case <-time.After(time.Until(elected.Add(bound))):
-		t.Fatalf("no renewal within %v of the leader being seen again", bound)
+		t.Fatalf("%s: no renewal within %v of the leader being seen (%v after)", what, bound, elected.Sub(start))
 	}
-	f.leaseAlive(t, "after quorum returned")
+	f.leaseAlive(t, "after "+what)
 	f.cli.Close()
 	for range renewed {
 	}
