@@ -155,11 +155,16 @@ type Client interface {
 
 // httpClient is how the APIs of this package send their requests. Its
 // action type is unexported, which seals Client: only this package
-// implements it.
+// implements it, and other types satisfy it only by embedding a Client.
 type httpClient interface {
 	// Do sends act to the cluster under the failover rules of do, and
 	// returns the response with its body already read.
 	Do(context.Context, httpAction) (*http.Response, []byte, error)
+
+	// cluster returns the client that Do sends through. A type that embeds
+	// a Client (a wrapper for metrics, say) inherits it as it inherits Do,
+	// so the APIs reach the same client through any such wrapper.
+	cluster() *httpClusterClient
 }
 
 // httpAction is a request that can be sent to any endpoint.
@@ -170,8 +175,11 @@ type httpAction interface {
 }
 
 // impl returns the implementation behind c, which is always this package's
-// (Client is sealed); the APIs use its allocation-lean internal path.
-func impl(c Client) *httpClusterClient { return c.(*httpClusterClient) }
+// (Client is sealed), however c wraps it; the APIs use its allocation-lean
+// internal path, which Do also takes.
+func impl(c Client) *httpClusterClient { return c.cluster() }
+
+func (c *httpClusterClient) cluster() *httpClusterClient { return c }
 
 func (c *httpClusterClient) Do(ctx context.Context, act httpAction) (*http.Response, []byte, error) {
 	req, ok := act.(*request)

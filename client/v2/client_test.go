@@ -214,3 +214,38 @@ func TestCURLDebugPrintsRequestsWithoutPasswords(t *testing.T) {
 		}
 	}
 }
+
+// wrappedClient is how users decorate a Client (for metrics, logging):
+// embed it and override what they observe.
+type wrappedClient struct {
+	Client
+	syncs int
+}
+
+func (w *wrappedClient) Sync(ctx context.Context) error {
+	w.syncs++
+	return w.Client.Sync(ctx)
+}
+
+func TestTheAPIsAcceptAClientWrappedByEmbedding(t *testing.T) {
+	c, _ := newClient(t, shared.ClientURLs(), Config{})
+	w := &wrappedClient{Client: c}
+	kapi := NewKeysAPI(w)
+	k := key(t, "wrapped")
+	if _, err := kapi.Set(testCtx(t), k, "v", nil); err != nil {
+		t.Fatalf("Set through a wrapped client: %v", err)
+	}
+	resp, err := kapi.Get(testCtx(t), k, nil)
+	if err != nil || resp.Node.Value != "v" {
+		t.Fatalf("Get through a wrapped client: got %v, %v; want the value set", resp, err)
+	}
+	if _, err := NewMembersAPI(w).List(testCtx(t)); err != nil {
+		t.Fatalf("MembersAPI.List through a wrapped client: %v", err)
+	}
+	_ = NewAuthAPI(w)
+	_ = NewAuthUserAPI(w)
+	_ = NewAuthRoleAPI(w)
+	if err := w.Sync(testCtx(t)); err != nil || w.syncs != 1 {
+		t.Fatalf("the wrapper's own Sync: err %v, %d calls; want nil, 1", err, w.syncs)
+	}
+}
