@@ -79,7 +79,7 @@ type Manager interface {
 	// List returns the target's endpoints by key.
 	List(ctx context.Context) (Key2EndpointMap, error)
 	// NewWatchChannel returns a channel that first delivers the
-	// target's current endpoints (as Add updates) and then every change.
-	// It closes when ctx ends or watching fails.
+	// target's current endpoints (as Add updates), if it has any, and
+	// then every change. It closes when ctx ends or watching fails.
 	NewWatchChannel(ctx context.Context) (WatchChannel, error)
 }

@@ -95,7 +95,9 @@ func (m *manager) decode(kv *mvccpb.KeyValue) (Endpoint, bool) {
 }
 
 func (m *manager) NewWatchChannel(ctx context.Context) (WatchChannel, error) {
-	resp, err := m.client.KV.Get(ctx, m.prefix(), clientv3.WithPrefix())
+	// Serializable, as the official manager reads it: a member without a
+	// leader still tells what it has.
+	resp, err := m.client.KV.Get(ctx, m.prefix(), clientv3.WithPrefix(), clientv3.WithSerializable())
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +108,9 @@ func (m *manager) NewWatchChannel(ctx context.Context) (WatchChannel, error) {
 		}
 	}
 	ch := make(chan []*Update, 1)
-	ch <- initial
+	if len(initial) > 0 {
+		ch <- initial
+	}
 	go m.watch(ctx, resp.Header.Revision+1, ch)
 	return ch, nil
 }

@@ -197,3 +197,32 @@ func TestWatchChannelSendsTheCurrentEndpointsThenChanges(t *testing.T) {
 	for range wch {
 	}
 }
+
+func TestWatchChannelOfAnEmptyTargetStartsWithTheFirstChange(t *testing.T) {
+	// As the official manager: nothing is sent for a target with no
+	// endpoints, so the first update a reader gets is a real change.
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	target := sharedcluster.Prefix(t) + "svc"
+	em := newManager(t, cli, target)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wch, err := em.NewWatchChannel(wctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := em.AddEndpoint(ctx, target+"/a", endpoints.Endpoint{Addr: "a:1"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ups := <-wch:
+		if len(ups) != 1 || ups[0].Op != endpoints.Add || ups[0].Key != target+"/a" {
+			t.Fatalf("first update = %v; want the one Add of %s/a", ups, target)
+		}
+	case <-ctx.Done():
+		t.Fatal("no update before the deadline")
+	}
+	cancel()
+	for range wch {
+	}
+}
