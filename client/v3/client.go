@@ -11,6 +11,8 @@ import (
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
 	"github.com/a74b11dd/etcdkit/client/v3/internal/endpoint"
@@ -62,6 +64,7 @@ type Client struct {
 	bg        sync.WaitGroup
 
 	guards guardClock
+	tasks  tasks
 
 	mu  sync.RWMutex
 	lg  *zap.Logger
@@ -158,6 +161,7 @@ func newClient(cfg *Config) (*Client, error) {
 		c.userToken = true
 	}
 
+	c.guards.tasks = &c.tasks
 	c.resolver = balancer.NewResolver(balancer.NewHealth())
 	c.resolver.SetEndpoints(eps)
 	conn, err := c.dial(c.resolver, eps[0])
@@ -274,9 +278,25 @@ func (c *Client) Close() error {
 		} else if c.ctx != nil {
 			c.closeErr = c.ctx.Err()
 		}
+		// The calls in flight have failed with the connection; wait for
+		// the goroutines that served them.
+		c.tasks.closeAndWait()
 	})
 	return c.closeErr
 }
+
+// closed returns a channel closed by Close; nil (never ready) for a nil
+// client or one without a context.
+func (c *Client) closed() <-chan struct{} {
+	if c == nil || c.ctx == nil {
+		return nil
+	}
+	return c.ctx.Done()
+}
+
+// errClientClosing is what a call started after Close fails with, the
+// error gRPC gives a call on a closed connection.
+var errClientClosing = status.Error(codes.Canceled, "grpc: the client connection is closing")
 
 // Ctx returns the client's context; it is canceled by Close. Use it for
 // work that must outlive a caller's context, such as clean-up requests.

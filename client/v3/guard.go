@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
@@ -87,9 +86,9 @@ func (g *hedge) stop() {
 
 // run sends one hedge with invoke, into a fresh reply of reply's type, to
 // an endpoint other than avoid, unless one is running already or the call
-// is over. It returns when that hedge is done. On success it cancels the
-// foreground attempt with errHedgeWon.
-func (g *hedge) run(ctx context.Context, avoid string, reply any, invoke func(context.Context, any) error) {
+// is over; with require-leader if lead. It returns when that hedge is
+// done. On success it cancels the foreground attempt with errHedgeWon.
+func (g *hedge) run(ctx context.Context, avoid string, lead bool, reply any, invoke func(context.Context, any) error) {
 	m, ok := reply.(proto.Message)
 	if !ok {
 		return
@@ -101,7 +100,11 @@ func (g *hedge) run(ctx context.Context, avoid string, reply any, invoke func(co
 	}
 	// The hedge has its own Attempt: the call's records the foreground
 	// attempt, which the retry policy reads.
-	hctx, cancel := context.WithCancel(balancer.WithAttempt(balancer.WithAvoid(ctx, avoid), &balancer.Attempt{}))
+	att := &balancer.Attempt{}
+	if lead {
+		att.MarkRequireLeader()
+	}
+	hctx, cancel := context.WithCancel(balancer.WithAttempt(balancer.WithAvoid(ctx, avoid), att))
 	r := m.ProtoReflect().New().Interface()
 	g.running, g.cancel = true, cancel
 	if g.wonc == nil {
@@ -156,7 +159,7 @@ func (c *Client) invokeGuarded(ctx context.Context, h *balancer.Health, cs *call
 	cs.guard = guardedAttempt{
 		due: start.Add(bound), start: start, bound: bound,
 		callCtx: ctx, ctx: actx, cancel: cancel,
-		h: h, att: &cs.actx.Attempt, g: g,
+		h: h, att: &cs.actx.Attempt, g: g, tasks: &c.tasks,
 		method: method, req: req, reply: reply, cc: cc, invoker: invoker, opts: opts,
 	}
 	c.guards.add(&cs.guard)
@@ -174,41 +177,12 @@ func (c *Client) invokeGuarded(ctx context.Context, h *balancer.Health, cs *call
 	return err
 }
 
-// errLeaderLost is the cause with which a write's attempt is abandoned
-// because its member lost the leadership while the write was pending.
-var errLeaderLost = errors.New("etcdclient: the member lost its leadership")
-
-// invokeWrite runs one attempt of a write on the client's connection. A
-// write still unanswered at its bound is watched (Health.WatchWrite): if
-// its member is found to have lost the leadership meanwhile, the attempt
-// is abandoned with rpctypes.ErrGRPCTimeoutDueToLeaderFail, which that
-// member would itself answer once its request timeout passed. The write
-// may or may not be applied, so it is not re-sent; the caller hears so an
-// election after the fault instead of at its deadline.
-func (c *Client) invokeWrite(ctx context.Context, h *balancer.Health, cs *callState, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
-	actx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	bound := h.AttemptBound()
-	start := time.Now()
-	cs.guard = guardedAttempt{
-		write: true, due: start.Add(bound), start: start, bound: bound,
-		ctx: actx, cancel: cancel, h: h, att: &cs.actx.Attempt,
-	}
-	c.guards.add(&cs.guard)
-	err := invoker(actx, method, req, reply, cc, opts...)
-	c.guards.remove(&cs.guard)
-	if err != nil && context.Cause(actx) == errLeaderLost && ctx.Err() == nil {
-		return rpctypes.ErrGRPCTimeoutDueToLeaderFail
-	}
-	return err
-}
-
 // guardedAttempt is what guarding one attempt takes, kept in the call's
 // callState while the attempt runs.
 type guardedAttempt struct {
 	prev, next *guardedAttempt // in guardClock's list while linked
+	tasks      *tasks
 	linked     bool
-	write      bool // a write's attempt: watched, never hedged
 
 	due, start time.Time
 	bound      time.Duration
@@ -237,17 +211,13 @@ func (a guardedAttempt) watch() {
 		}
 		addr = a.att.Addr()
 	}
-	if a.write {
-		a.h.WatchWrite(a.ctx, addr, func() { a.cancel(errLeaderLost) })
-		return
-	}
-	go a.h.WatchAttempt(a.ctx, addr, a.start, func() { a.cancel(errMemberDown) })
+	a.tasks.start(func() { a.h.WatchAttempt(a.ctx, addr, a.start, func() { a.cancel(errMemberDown) }) })
 	invoke := func(hctx context.Context, r any) error {
 		return a.invoker(hctx, a.method, a.req, r, a.cc, a.opts...)
 	}
 	for a.ctx.Err() == nil {
 		if a.h.HasAlternative(addr) {
-			a.g.run(a.callCtx, addr, a.reply, invoke)
+			a.g.run(a.callCtx, addr, a.att.RequiresLeader(), a.reply, invoke)
 		}
 		if sleep(a.ctx, a.bound) != nil {
 			return
@@ -268,6 +238,7 @@ type guardClock struct {
 	head, tail *guardedAttempt
 	timer      *time.Timer
 	armed      bool
+	tasks      *tasks // runs the guards; set before first use
 }
 
 // add links a, which must not be linked, and arms the clock.
@@ -326,7 +297,7 @@ func (w *guardClock) fire() {
 		next := a.next
 		if !now.Before(a.due) {
 			w.unlink(a)
-			go (*a).watch()
+			w.tasks.start((*a).watch)
 		}
 		a = next
 	}

@@ -6,7 +6,9 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
 
 	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
@@ -123,16 +125,26 @@ func answered(err error) bool {
 	return ok
 }
 
-// startProber runs the probes of c's endpoints until c is closed.
+// startProber runs the probes of c's endpoints until c is closed, or its
+// connection is: a program may close the connection itself
+// (ActiveConnection().Close()), and then nothing of the client's may keep
+// running, as nothing of the official client's does.
 func (c *Client) startProber() {
 	h := c.health()
 	if h == nil || c.conn == nil {
 		return
 	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	c.resolver.OnClose(func() {
+		if c.conn.GetState() == connectivity.Shutdown {
+			cancel()
+		}
+	})
 	c.bg.Add(1)
 	go func() {
 		defer c.bg.Done()
-		h.RunProber(c.ctx, c.probe)
+		defer cancel()
+		h.RunProber(ctx, c.probe)
 	}()
 }
 
@@ -158,10 +170,13 @@ var leaderFreeMethods = map[string]bool{
 	"/etcdserverpb.Maintenance/Downgrade":  true,
 }
 
-// requiresLeader reports whether a call of method with ctx must carry
-// require-leader metadata.
-func requiresLeader(ctx context.Context, method string) bool {
-	if leaderFreeMethods[method] {
+// requiresLeader reports whether a call of method with ctx and opts gets
+// the client's implicit require-leader metadata: calls made through this
+// package's API (apiConn), unless a member serves them from its own state.
+// A caller's own WithRequireLeader is in ctx's metadata, and goes out
+// whatever this says.
+func requiresLeader(ctx context.Context, method string, opts []grpc.CallOption) bool {
+	if leaderFreeMethods[method] || !isAPICall(opts) {
 		return false
 	}
 	b, _ := ctx.Value(leaderOptionalKey{}).(bool)

@@ -7,8 +7,6 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // Responses of KV calls; they are the wire messages under KV names.
@@ -102,18 +100,19 @@ var errNilContext = errors.New("etcdclient: nil context")
 type kv struct {
 	remote   pb.KVClient
 	callOpts []grpc.CallOption
+	c        *Client // runs GetStream's deliveries; may be nil
 }
 
 // NewKV returns a KV that uses c's connection.
 func NewKV(c *Client) KV {
 	// c's connection carries the call options already.
-	return &kv{remote: RetryKVClient(c)}
+	return &kv{remote: RetryKVClient(c), c: c}
 }
 
 // NewKVFromKVClient returns a KV over remote; c, which may be nil,
 // supplies the call options (message size limits).
 func NewKVFromKVClient(remote pb.KVClient, c *Client) KV {
-	return &kv{remote: remote, callOpts: c.callOptions()}
+	return &kv{remote: remote, callOpts: c.callOptions(), c: c}
 }
 
 func (k *kv) Put(ctx context.Context, key, val string, opts ...OpOption) (*PutResponse, error) {
@@ -151,11 +150,11 @@ func (k *kv) Do(ctx context.Context, op Op) (OpResponse, error) {
 	if err := op.validate(); err != nil {
 		return OpResponse{}, err
 	}
+	if op.isSerializable() {
+		ctx = withLeaderOptional(ctx)
+	}
 	switch op.t {
 	case tRange:
-		if op.serializable {
-			ctx = withLeaderOptional(ctx)
-		}
 		resp, err := k.remote.Range(ctx, op.toRangeRequest(), k.callOpts...)
 		if err != nil {
 			return OpResponse{}, toErr(ctx, err)
@@ -183,75 +182,87 @@ func (k *kv) Do(ctx context.Context, op Op) (OpResponse, error) {
 	return OpResponse{}, errors.New("etcdclient: unknown operation")
 }
 
-// GetStream sends a RangeStream request. Errors that arrive before the
-// first chunk (a bad request, a compacted revision, ...) are returned
-// directly; later ones arrive as the terminal chunk. The channel is closed
-// after the last chunk. Cancel ctx or drain the channel to release the
-// stream.
+// GetStream sends a RangeStream request and delivers its chunks on the
+// channel it returns, as the official client does: every error, from a bad
+// request or a compacted revision to a server without RangeStream
+// (codes.Unimplemented), arrives as the terminal chunk, whose Err is set;
+// the returned error is only for a stream that could not be opened. The
+// channel is closed after the last chunk. A caller that stops reading
+// must cancel ctx: the stream and its goroutine then end, and a reader
+// still there sees the context's error as the terminal chunk.
 func (k *kv) GetStream(ctx context.Context, key string, opts ...OpOption) (GetStreamChan, error) {
 	if ctx == nil {
 		return nil, errNilContext
 	}
 	op := OpGet(key, opts...)
+	ch := make(chan RangeStreamResponse, 1)
 	if err := op.validate(); err != nil {
-		return nil, err
+		ch <- RangeStreamResponse{err: err}
+		close(ch)
+		return ch, nil
 	}
-	req := op.toRangeRequest()
 	if op.serializable {
 		ctx = withLeaderOptional(ctx)
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	stream, err := k.remote.RangeStream(sctx, req, k.callOpts...)
-	var first *pb.RangeStreamResponse
-	if err == nil {
-		first, err = stream.Recv()
-	}
-	if status.Code(err) == codes.Unimplemented {
-		// The server predates RangeStream: one Range, one chunk.
-		cancel()
-		resp, err := k.remote.Range(ctx, req, k.callOpts...)
-		if err != nil {
-			return nil, toErr(ctx, err)
-		}
-		ch := make(chan RangeStreamResponse, 1)
-		ch <- RangeStreamResponse{RangeResponse: resp}
-		close(ch)
-		return ch, nil
-	}
-	if err == io.EOF {
-		cancel()
-		ch := make(chan RangeStreamResponse)
-		close(ch)
-		return ch, nil
-	}
+	stream, err := k.remote.RangeStream(sctx, op.toRangeRequest(), k.callOpts...)
 	if err != nil {
 		cancel()
-		return nil, toErr(ctx, err)
+		return nil, ContextError(ctx, err)
 	}
-	ch := make(chan RangeStreamResponse, 1)
-	go func() {
-		defer close(ch)
+	deliver := func() {
 		defer cancel()
-		msg := first
-		for {
-			select {
-			case ch <- RangeStreamResponse{RangeResponse: msg.GetRangeResponse()}:
-			case <-sctx.Done():
-				return
-			}
-			var err error
-			msg, err = stream.Recv()
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				select {
-				case ch <- RangeStreamResponse{err: toErr(ctx, err)}:
-				case <-sctx.Done():
-				}
-				return
-			}
-		}
-	}()
+		deliverRangeStream(ctx, k.c.closed(), stream, ch)
+	}
+	if k.c == nil {
+		go deliver()
+	} else if !k.c.tasks.start(deliver) {
+		cancel()
+		return nil, errClientClosing
+	}
 	return ch, nil
+}
+
+// deliverRangeStream sends stream's chunks on ch until the stream ends,
+// then closes ch. A failed stream ends with a terminal chunk carrying the
+// error. A reader that has gone away must have canceled ctx, or closed the
+// client (closed), which frees the goroutine (see sendChunk).
+func deliverRangeStream(ctx context.Context, closed <-chan struct{}, stream pb.KV_RangeStreamClient, ch chan RangeStreamResponse) {
+	defer close(ch)
+	for {
+		msg, err := stream.Recv()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			sendChunk(ctx, closed, ch, RangeStreamResponse{err: ContextError(ctx, err)})
+			return
+		}
+		if !sendChunk(ctx, closed, ch, RangeStreamResponse{RangeResponse: msg.GetRangeResponse()}) {
+			return
+		}
+	}
+}
+
+// sendChunk sends r on ch, or, once ctx is done or the client closed,
+// replaces what waits in ch with a terminal chunk of that error and
+// reports false. ch has room for one chunk and this is its only sender, so
+// the replacement never blocks: a reader still there learns that the
+// stream failed, and one that has gone leaves nothing waiting.
+func sendChunk(ctx context.Context, closed <-chan struct{}, ch chan RangeStreamResponse, r RangeStreamResponse) bool {
+	var err error
+	select {
+	case ch <- r:
+		return true
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-closed:
+		err = errClientClosing
+	}
+	select {
+	case <-ch:
+	default:
+	}
+	ch <- RangeStreamResponse{err: err}
+	return false
 }

@@ -1,6 +1,7 @@
 package clientv3_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -271,11 +272,59 @@ func TestGetStreamDeliversEveryKeyOfALargeRange(t *testing.T) {
 	}
 }
 
-func TestGetStreamErrorBeforeTheFirstChunkIsReturnedDirectly(t *testing.T) {
+func TestGetStreamReportsEveryServerErrorAsItsTerminalChunk(t *testing.T) {
 	cli := newClient(t)
-	_, err := cli.GetStream(ctxT(t), key(t, "k"), clientv3.WithRev(1<<40))
-	if err != rpctypes.ErrFutureRev {
-		t.Fatalf("err = %v, want ErrFutureRev", err)
+	k := key(t, "k")
+	r1 := mustPut(t, cli, k, "1").Header.Revision
+	mustPut(t, cli, k, "2")
+	if _, err := cli.Compact(ctxT(t), r1+1); err != nil {
+		t.Fatalf("Compact: %v", err)
+	}
+	for _, c := range []struct {
+		name string
+		opts []clientv3.OpOption
+		want error
+	}{
+		{"a future revision", []clientv3.OpOption{clientv3.WithRev(1 << 40)}, rpctypes.ErrFutureRev},
+		{"a compacted revision", []clientv3.OpOption{clientv3.WithRev(r1)}, rpctypes.ErrCompacted},
+	} {
+		ch, err := cli.GetStream(ctxT(t), k, c.opts...)
+		if err != nil {
+			t.Fatalf("%s: GetStream returned %v; want the error in the channel", c.name, err)
+		}
+		var chunks []clientv3.RangeStreamResponse
+		for r := range ch {
+			chunks = append(chunks, r)
+		}
+		if len(chunks) != 1 || chunks[0].Err() != c.want || chunks[0].RangeResponse != nil {
+			t.Fatalf("%s: got %d chunk(s) %v; want one terminal chunk with %v", c.name, len(chunks), chunks, c.want)
+		}
+	}
+}
+
+func TestGetStreamEndsWithTheContextsErrorWhenCanceled(t *testing.T) {
+	cli := newClient(t)
+	p := key(t, "")
+	val := strings.Repeat("x", 4096)
+	for i := range 300 {
+		mustPut(t, cli, fmt.Sprintf("%s%04d", p, i), val)
+	}
+	ctx, cancel := context.WithCancel(ctxT(t))
+	ch, err := cli.GetStream(ctx, p, clientv3.WithPrefix())
+	if err != nil {
+		t.Fatalf("GetStream: %v", err)
+	}
+	first := <-ch
+	if first.Err() != nil {
+		t.Fatalf("first chunk: %v", first.Err())
+	}
+	cancel()
+	var last clientv3.RangeStreamResponse
+	for r := range ch {
+		last = r
+	}
+	if last.Err() != context.Canceled {
+		t.Fatalf("last chunk after cancel: err %v; want context.Canceled, so that a partial range never looks whole", last.Err())
 	}
 }
 

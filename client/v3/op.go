@@ -209,6 +209,27 @@ func (op *Op) validate() error {
 // IsTxn reports whether op is a transaction.
 func (op Op) IsTxn() bool { return op.t == tTxn }
 
+// isSerializable reports whether a member may serve op from its own
+// state, leader or not: a serializable range, or a transaction whose every
+// operation, on either branch, is one (the server's own rule; a nested
+// transaction never is).
+func (op Op) isSerializable() bool {
+	switch op.t {
+	case tRange:
+		return op.serializable
+	case tTxn:
+		for _, ops := range [2][]Op{op.thenOps, op.elseOps} {
+			for _, o := range ops {
+				if o.t != tRange || !o.serializable {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	return false
+}
+
 // Txn returns the comparisons, then-operations and else-operations of a
 // transaction Op.
 func (op Op) Txn() ([]Cmp, []Op, []Op) { return op.cmps, op.thenOps, op.elseOps }

@@ -1,6 +1,8 @@
 package clientv3
 
 import (
+	"context"
+
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"google.golang.org/grpc"
 )
@@ -23,18 +25,46 @@ func RetryMaintenanceClient(c *Client, conn *grpc.ClientConn) pb.MaintenanceClie
 	if conn == nil {
 		return pb.NewMaintenanceClient(connOf(c))
 	}
-	return pb.NewMaintenanceClient(conn)
+	return pb.NewMaintenanceClient(apiConn{conn})
 }
 
 // RetryAuthClient returns a pb.AuthClient over c's connection that retries
 // failed calls by the client's retry policy.
 func RetryAuthClient(c *Client) pb.AuthClient { return pb.NewAuthClient(connOf(c)) }
 
-// connOf returns c's connection, or one that fails every call with a clear
-// error if c has none.
+// connOf returns c's connection as this package's API calls use it (see
+// apiConn), or one that fails every call with a clear error if c has none.
 func connOf(c *Client) grpc.ClientConnInterface {
 	if c != nil && c.conn != nil {
-		return c.conn
+		return apiConn{c.conn}
 	}
 	return noConn{}
+}
+
+// apiConn is the client's connection as its own API types (KV, Lease,
+// Watcher, ...) and the Retry*Client stubs use it: their calls are marked
+// with apiCall, and only marked calls get the client's implicit
+// require-leader (see requiresLeader). Calls a user makes with raw stubs
+// over ActiveConnection go out as the official client sends them.
+type apiConn struct{ cc *grpc.ClientConn }
+
+// apiCall marks a call made through apiConn.
+type apiCall struct{ grpc.EmptyCallOption }
+
+func (a apiConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	return a.cc.Invoke(ctx, method, args, reply, append(opts, apiCall{})...)
+}
+
+func (a apiConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	return a.cc.NewStream(ctx, desc, method, append(opts, apiCall{})...)
+}
+
+// isAPICall reports whether opts carry the apiCall mark.
+func isAPICall(opts []grpc.CallOption) bool {
+	for i := len(opts) - 1; i >= 0; i-- {
+		if _, ok := opts[i].(apiCall); ok {
+			return true
+		}
+	}
+	return false
 }

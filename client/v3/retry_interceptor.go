@@ -6,25 +6,42 @@ import (
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
 	"github.com/a74b11dd/etcdkit/client/v3/internal/retry"
 )
 
-// unaryInterceptor runs every unary RPC of the client's connections: it
-// retries by the retry policy (reads on any Unavailable failure, writes
-// only when provably unsent or rejected for want of a leader), re-sends an
-// idempotent attempt whose member is declared down (invokeGuarded), holds
-// a write while the leader is out of reach (Health.AwaitLeader), and
-// renews a rejected auth token once. A call without a deadline that has
-// waited for a leader for retry.MaxNoLeaderTime returns ErrNoLeader; one
-// with a deadline waits as long as it allows. Health probes pass through
-// untouched.
+// unaryInterceptor runs every unary RPC of the client's connections. For
+// calls through this package's API (apiConn) it retries by the retry
+// policy (reads on any Unavailable failure, writes only when provably
+// unsent or rejected for want of a leader), re-sends an idempotent attempt
+// whose member is declared down (invokeGuarded), and holds a write while
+// the leader is out of reach (Health.AwaitLeader). A call without a
+// deadline that has waited for a leader for retry.MaxNoLeaderTime returns
+// ErrNoLeader; one with a deadline waits as long as it allows. Calls made
+// with raw stubs over the connection are retried only when provably
+// unsent, as the official client does. Every call renews a rejected auth
+// token once. Health probes pass through untouched.
 func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	if balancer.IsProbe(ctx) {
 		return invoker(ctx, method, req, reply, cc, opts...)
 	}
 	kind := retry.Classify(method, req)
+	// Calls through this package's API get the fault handling below;
+	// calls a user makes with raw stubs over the connection are retried
+	// as the official client retries them, only when provably unsent, as
+	// if they were all writes, and are neither hedged nor held.
+	api := isAPICall(opts)
+	policyKind := kind
+	if !api {
+		policyKind = retry.Mutating
+	}
+	// A caller that asked for require-leader wants a member without a
+	// leader to say so: its writes are not held for a leader, and a
+	// rejection is retried as the official client retries it (see
+	// retry.Retryable).
+	callerLeader := callerRequiresLeader(ctx)
 	// One allocation for the call's records.
 	cs := &callState{}
 	cs.actx.Context = ctx
@@ -32,10 +49,13 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 	if kind == retry.Mutating {
 		att.MarkWrite()
 	}
+	if requiresLeader(ctx, method, opts) {
+		att.MarkRequireLeader()
+	}
 	actx := &cs.actx
 	var h, wh *balancer.Health // guard reads; hold writes
 	var g *hedge
-	if cc == c.conn && !balancer.Pinned(ctx) {
+	if api && cc == c.conn && !balancer.Pinned(ctx) {
 		switch kind {
 		case retry.Idempotent:
 			if h = c.health(); h != nil {
@@ -43,7 +63,9 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 				defer g.stop()
 			}
 		case retry.Mutating:
-			wh = c.health()
+			if !callerLeader {
+				wh = c.health()
+			}
 		}
 	}
 	authRetried := false
@@ -68,8 +90,6 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 		switch {
 		case h != nil:
 			err = c.invokeGuarded(actx, h, cs, method, req, reply, cc, invoker, opts)
-		case wh != nil:
-			err = c.invokeWrite(actx, wh, cs, method, req, reply, cc, invoker, opts)
 		default:
 			err = invoker(actx, method, req, reply, cc, opts...)
 		}
@@ -89,7 +109,7 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 			}
 			return err
 		}
-		if n >= c.policy.MaxRetries || !retry.Retryable(kind, att.MaybeSent(), err) {
+		if n >= c.policy.MaxRetries || !retry.Retryable(c.failure(policyKind, att, callerLeader, err)) {
 			return err
 		}
 		c.GetLogger().Debug("retrying RPC", zap.String("method", method), zap.Uint("attempt", n),
@@ -99,7 +119,7 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 		case err == errMemberDown:
 			// The picker already avoids that member: re-send at once.
 			wait = 0
-		case retry.IsNoLeader(err):
+		case retry.IsNoLeader(err) && !callerLeader:
 			if leaderWait.IsZero() {
 				leaderWait = time.Now()
 			} else if _, bounded := ctx.Deadline(); retry.NoLeaderExhausted(time.Since(leaderWait), bounded) {
@@ -150,6 +170,9 @@ type callState struct {
 // resume.
 func (c *Client) streamInterceptor(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	kind := retry.Classify(method, nil)
+	if !isAPICall(opts) {
+		kind = retry.Mutating // as for unary calls: a raw stub's stream
+	}
 	authRetried := false
 	// A stream's owner may pass an Attempt to learn which member the
 	// stream went to.
@@ -159,6 +182,9 @@ func (c *Client) streamInterceptor(ctx context.Context, desc *grpc.StreamDesc, c
 		ctx = balancer.WithAttempt(ctx, att)
 	}
 	att.MarkStream()
+	if requiresLeader(ctx, method, opts) {
+		att.MarkRequireLeader()
+	}
 	for n := uint(0); ; {
 		att.Reset()
 		tok := c.currentToken()
@@ -173,7 +199,7 @@ func (c *Client) streamInterceptor(ctx context.Context, desc *grpc.StreamDesc, c
 			}
 			return nil, err
 		}
-		if n >= c.policy.MaxRetries || !retry.Retryable(kind, att.MaybeSent(), err) {
+		if n >= c.policy.MaxRetries || !retry.Retryable(c.failure(kind, att, callerRequiresLeader(ctx), err)) {
 			return nil, err
 		}
 		if err := sleep(ctx, c.policy.Backoff(n)); err != nil {
@@ -181,6 +207,25 @@ func (c *Client) streamInterceptor(ctx context.Context, desc *grpc.StreamDesc, c
 		}
 		n++
 	}
+}
+
+// failure describes a failed attempt for the retry policy.
+func (c *Client) failure(kind retry.Kind, att *balancer.Attempt, callerLeader bool, err error) retry.Failure {
+	return retry.Failure{
+		Kind:                 kind,
+		MaybeSent:            att.MaybeSent(),
+		CallerRequiresLeader: callerLeader,
+		Alternatives:         c.resolver != nil && c.resolver.Len() > 1,
+		Err:                  err,
+	}
+}
+
+// callerRequiresLeader reports whether ctx carries the require-leader
+// metadata of WithRequireLeader. Most calls carry no metadata, and cost
+// nothing here.
+func callerRequiresLeader(ctx context.Context) bool {
+	md, ok := metadata.FromOutgoingContext(ctx)
+	return ok && hasRequireLeader(md)
 }
 
 // sleepOr waits for d, ctx's end or done, whichever comes first; only

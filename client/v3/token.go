@@ -6,6 +6,7 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"go.etcd.io/etcd/api/v3/version"
 	"google.golang.org/grpc/credentials"
 
 	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
@@ -17,13 +18,19 @@ var errAuthNotEnabled = rpctypes.ErrAuthNotEnabled
 
 // tokenCreds attaches per-request metadata to every RPC: the client's
 // current auth token (except to Authenticate, which must not carry a stale
-// token), and require-leader unless the call may be served by a member
-// without a leader (see requiresLeader).
+// token), the API version, and require-leader where the interceptors
+// marked the call's Attempt for it (see requiresLeader).
 type tokenCreds struct{ c *Client }
 
-// requireLeaderMD is shared by every call that needs nothing else; gRPC
-// only reads it.
-var requireLeaderMD = map[string]string{rpctypes.MetadataRequireLeaderKey: rpctypes.MetadataHasLeader}
+// Every call carries the client's API version, as the official client's
+// do: members count requests by it (etcd_server_client_requests_total).
+// These maps are shared by every call that needs nothing else; gRPC only
+// reads them.
+var (
+	versionMD       = map[string]string{rpctypes.MetadataClientAPIVersionKey: version.APIVersion}
+	versionLeaderMD = map[string]string{rpctypes.MetadataClientAPIVersionKey: version.APIVersion, rpctypes.MetadataRequireLeaderKey: rpctypes.MetadataHasLeader}
+	requireLeaderMD = map[string]string{rpctypes.MetadataRequireLeaderKey: rpctypes.MetadataHasLeader}
+)
 
 func (t tokenCreds) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
 	if balancer.IsProbe(ctx) {
@@ -31,6 +38,8 @@ func (t tokenCreds) GetRequestMetadata(ctx context.Context, _ ...string) (map[st
 		// server, and probes must not keep alive a token the client's
 		// own calls would let expire. A member checks require-leader
 		// before auth, so a probe still learns whether it has a leader.
+		// Nor do they carry the API version: they are not the user's
+		// requests, and must not inflate the members' request counts.
 		return requireLeaderMD, nil
 	}
 	tok := t.c.currentToken()
@@ -41,16 +50,18 @@ func (t tokenCreds) GetRequestMetadata(ctx context.Context, _ ...string) (map[st
 	if method == authenticateMethod {
 		tok = ""
 	}
-	lead := requiresLeader(ctx, method)
+	att := balancer.AttemptFrom(ctx)
+	lead := att != nil && att.RequiresLeader()
 	switch {
 	case tok == "" && !lead:
-		return nil, nil
+		return versionMD, nil
 	case tok == "":
-		return requireLeaderMD, nil
+		return versionLeaderMD, nil
 	case !lead:
-		return map[string]string{rpctypes.TokenFieldNameGRPC: tok}, nil
+		return map[string]string{rpctypes.TokenFieldNameGRPC: tok, rpctypes.MetadataClientAPIVersionKey: version.APIVersion}, nil
 	}
-	return map[string]string{rpctypes.TokenFieldNameGRPC: tok, rpctypes.MetadataRequireLeaderKey: rpctypes.MetadataHasLeader}, nil
+	return map[string]string{rpctypes.TokenFieldNameGRPC: tok, rpctypes.MetadataClientAPIVersionKey: version.APIVersion,
+		rpctypes.MetadataRequireLeaderKey: rpctypes.MetadataHasLeader}, nil
 }
 
 func (tokenCreds) RequireTransportSecurity() bool { return false }

@@ -16,6 +16,7 @@ type Attempt struct {
 	addr   atomic.Pointer[string]
 	stream atomic.Bool
 	write  atomic.Bool
+	leader atomic.Bool
 }
 
 // MarkWrite records that the attempt may change the store: the picker
@@ -26,6 +27,14 @@ func (a *Attempt) MarkWrite() { a.write.Store(true) }
 // MarkStream records that the attempt opens a stream, whose duration says
 // nothing about the member's latency. Reset keeps the mark.
 func (a *Attempt) MarkStream() { a.stream.Store(true) }
+
+// MarkRequireLeader records that the attempt is to carry require-leader
+// metadata, so that a member without a leader refuses it at once. Reset
+// keeps the mark.
+func (a *Attempt) MarkRequireLeader() { a.leader.Store(true) }
+
+// RequiresLeader reports whether MarkRequireLeader was called.
+func (a *Attempt) RequiresLeader() bool { return a.leader.Load() }
 
 type attemptKey struct{}
 

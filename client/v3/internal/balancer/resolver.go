@@ -33,6 +33,18 @@ type Resolver struct {
 	mu     sync.Mutex
 	addrs  []resolver.Address
 	ccs    map[*instance]struct{}
+	// onClose is called when gRPC closes a resolver it built: when its
+	// connection shuts down, and when the connection goes idle.
+	onClose func()
+}
+
+// OnClose sets f to be called whenever gRPC closes a resolver built by r:
+// when the connection shuts down (whoever closed it), and when it goes
+// idle, which f must tell apart. Set it before the connection is used.
+func (r *Resolver) OnClose(f func()) {
+	r.mu.Lock()
+	r.onClose = f
+	r.mu.Unlock()
 }
 
 // NewResolver returns a Resolver that tags its addresses with h.
@@ -104,7 +116,11 @@ func (in *instance) ResolveNow(resolver.ResolveNowOptions) {}
 func (in *instance) Close() {
 	in.r.mu.Lock()
 	delete(in.r.ccs, in)
+	f := in.r.onClose
 	in.r.mu.Unlock()
+	if f != nil {
+		f()
+	}
 }
 
 // Has reports whether target is the dial target of a published endpoint.
@@ -117,4 +133,11 @@ func (r *Resolver) Has(target string) bool {
 		}
 	}
 	return false
+}
+
+// Len returns how many endpoints are published.
+func (r *Resolver) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.addrs)
 }

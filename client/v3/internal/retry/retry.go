@@ -93,22 +93,51 @@ func txnWrites(t *pb.TxnRequest) bool {
 	return false
 }
 
-// Retryable reports whether an attempt of an RPC of the given kind that
-// failed with err may be repeated. maybeSent is false only when the
-// request provably did not leave the client.
+// Failure describes a failed attempt, for Retryable.
+type Failure struct {
+	Kind Kind
+	// MaybeSent is false only when the request provably did not leave
+	// the client.
+	MaybeSent bool
+	// CallerRequiresLeader says the caller asked for require-leader
+	// (WithRequireLeader): a member's ErrNoLeader is its answer.
+	CallerRequiresLeader bool
+	// Alternatives says the client has more than one endpoint.
+	Alternatives bool
+	Err          error
+}
+
+// Retryable reports whether the attempt that failed as f describes may be
+// repeated.
 //
 // Only Unavailable failures (connection lost, no leader, server stopped,
 // request timed out on the server, ...) are retried: other codes describe
 // the request, and repeating it gives the same answer. A write rejected
 // with ErrNoLeader is retried although it was sent: a member checks for a
 // leader before it looks at a require-leader request, so the rejection
-// proves nothing was applied.
-func Retryable(kind Kind, maybeSent bool, err error) bool {
-	if status.Code(err) != codes.Unavailable {
+// proves nothing was applied; unless the caller asked for require-leader,
+// and so to be told, as the official client tells it. A learner's
+// refusal (ErrGRPCNotSupportedForLearner) likewise applied nothing, and
+// is retried, writes included, when another endpoint may be a voting
+// member, as the official client does.
+func Retryable(f Failure) bool {
+	if f.Alternatives && IsLearnerRefusal(f.Err) {
+		return true
+	}
+	if status.Code(f.Err) != codes.Unavailable {
 		return false
 	}
-	return kind == Idempotent || !maybeSent || IsNoLeader(err)
+	return f.Kind == Idempotent || !f.MaybeSent || (IsNoLeader(f.Err) && !f.CallerRequiresLeader)
 }
+
+// IsLearnerRefusal reports whether err is a learner's refusal of an RPC it
+// does not serve.
+func IsLearnerRefusal(err error) bool {
+	s, ok := status.FromError(err)
+	return ok && s.Code() == codes.FailedPrecondition && s.Message() == learnerDesc
+}
+
+var learnerDesc = rpctypes.ErrorDesc(rpctypes.ErrGRPCNotSupportedForLearner)
 
 // IsNoLeader reports whether err is a member's rejection of a request
 // because it has no leader (rpctypes.ErrGRPCNoLeader).

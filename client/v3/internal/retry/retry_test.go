@@ -48,27 +48,32 @@ func TestClassifyReadsAsIdempotentAndWritesAsMutating(t *testing.T) {
 func TestRetryableNeverRepeatsAWriteThatMayHaveBeenSent(t *testing.T) {
 	unavailable := status.Error(codes.Unavailable, "connection reset")
 	tests := []struct {
-		name      string
-		kind      Kind
-		maybeSent bool
-		err       error
-		want      bool
+		name         string
+		kind         Kind
+		maybeSent    bool
+		callerLeader bool
+		err          error
+		want         bool
 	}{
-		{"read, sent, unavailable", Idempotent, true, unavailable, true},
-		{"read, sent, no leader", Idempotent, true, rpctypes.ErrGRPCNoLeader, true},
-		{"write, not sent, unavailable", Mutating, false, unavailable, true},
-		{"write, sent, unavailable", Mutating, true, unavailable, false},
-		{"write, sent, request timed out", Mutating, true, rpctypes.ErrGRPCTimeout, false},
-		{"write, sent, rejected for want of a leader", Mutating, true, rpctypes.ErrGRPCNoLeader, true},
-		{"write, sent, leader changed", Mutating, true, rpctypes.ErrGRPCLeaderChanged, false},
-		{"read, invalid argument", Idempotent, true, rpctypes.ErrGRPCEmptyKey, false},
-		{"read, deadline", Idempotent, false, status.Error(codes.DeadlineExceeded, "x"), false},
-		{"read, canceled", Idempotent, false, status.Error(codes.Canceled, "x"), false},
-		{"read, plain error", Idempotent, false, errors.New("x"), false},
-		{"read, too large", Idempotent, false, status.Error(codes.ResourceExhausted, "too large"), false},
+		{"read, sent, unavailable", Idempotent, true, false, unavailable, true},
+		{"read, sent, no leader", Idempotent, true, false, rpctypes.ErrGRPCNoLeader, true},
+		{"write, not sent, unavailable", Mutating, false, false, unavailable, true},
+		{"write, sent, unavailable", Mutating, true, false, unavailable, false},
+		{"write, sent, request timed out", Mutating, true, false, rpctypes.ErrGRPCTimeout, false},
+		{"write, sent, rejected for want of a leader", Mutating, true, false, rpctypes.ErrGRPCNoLeader, true},
+		{"write, sent, leader changed", Mutating, true, false, rpctypes.ErrGRPCLeaderChanged, false},
+		{"read, invalid argument", Idempotent, true, false, rpctypes.ErrGRPCEmptyKey, false},
+		{"read, deadline", Idempotent, false, false, status.Error(codes.DeadlineExceeded, "x"), false},
+		{"read, canceled", Idempotent, false, false, status.Error(codes.Canceled, "x"), false},
+		{"read, plain error", Idempotent, false, false, errors.New("x"), false},
+		{"read, too large", Idempotent, false, false, status.Error(codes.ResourceExhausted, "too large"), false},
+		{"write, sent, no leader, the caller required one", Mutating, true, true, rpctypes.ErrGRPCNoLeader, false},
+		{"write, not sent, the caller required a leader", Mutating, false, true, unavailable, true},
+		{"read, sent, no leader, the caller required one", Idempotent, true, true, rpctypes.ErrGRPCNoLeader, true},
 	}
 	for _, tt := range tests {
-		if got := Retryable(tt.kind, tt.maybeSent, tt.err); got != tt.want {
+		f := Failure{Kind: tt.kind, MaybeSent: tt.maybeSent, CallerRequiresLeader: tt.callerLeader, Err: tt.err}
+		if got := Retryable(f); got != tt.want {
 			t.Errorf("%s: Retryable = %v, want %v", tt.name, got, tt.want)
 		}
 	}
@@ -118,6 +123,18 @@ func TestNoLeaderExhaustedOnlyForCallsWithoutADeadline(t *testing.T) {
 	} {
 		if got := NoLeaderExhausted(c.waited, c.bounded); got != c.want {
 			t.Errorf("NoLeaderExhausted(%v, deadline %v) = %v, want %v", c.waited, c.bounded, got, c.want)
+		}
+	}
+}
+
+func TestALearnersRefusalIsRetriedOnlyWhenAnotherEndpointMayServe(t *testing.T) {
+	learner := rpctypes.ErrGRPCNotSupportedForLearner
+	for _, kind := range []Kind{Idempotent, Mutating} {
+		if !Retryable(Failure{Kind: kind, MaybeSent: true, Alternatives: true, Err: learner}) {
+			t.Errorf("%v refused by a learner, other endpoints: not retried; want retried", kind)
+		}
+		if Retryable(Failure{Kind: kind, MaybeSent: true, Err: learner}) {
+			t.Errorf("%v refused by a learner, no other endpoint: retried; want the refusal returned", kind)
 		}
 	}
 }
