@@ -20,6 +20,13 @@ import (
 // before it is sent again on the same stream.
 const keepAliveResend = 500 * time.Millisecond
 
+// keepAliveFirst is how long after KeepAlive a lease is first renewed: a
+// lease is granted with its whole TTL, and the official lessor, whose send
+// loop wakes every 500 ms, renews it within that time, not at once. A
+// lease revoked right after KeepAlive thus ends its channel with no
+// response delivered, as it does with the official client.
+const keepAliveFirst = 500 * time.Millisecond
+
 // keepAliveSlack is how long a renewal may wait past its due time, a
 // third of the TTL, so that renewals falling due about the same time
 // travel in one batch: the loop wakes once per batch, not once per lease,
@@ -119,7 +126,8 @@ func (l *lessor) KeepAlive(ctx context.Context, id LeaseID) (<-chan *LeaseKeepAl
 	if ka == nil {
 		ka = &keepAlive{
 			req: &pb.LeaseKeepAliveRequest{ID: int64(id)},
-			due: now, latest: now, deadline: now.Add(l.firstKeepAliveTimeout),
+			due: now.Add(keepAliveFirst), latest: now.Add(keepAliveFirst),
+			deadline: now.Add(l.firstKeepAliveTimeout),
 		}
 		l.keepAlives[id] = ka
 	}

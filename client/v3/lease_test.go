@@ -272,3 +272,35 @@ func TestLeaseWithoutConnectionFailsClearly(t *testing.T) {
 		t.Fatalf("watch without a connection got %+v; want a canceled response with an error", wr)
 	}
 }
+
+func TestKeepAliveOfALeaseRevokedAtOnceClosesWithoutAResponse(t *testing.T) {
+	// A lease added to a running keep-alive stream is first renewed within
+	// 500 ms, as the official lessor renews it, so a lease revoked right
+	// away closes its channel without a response while the others keep
+	// theirs.
+	c := sharedClient(t)
+	ctx := testCtx(t)
+	kept := grant(t, c, 5)
+	keptCh, err := c.KeepAlive(ctx, kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked := grant(t, c, 5)
+	revokedCh, err := c.KeepAlive(ctx, revoked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Revoke(ctx, revoked); err != nil {
+		t.Fatal(err)
+	}
+	nextKeepAlive(t, keptCh)
+	select {
+	case resp, ok := <-revokedCh:
+		if ok {
+			t.Fatalf("the revoked lease's channel delivered %v; want it closed with nothing delivered", resp)
+		}
+	case <-ctx.Done():
+		t.Fatal("the revoked lease's channel is still open")
+	}
+	nextKeepAlive(t, keptCh)
+}
