@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
 
 	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
@@ -292,6 +293,13 @@ func (c *Client) closed() <-chan struct{} {
 		return nil
 	}
 	return c.ctx.Done()
+}
+
+// connShutdown reports whether c's connection has been closed, by Close or
+// by a program that closed ActiveConnection() itself. Streams then end
+// for good instead of reopening, as the official client's do.
+func (c *Client) connShutdown() bool {
+	return c != nil && c.conn != nil && c.conn.GetState() == connectivity.Shutdown
 }
 
 // errClientClosing is what a call started after Close fails with, the

@@ -2,6 +2,11 @@ package clientv3_test
 
 import (
 	"context"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	"runtime"
 	"strings"
 	"sync"
@@ -95,15 +100,32 @@ func TestCloseReturnsOnlyOnceEveryGoroutineOfTheClientHasEnded(t *testing.T) {
 func TestClosingTheConnectionItselfEndsTheClientsBackgroundWork(t *testing.T) {
 	// A program may close the gRPC connection instead of the client
 	// (cli.ActiveConnection().Close()); nothing of the official client's
-	// runs on after that, and nothing of ours may: the prober ends too.
+	// runs on after that, and nothing of ours may: watches end with the
+	// connection's error, as the official ones do, keep-alives halt, and
+	// the prober ends.
 	before := ourGoroutines()
 	cli := newClient(t)
+	ctx := ctxT(t)
 	mustPut(t, cli, key(t, "k"), "v")
-	if _, err := cli.Get(ctxT(t), key(t, "k")); err != nil {
+	if _, err := cli.Get(ctx, key(t, "k")); err != nil {
 		t.Fatalf("Get: %v", err)
 	}
+	wch := cli.Watch(ctx, key(t, "k"))
+	lease, err := cli.Grant(ctx, 10)
+	must(t, "Grant", err)
+	kch, err := cli.KeepAlive(ctx, lease.ID)
+	must(t, "KeepAlive", err)
 	if err := cli.ActiveConnection().Close(); err != nil {
 		t.Fatalf("closing the connection: %v", err)
+	}
+	var last clientv3.WatchResponse
+	for wr := range wch {
+		last = wr
+	}
+	if status.Code(last.Err()) != codes.Canceled {
+		t.Errorf("the watch ended with %v; want the closed connection's Canceled error", last.Err())
+	}
+	for range kch {
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	for {

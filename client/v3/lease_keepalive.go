@@ -336,7 +336,9 @@ func (l *lessor) fatal(err error) bool {
 	if errors.Is(toErr(l.stopCtx, err), rpctypes.ErrNoLeader) || rpctypes.ErrorDesc(err) == rpctypes.ErrorDesc(rpctypes.ErrGRPCNoLeader) {
 		l.closeRequireLeader()
 	}
-	if _, isStatus := status.FromError(err); !isStatus {
+	if _, isStatus := status.FromError(err); !isStatus || l.client.connShutdown() {
+		// An error that is not the server's, or a connection that was
+		// closed: no new stream can help.
 		l.lg.Warn("lease keep-alive loop halted", zap.Error(err))
 		l.halt(err)
 		return true

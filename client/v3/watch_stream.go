@@ -302,6 +302,11 @@ func (s *watchStream) fatal(err error) error {
 	if ctxErr := s.w.ctx.Err(); ctxErr != nil {
 		return ctxErr
 	}
+	if s.w.client.connShutdown() {
+		// Nothing can reopen the stream: end every watch with the error,
+		// as the official client does.
+		return toErr(s.w.ctx, err)
+	}
 	if errors.Is(err, io.EOF) {
 		return nil
 	}
