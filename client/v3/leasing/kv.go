@@ -86,9 +86,19 @@ func (lkv *leasingKV) close() {
 	lkv.entries = make(map[string]*entry)
 	lkv.mu.Unlock()
 	if s != nil {
-		s.Close()
+		// Revoking the lease releases every leasing key at once, so that
+		// writers need not wait for it to expire; but a cluster that does
+		// not answer must not hold the caller for a whole TTL.
+		s.Orphan()
+		rctx, cancel := context.WithTimeout(context.Background(), closeRevokeTimeout)
+		lkv.cl.Revoke(rctx, s.Lease())
+		cancel()
 	}
 }
+
+// closeRevokeTimeout bounds the revocation of the session's lease when the
+// KV is closed; a lease not revoked expires after its TTL.
+const closeRevokeTimeout = time.Second
 
 // keepSession replaces the session whenever it ends. Every leasing key
 // went with the old lease, so the cache is dropped at once.
@@ -151,13 +161,6 @@ func (lkv *leasingKV) currentLease() v3.LeaseID {
 
 func (lkv *leasingKV) leasingKey(key string) string { return lkv.pfx + key }
 
-// cacheable reports whether a Get with opts may be answered from the
-// cache: a single key, at the latest revision, with the whole pair.
-func cacheable(op v3.Op) bool {
-	return len(op.RangeBytes()) == 0 && op.Rev() == 0 && !op.IsKeysOnly() && !op.IsCountOnly() &&
-		op.MinModRev() == 0 && op.MaxModRev() == 0 && op.MinCreateRev() == 0 && op.MaxCreateRev() == 0
-}
-
 func (lkv *leasingKV) Get(ctx context.Context, key string, opts ...v3.OpOption) (*v3.GetResponse, error) {
 	resp, err := lkv.get(ctx, v3.OpGet(key, opts...))
 	if err != nil {
@@ -168,17 +171,29 @@ func (lkv *leasingKV) Get(ctx context.Context, key string, opts ...v3.OpOption) 
 
 // get answers a Get from the cache when it can, and otherwise reads from
 // etcd, taking the key's lease (and caching the result) if no other
-// client holds it.
+// client holds it, as the official leasing KV does:
+//   - a Get of one key at the latest revision is answered from the cache
+//     when the key is cached, whatever its other options (they are applied
+//     to the cached pair), serializable or not;
+//   - any other Get (a range, a past revision), and a serializable Get of
+//     a key not cached, goes to etcd as it is, without taking the key;
+//   - otherwise the key is read whole and taken in one transaction, unless
+//     another client holds it or the key is bound to a lease of its own
+//     (its expiry would go unseen); the caller gets the read with its
+//     options applied.
 func (lkv *leasingKV) get(ctx context.Context, op v3.Op) (v3.OpResponse, error) {
 	if lkv.ctx.Err() != nil {
 		return v3.OpResponse{}, errClosed
 	}
-	if !cacheable(op) {
-		return lkv.kv.Do(ctx, op)
-	}
+	single := len(op.RangeBytes()) == 0 && op.Rev() == 0
 	key := string(op.KeyBytes())
-	if resp := lkv.fromCache(key); resp != nil {
-		return resp.OpResponse(), nil
+	if single {
+		if resp := lkv.fromCache(key, op); resp != nil {
+			return resp.OpResponse(), nil
+		}
+	}
+	if !single || op.IsSerializable() {
+		return lkv.kv.Do(ctx, op)
 	}
 	lease := lkv.currentLease()
 	if lease == v3.NoLease || key == "" {
@@ -186,15 +201,14 @@ func (lkv *leasingKV) get(ctx context.Context, op v3.Op) (v3.OpResponse, error) 
 	}
 	lk := lkv.leasingKey(key)
 	resp, err := lkv.kv.Txn(ctx).
-		If(v3.Compare(v3.CreateRevision(lk), "=", 0)).
+		If(v3.Compare(v3.CreateRevision(lk), "=", 0), v3.Compare(v3.LeaseValue(key), "=", 0)).
 		Then(v3.OpGet(key), v3.OpPut(lk, "", v3.WithLease(lease))).
 		Else(v3.OpGet(key), v3.OpGet(lk)).
 		Commit()
 	if err != nil {
 		return v3.OpResponse{}, err
 	}
-	get := (*v3.GetResponse)(resp.Responses[0].GetResponseRange())
-	get.Header = resp.Header
+	get := resp.Responses[0].GetResponseRange()
 	lkRev := int64(0)
 	if resp.Succeeded {
 		lkRev = resp.Header.Revision
@@ -202,30 +216,57 @@ func (lkv *leasingKV) get(ctx context.Context, op v3.Op) (v3.OpResponse, error) 
 		v3.LeaseID(kvs[0].Lease) == lease && string(kvs[0].Value) != revokeValue {
 		lkRev = kvs[0].CreateRevision
 	}
-	if lkRev != 0 {
-		var kv *mvccpb.KeyValue
-		if len(get.Kvs) > 0 {
-			kv = copyKV(get.Kvs[0])
-		}
-		lkv.store(key, lease, lkRev, kv, copyHeader(resp.Header))
+	var kv *mvccpb.KeyValue
+	if len(get.GetKvs()) > 0 {
+		kv = get.Kvs[0]
 	}
-	return get.OpResponse(), nil
+	if lkRev != 0 {
+		var cached *mvccpb.KeyValue
+		if kv != nil {
+			cached = copyKV(kv)
+		}
+		lkv.store(key, lease, lkRev, cached, copyHeader(resp.Header))
+	}
+	return view(kv, resp.Header, op).OpResponse(), nil
 }
 
-// fromCache returns a copy of the cached response for key, nil if key is
-// not cached.
-func (lkv *leasingKV) fromCache(key string) *v3.GetResponse {
+// fromCache returns the cached state of key as a Get with op's options
+// would see it, nil if key is not cached.
+func (lkv *leasingKV) fromCache(key string, op v3.Op) *v3.GetResponse {
 	lkv.mu.Lock()
 	defer lkv.mu.Unlock()
 	e := lkv.entries[key]
 	if e == nil || !e.cached || lkv.session == nil {
 		return nil
 	}
-	resp := &v3.GetResponse{Header: copyHeader(e.hdr)}
-	if e.kv != nil {
-		resp.Kvs = []*mvccpb.KeyValue{copyKV(e.kv)}
-		resp.Count = 1
+	return view(e.kv, e.hdr, op)
+}
+
+// view returns what a Get of one key with op's options answers when the
+// key's state is kv (nil: absent) at hdr: the options that filter
+// (count-only, the min and max revisions) may leave no pair, keys-only
+// drops the value; a limit or a sort order changes nothing for one key.
+// Count is the key's, before the filters, as etcd counts. The result
+// shares nothing with kv or hdr.
+func view(kv *mvccpb.KeyValue, hdr *pb.ResponseHeader, op v3.Op) *v3.GetResponse {
+	resp := &v3.GetResponse{Header: copyHeader(hdr)}
+	if kv == nil {
+		return resp
 	}
+	resp.Count = 1
+	switch {
+	case op.IsCountOnly(),
+		op.MinModRev() > kv.ModRevision,
+		op.MaxModRev() != 0 && op.MaxModRev() < kv.ModRevision,
+		op.MinCreateRev() > kv.CreateRevision,
+		op.MaxCreateRev() != 0 && op.MaxCreateRev() < kv.CreateRevision:
+		return resp
+	}
+	c := copyKV(kv)
+	if op.IsKeysOnly() {
+		c.Value = nil
+	}
+	resp.Kvs = []*mvccpb.KeyValue{c}
 	return resp
 }
 
