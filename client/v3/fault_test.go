@@ -584,10 +584,12 @@ func TestAWriteWithoutADeadlineEndsWhenTheClusterHasNoQuorum(t *testing.T) {
 	}
 }
 
-func TestSerializableReadsAreServedByAMemberWithoutALeader(t *testing.T) {
-	// Serializable reads are what a member without a leader may still
-	// answer; the require-leader mark the client puts on other calls must
-	// not take that away, for a Get nor for a Txn of serializable Gets.
+func TestAMemberWithoutALeaderStillServesSerializableReadsAndWatches(t *testing.T) {
+	// Serializable reads and watches are what a member without a leader
+	// may still serve from its own state, as with the official client; the
+	// require-leader mark the client puts on other calls must not take
+	// that away, for a Get, a Txn of serializable Gets, nor a watch
+	// without WithRequireLeader.
 	clus := startCluster(t, 3)
 	cli := newClientOf(t, clus)
 	ctx := testCtx(t)
@@ -621,6 +623,14 @@ func TestSerializableReadsAreServedByAMemberWithoutALeader(t *testing.T) {
 	txn, err := cli.Txn(ctx).Then(clientv3.OpGet(k, clientv3.WithSerializable())).Commit()
 	if err != nil || len(txn.Responses) != 1 || len(txn.Responses[0].GetResponseRange().Kvs) != 1 {
 		t.Fatalf("Txn of a serializable Get without a leader: %v, %v; want the key", txn, err)
+	}
+	select {
+	case wr, ok := <-cli.Watch(ctx, k, clientv3.WithRev(1)):
+		if !ok || wr.Err() != nil || len(wr.Events) != 1 || string(wr.Events[0].Kv.Value) != "v" {
+			t.Fatalf("watch from revision 1 without a leader: %v (open %v); want the key's put", wr, ok)
+		}
+	case <-ctx.Done():
+		t.Fatal("a watch without WithRequireLeader delivered nothing from a member without a leader")
 	}
 	rctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), 5*time.Second)
 	defer cancel()

@@ -157,8 +157,13 @@ func withLeaderOptional(ctx context.Context) context.Context {
 }
 
 // leaderFreeMethods are served by a member from its own state; the
-// official client lets a leaderless member answer them, and so do we.
+// official client lets a leaderless member answer them, and so do we. A
+// watch delivers its member's own history: a watch stream without the
+// caller's WithRequireLeader stays open on a member without a leader, as
+// the official client's does, and the client moves it to a member with
+// one when there is one, on the probes' verdict (watch_stream.go).
 var leaderFreeMethods = map[string]bool{
+	"/etcdserverpb.Watch/Watch":            true,
 	"/etcdserverpb.Cluster/MemberList":     true,
 	"/etcdserverpb.Maintenance/Alarm":      true,
 	"/etcdserverpb.Maintenance/Status":     true,

@@ -32,9 +32,7 @@ type watchStream struct {
 	w   *watcher
 	key string
 
-	// ctx carries the watches' outgoing metadata plus require-leader, so
-	// that a member that loses its leader closes the stream and the
-	// watches move to a member that has one.
+	// ctx carries the watches' outgoing metadata, and nothing else.
 	ctx context.Context
 	// userRequireLeader: the watches themselves asked for require-leader,
 	// so losing the leader ends them with ErrNoLeader instead.
@@ -104,11 +102,11 @@ func newWatchStream(w *watcher, key string, md metadata.MD) *watchStream {
 		byID:   make(map[int64]*subscriber),
 		dialed: make(chan dialResult, 1),
 	}
+	// Only the watches' own metadata goes out: without WithRequireLeader a
+	// member without a leader goes on serving its history, as with the
+	// official client, and the stream moves to a member with a leader on
+	// the probes' verdict when there is one (memberDown).
 	s.userRequireLeader = hasRequireLeader(md)
-	if !s.userRequireLeader {
-		md = md.Copy()
-		md.Set(rpctypes.MetadataRequireLeaderKey, rpctypes.MetadataHasLeader)
-	}
 	s.ctx = metadata.NewOutgoingContext(w.ctx, md)
 	return s
 }
