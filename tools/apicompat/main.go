@@ -36,7 +36,7 @@ const ourModule = "github.com/a74b11dd/etcdkit"
 
 var families = []family{
 	{official: "go.etcd.io/etcd/client/v2", ours: "github.com/a74b11dd/etcdkit/client/v2", extras: map[string]string{
-		" (*ClusterError).Is": "errors.Is(err, ErrClusterUnavailable) holds for the error every failed request returns",
+		" (*ClusterError).Is":          "errors.Is(err, ErrClusterUnavailable) holds for the error every failed request returns",
 		" Client.(unexported methods)": "the APIs reach the client behind a wrapper that embeds a Client; no type outside the package could implement Client before either (Do takes an unexported type)",
 	}},
 	{official: "go.etcd.io/etcd/client/v3", ours: "github.com/a74b11dd/etcdkit/client/v3", skip: map[string]string{
