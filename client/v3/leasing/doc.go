@@ -19,6 +19,12 @@
 //
 // The cache is coherent with writes made through leasing clients that
 // share the prefix. Writes made directly, bypassing the leasing layer, are
-// not seen by a client that has the key cached. Only single-key Gets at
-// the latest revision are cached; everything else goes to etcd.
+// not seen by a client that has the key cached. A Get of a single key at
+// the latest revision is answered from the cache whatever its other
+// options (keys only, count only, revision bounds, limit, sort,
+// serializable), which are applied to the cached pair; so is a
+// transaction whose comparisons and chosen branch only read cached keys.
+// Everything else goes to etcd, and a key bound to a lease of its own is
+// never cached. As with the official leasing KV, GetStream is not
+// supported.
 package leasing

@@ -10,6 +10,9 @@ import (
 	"github.com/a74b11dd/etcdkit/client/v3/concurrency"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // revokeValue is what a writer puts to a leasing key to ask its owner to
@@ -18,6 +21,19 @@ const revokeValue = "REVOKE"
 
 // errClosed is returned by calls after the close function has run.
 var errClosed = errors.New("leasing: KV closed")
+
+const (
+	// acquireBackoff is how long after giving up the lease of a key a
+	// client reads the key from etcd instead of taking the lease again,
+	// as the official leasing KV does. Without it a client that keeps
+	// reading a key would take its lease back as soon as a writer had
+	// revoked it, and could starve the writer.
+	acquireBackoff = 2 * time.Second
+
+	// closeRevokeTimeout bounds the revocation of the session's lease when
+	// the KV is closed; a lease not revoked expires after its TTL.
+	closeRevokeTimeout = time.Second
+)
 
 // entry is the state of one user key whose leasing key this client owns.
 type entry struct {
@@ -35,7 +51,12 @@ type leasingKV struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// sessCancel ends the context sessions are created and kept alive
+	// under (unless the caller's options name another), so that closing
+	// interrupts the creation of a replacement session, which would
+	// otherwise wait for etcd as long as it is out of reach.
+	sessCancel context.CancelFunc
+	wg         sync.WaitGroup
 
 	mu      sync.Mutex
 	session *concurrency.Session // nil while a lost session is replaced
@@ -44,22 +65,38 @@ type leasingKV struct {
 	// has obeyed. A read older than it may have raced with a revocation
 	// and is not cached (a later read will be).
 	lastRevoke int64
+	// gaveUp holds when this client last gave up the lease of a key; the
+	// key is not taken again before acquireBackoff has passed.
+	gaveUp map[string]time.Time
+	// hdr is the newest header of a response the cache took a state from;
+	// transactions answered from the cache carry it.
+	hdr *pb.ResponseHeader
+	// doubts counts the writes to owned keys whose outcome is unknown: the
+	// call failed, but the write may have been applied, then or later. A
+	// read or write that started before such a failure does not update
+	// the cache, since the failed write may have come after it.
+	doubts uint64
 }
 
 // NewKV returns a KV that caches single-key reads of cl under a leasing
 // protocol on prefix pfx, and a function that stops it and releases its
 // leases. opts configure the session whose lease the leasing keys use.
 func NewKV(cl *v3.Client, pfx string, opts ...concurrency.SessionOption) (v3.KV, func(), error) {
-	s, err := concurrency.NewSession(cl, opts...)
+	sessCtx, sessCancel := context.WithCancel(cl.Ctx())
+	// The caller's options come last, so that a context of theirs wins.
+	sopts := append([]concurrency.SessionOption{concurrency.WithContext(sessCtx)}, opts...)
+	s, err := concurrency.NewSession(cl, sopts...)
 	if err != nil {
+		sessCancel()
 		return nil, nil, err
 	}
 	ctx, cancel := context.WithCancel(cl.Ctx())
 	lkv := &leasingKV{
-		cl: cl, kv: cl.KV, pfx: pfx, opts: opts,
-		ctx: ctx, cancel: cancel,
+		cl: cl, kv: cl.KV, pfx: pfx, opts: sopts,
+		ctx: ctx, cancel: cancel, sessCancel: sessCancel,
 		session: s,
 		entries: make(map[string]*entry),
+		gaveUp:  make(map[string]time.Time),
 	}
 	// The revocation watch must be in place before any leasing key is
 	// taken, or a revocation could go unseen until the lease expires.
@@ -76,9 +113,11 @@ func NewKV(cl *v3.Client, pfx string, opts ...concurrency.SessionOption) (v3.KV,
 }
 
 // close stops the background work and revokes the session's lease, which
-// deletes every leasing key this client holds.
+// deletes every leasing key this client holds. It does not wait for etcd
+// longer than closeRevokeTimeout.
 func (lkv *leasingKV) close() {
 	lkv.cancel()
+	lkv.sessCancel()
 	lkv.wg.Wait()
 	lkv.mu.Lock()
 	s := lkv.session
@@ -86,19 +125,20 @@ func (lkv *leasingKV) close() {
 	lkv.entries = make(map[string]*entry)
 	lkv.mu.Unlock()
 	if s != nil {
-		// Revoking the lease releases every leasing key at once, so that
-		// writers need not wait for it to expire; but a cluster that does
-		// not answer must not hold the caller for a whole TTL.
-		s.Orphan()
-		rctx, cancel := context.WithTimeout(context.Background(), closeRevokeTimeout)
-		lkv.cl.Revoke(rctx, s.Lease())
-		cancel()
+		lkv.release(s)
 	}
 }
 
-// closeRevokeTimeout bounds the revocation of the session's lease when the
-// KV is closed; a lease not revoked expires after its TTL.
-const closeRevokeTimeout = time.Second
+// release ends session s and revokes its lease. Revoking releases every
+// leasing key at once, so that writers need not wait for the lease to
+// expire; but a cluster that does not answer must not hold the caller for
+// a whole TTL.
+func (lkv *leasingKV) release(s *concurrency.Session) {
+	s.Orphan()
+	ctx, cancel := context.WithTimeout(context.Background(), closeRevokeTimeout)
+	defer cancel()
+	lkv.cl.Revoke(ctx, s.Lease())
+}
 
 // keepSession replaces the session whenever it ends. Every leasing key
 // went with the old lease, so the cache is dropped at once.
@@ -109,6 +149,9 @@ func (lkv *leasingKV) keepSession(s *concurrency.Session) {
 		case <-lkv.ctx.Done():
 			return
 		case <-s.Done():
+		}
+		if lkv.ctx.Err() != nil {
+			return // closing ended the session; close revokes its lease
 		}
 		lkv.mu.Lock()
 		lkv.session = nil
@@ -135,7 +178,7 @@ func (lkv *leasingKV) keepSession(s *concurrency.Session) {
 		lkv.mu.Lock()
 		if lkv.ctx.Err() != nil {
 			lkv.mu.Unlock()
-			s.Close()
+			lkv.release(s)
 			return
 		}
 		lkv.session = s
@@ -148,6 +191,10 @@ func (lkv *leasingKV) keepSession(s *concurrency.Session) {
 func (lkv *leasingKV) currentLease() v3.LeaseID {
 	lkv.mu.Lock()
 	defer lkv.mu.Unlock()
+	return lkv.leaseLocked()
+}
+
+func (lkv *leasingKV) leaseLocked() v3.LeaseID {
 	if lkv.session == nil {
 		return v3.NoLease
 	}
@@ -161,12 +208,41 @@ func (lkv *leasingKV) currentLease() v3.LeaseID {
 
 func (lkv *leasingKV) leasingKey(key string) string { return lkv.pfx + key }
 
-func (lkv *leasingKV) Get(ctx context.Context, key string, opts ...v3.OpOption) (*v3.GetResponse, error) {
-	resp, err := lkv.get(ctx, v3.OpGet(key, opts...))
-	if err != nil {
-		return nil, err
+// mayAcquire reports whether a Get of key may take its lease: not while
+// the backoff after this client last gave the lease up runs.
+func (lkv *leasingKV) mayAcquire(key string) bool {
+	lkv.mu.Lock()
+	defer lkv.mu.Unlock()
+	t, ok := lkv.gaveUp[key]
+	if ok && time.Since(t) >= acquireBackoff {
+		delete(lkv.gaveUp, key)
+		return true
 	}
-	return resp.Get(), nil
+	return !ok
+}
+
+// gaveUpLocked starts the acquire backoff of key. Backoffs that have run
+// out are dropped on the way, so that the map stays small.
+func (lkv *leasingKV) gaveUpLocked(key string) {
+	now := time.Now()
+	for k, t := range lkv.gaveUp {
+		if now.Sub(t) >= acquireBackoff {
+			delete(lkv.gaveUp, k)
+		}
+	}
+	lkv.gaveUp[key] = now
+}
+
+// doubtsNow returns the current count of writes with an unknown outcome,
+// to be handed to store or afterWrite by a call starting now.
+func (lkv *leasingKV) doubtsNow() uint64 {
+	lkv.mu.Lock()
+	defer lkv.mu.Unlock()
+	return lkv.doubts
+}
+
+func (lkv *leasingKV) Get(ctx context.Context, key string, opts ...v3.OpOption) (*v3.GetResponse, error) {
+	return lkv.get(ctx, v3.OpGet(key, opts...))
 }
 
 // get answers a Get from the cache when it can, and otherwise reads from
@@ -175,59 +251,117 @@ func (lkv *leasingKV) Get(ctx context.Context, key string, opts ...v3.OpOption) 
 //   - a Get of one key at the latest revision is answered from the cache
 //     when the key is cached, whatever its other options (they are applied
 //     to the cached pair), serializable or not;
-//   - any other Get (a range, a past revision), and a serializable Get of
-//     a key not cached, goes to etcd as it is, without taking the key;
+//   - any other Get (a range, a past revision), a serializable Get of a
+//     key not cached, a Get while there is no session, and a Get of a key
+//     whose lease this client gave up less than acquireBackoff ago go to
+//     etcd as they are, without taking the key;
 //   - otherwise the key is read whole and taken in one transaction, unless
 //     another client holds it or the key is bound to a lease of its own
 //     (its expiry would go unseen); the caller gets the read with its
 //     options applied.
-func (lkv *leasingKV) get(ctx context.Context, op v3.Op) (v3.OpResponse, error) {
+func (lkv *leasingKV) get(ctx context.Context, op v3.Op) (*v3.GetResponse, error) {
 	if lkv.ctx.Err() != nil {
-		return v3.OpResponse{}, errClosed
+		return nil, errClosed
 	}
-	single := len(op.RangeBytes()) == 0 && op.Rev() == 0
+	if op.Rev() != 0 || len(op.RangeBytes()) > 0 {
+		return lkv.direct(ctx, op)
+	}
 	key := string(op.KeyBytes())
-	if single {
-		if resp := lkv.fromCache(key, op); resp != nil {
-			return resp.OpResponse(), nil
-		}
+	if resp := lkv.fromCache(key, op); resp != nil {
+		return resp, nil
 	}
-	if !single || op.IsSerializable() {
-		return lkv.kv.Do(ctx, op)
+	// A serializable Get may be answered by a member cut off from the
+	// others; taking the lease would need a quorum.
+	if op.IsSerializable() || key == "" || !lkv.mayAcquire(key) {
+		return lkv.direct(ctx, op)
 	}
 	lease := lkv.currentLease()
-	if lease == v3.NoLease || key == "" {
-		return lkv.kv.Do(ctx, op)
+	if lease == v3.NoLease {
+		return lkv.direct(ctx, op)
 	}
-	lk := lkv.leasingKey(key)
-	resp, err := lkv.kv.Txn(ctx).
-		If(v3.Compare(v3.CreateRevision(lk), "=", 0), v3.Compare(v3.LeaseValue(key), "=", 0)).
-		Then(v3.OpGet(key), v3.OpPut(lk, "", v3.WithLease(lease))).
-		Else(v3.OpGet(key), v3.OpGet(lk)).
-		Commit()
+	return lkv.acquire(ctx, key, lease, op)
+}
+
+// direct sends a Get to etcd as it is.
+func (lkv *leasingKV) direct(ctx context.Context, op v3.Op) (*v3.GetResponse, error) {
+	resp, err := lkv.kv.Do(ctx, op)
 	if err != nil {
-		return v3.OpResponse{}, err
+		return nil, err
 	}
-	get := resp.Responses[0].GetResponseRange()
+	return resp.Get(), nil
+}
+
+// acquire reads key whole in a transaction that also takes its lease if
+// nobody holds it and the key is not bound to a lease, and answers op
+// from the pair read. A transaction that fails because etcd is out of
+// reach is tried again until ctx ends, and the caller then gets ctx's
+// error, as from the official leasing KV; errors from etcd itself, and
+// other failures, are returned at once.
+func (lkv *leasingKV) acquire(ctx context.Context, key string, lease v3.LeaseID, op v3.Op) (*v3.GetResponse, error) {
+	lk := lkv.leasingKey(key)
+	backoff := 25 * time.Millisecond
+	for {
+		doubts := lkv.doubtsNow()
+		resp, err := lkv.kv.Txn(ctx).
+			If(v3.Compare(v3.CreateRevision(lk), "=", 0), v3.Compare(v3.LeaseValue(key), "=", v3.NoLease)).
+			Then(v3.OpGet(key), v3.OpPut(lk, "", v3.WithLease(lease))).
+			Else(v3.OpGet(key), v3.OpGet(lk)).
+			Commit()
+		if err == nil {
+			return lkv.acquired(key, lease, op, resp, doubts), nil
+		}
+		if !transient(err) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-lkv.ctx.Done():
+			return nil, errClosed
+		case <-time.After(backoff):
+		}
+		if backoff *= 2; backoff > 500*time.Millisecond {
+			backoff = 500 * time.Millisecond
+		}
+		if lease = lkv.currentLease(); lease == v3.NoLease {
+			return lkv.direct(ctx, op)
+		}
+	}
+}
+
+// transient reports whether err may go away by itself because it only
+// says that etcd was out of reach.
+func transient(err error) bool {
+	if _, ok := err.(rpctypes.EtcdError); ok {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if s, ok := status.FromError(err); ok {
+		return s.Code() == codes.Unavailable
+	}
+	return true
+}
+
+// acquired caches what acquire's transaction read if the key's lease is
+// ours, and answers op from it.
+func (lkv *leasingKV) acquired(key string, lease v3.LeaseID, op v3.Op, resp *v3.TxnResponse, doubts uint64) *v3.GetResponse {
+	var kv *mvccpb.KeyValue
+	if kvs := resp.Responses[0].GetResponseRange().GetKvs(); len(kvs) > 0 {
+		kv = kvs[0]
+	}
 	lkRev := int64(0)
 	if resp.Succeeded {
 		lkRev = resp.Header.Revision
-	} else if kvs := resp.Responses[1].GetResponseRange().GetKvs(); len(kvs) == 1 &&
-		v3.LeaseID(kvs[0].Lease) == lease && string(kvs[0].Value) != revokeValue {
-		lkRev = kvs[0].CreateRevision
-	}
-	var kv *mvccpb.KeyValue
-	if len(get.GetKvs()) > 0 {
-		kv = get.Kvs[0]
+	} else if lks := resp.Responses[1].GetResponseRange().GetKvs(); len(lks) == 1 &&
+		v3.LeaseID(lks[0].Lease) == lease && string(lks[0].Value) != revokeValue {
+		lkRev = lks[0].CreateRevision
 	}
 	if lkRev != 0 {
-		var cached *mvccpb.KeyValue
-		if kv != nil {
-			cached = copyKV(kv)
-		}
-		lkv.store(key, lease, lkRev, cached, copyHeader(resp.Header))
+		lkv.store(key, lease, lkRev, kv, resp.Header, doubts)
 	}
-	return view(kv, resp.Header, op).OpResponse(), nil
+	return view(kv, resp.Header, op)
 }
 
 // fromCache returns the cached state of key as a Get with op's options
@@ -236,7 +370,7 @@ func (lkv *leasingKV) fromCache(key string, op v3.Op) *v3.GetResponse {
 	lkv.mu.Lock()
 	defer lkv.mu.Unlock()
 	e := lkv.entries[key]
-	if e == nil || !e.cached || lkv.session == nil {
+	if e == nil || !e.cached || lkv.leaseLocked() == v3.NoLease {
 		return nil
 	}
 	return view(e.kv, e.hdr, op)
@@ -271,21 +405,43 @@ func view(kv *mvccpb.KeyValue, hdr *pb.ResponseHeader, op v3.Op) *v3.GetResponse
 }
 
 // store caches kv, read at hdr.Revision under our leasing key created at
-// lkRev, unless a newer state is cached already or a revocation newer
-// than the read was obeyed in the meantime.
-func (lkv *leasingKV) store(key string, lease v3.LeaseID, lkRev int64, kv *mvccpb.KeyValue, hdr *pb.ResponseHeader) {
+// lkRev, unless a newer state is cached already, a revocation newer than
+// the read was obeyed in the meantime, or a write's outcome became
+// unknown since the read started (doubts is the count from then). A key
+// bound to a lease is owned but not cached: its lease could expire
+// without the leasing protocol hearing of it.
+func (lkv *leasingKV) store(key string, lease v3.LeaseID, lkRev int64, kv *mvccpb.KeyValue, hdr *pb.ResponseHeader, doubts uint64) {
 	lkv.mu.Lock()
 	defer lkv.mu.Unlock()
 	if lkv.session == nil || lkv.session.Lease() != lease {
 		return // the lease this read was made under is gone
 	}
-	if lkv.lastRevoke >= hdr.Revision {
+	if lkv.lastRevoke >= hdr.Revision || lkv.doubts != doubts {
 		return
 	}
-	if e := lkv.entries[key]; e != nil && e.cached && e.hdr.Revision >= hdr.Revision {
+	e := lkv.entries[key]
+	if e != nil && e.lkRev == lkRev && e.cached && e.hdr.Revision >= hdr.Revision {
 		return
 	}
-	lkv.entries[key] = &entry{lkRev: lkRev, cached: true, kv: kv, hdr: hdr}
+	if kv != nil && kv.Lease != 0 {
+		if e == nil || e.lkRev != lkRev {
+			lkv.entries[key] = &entry{lkRev: lkRev}
+		}
+		return
+	}
+	ne := &entry{lkRev: lkRev, cached: true, hdr: copyHeader(hdr)}
+	if kv != nil {
+		ne.kv = copyKV(kv)
+	}
+	lkv.entries[key] = ne
+	lkv.noteHeaderLocked(hdr)
+}
+
+// noteHeaderLocked keeps hdr if it is the newest the cache has seen.
+func (lkv *leasingKV) noteHeaderLocked(hdr *pb.ResponseHeader) {
+	if hdr != nil && (lkv.hdr == nil || lkv.hdr.Revision < hdr.Revision) {
+		lkv.hdr = copyHeader(hdr)
+	}
 }
 
 // owned returns the creation revision of our leasing key for key, 0 if
@@ -306,13 +462,30 @@ func (lkv *leasingKV) evict(key string) {
 	lkv.mu.Unlock()
 }
 
-// uncache keeps the ownership of key but drops its cached state.
-func (lkv *leasingKV) uncache(key string) {
+// giveUp forgets our ownership of key, if it is the one whose leasing key
+// was created at lkRev (any, if lkRev is 0), because we are deleting that
+// leasing key; Gets read the key from etcd for acquireBackoff.
+func (lkv *leasingKV) giveUp(key string, lkRev int64) {
 	lkv.mu.Lock()
-	if e := lkv.entries[key]; e != nil {
-		e.cached = false
+	defer lkv.mu.Unlock()
+	if e := lkv.entries[key]; e != nil && (lkRev == 0 || e.lkRev == lkRev) {
+		delete(lkv.entries, key)
 	}
-	lkv.mu.Unlock()
+	lkv.gaveUpLocked(key)
+}
+
+// doubt records that a write of keys failed: it may or may not have been
+// applied, then or later. Their ownership is kept but their cached state
+// is dropped, and no call that started before updates the cache.
+func (lkv *leasingKV) doubt(keys ...string) {
+	lkv.mu.Lock()
+	defer lkv.mu.Unlock()
+	lkv.doubts++
+	for _, key := range keys {
+		if e := lkv.entries[key]; e != nil {
+			e.cached, e.kv, e.hdr = false, nil, nil
+		}
+	}
 }
 
 func copyHeader(h *pb.ResponseHeader) *pb.ResponseHeader {
@@ -333,8 +506,11 @@ func copyKV(kv *mvccpb.KeyValue) *mvccpb.KeyValue {
 	}
 }
 
+// GetStream is not offered by a leasing KV, as by the official one: a
+// stream of pages could not be answered from, nor kept coherent with, the
+// cache.
 func (lkv *leasingKV) GetStream(ctx context.Context, key string, opts ...v3.OpOption) (v3.GetStreamChan, error) {
-	return lkv.kv.GetStream(ctx, key, opts...)
+	return nil, status.Error(codes.Unimplemented, "GetStream is not supported by leasingKV")
 }
 
 func (lkv *leasingKV) Compact(ctx context.Context, rev int64, opts ...v3.CompactOption) (*v3.CompactResponse, error) {

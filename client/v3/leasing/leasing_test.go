@@ -4,14 +4,18 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	"github.com/a74b11dd/etcdkit/client/v3/concurrency"
 	"github.com/a74b11dd/etcdkit/client/v3/internal/sharedcluster"
 	"github.com/a74b11dd/etcdkit/client/v3/leasing"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // kvRPCs counts the KV calls (Range and Txn) a client makes.
@@ -329,5 +333,133 @@ func TestUncacheableReadsGoToEtcd(t *testing.T) {
 	}
 	if lks.Count != 0 {
 		t.Errorf("%d leasing keys after only uncacheable reads, want 0", lks.Count)
+	}
+}
+
+func TestConcurrentPutsOfTheOwnerLeaveItsCacheAtTheLastOne(t *testing.T) {
+	var rpcs kvRPCs
+	cli := sharedcluster.Client(t, rpcs.option)
+	ctx := sharedcluster.Context(t)
+	key := sharedcluster.Prefix(t) + "k"
+	lkv := newLeasingKV(t, cli, sharedcluster.Prefix(t)+"leases/")
+	valueOf(t, ctx, lkv, key)
+
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := lkv.Put(ctx, key, fmt.Sprint(i)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	raw, err := cli.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := rpcs.n.Load()
+	cached, err := lkv.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := rpcs.n.Load() - before; n != 0 {
+		t.Errorf("Get after the owner's puts made %d KV calls, want 0", n)
+	}
+	if fmt.Sprint(cached.Kvs) != fmt.Sprint(raw.Kvs) || raw.Kvs[0].Version != 16 {
+		t.Errorf("cached %v after 16 concurrent puts; etcd has %v", cached.Kvs, raw.Kvs)
+	}
+}
+
+func TestGetsWithOptionsOfAnUncachedKeyTakeItAndApplyTheOptions(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t)
+	lkv := newLeasingKV(t, cli, pfx+"leases/")
+	if _, err := cli.Put(ctx, pfx+"k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := lkv.Get(ctx, pfx+"k", clientv3.WithCountOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Count != 1 || len(resp.Kvs) != 0 {
+		t.Errorf("count-only Get = %v; want count 1 and no pair", resp)
+	}
+	// The key was read whole and taken: a plain Get is answered from the
+	// cache, with the value.
+	lk, err := cli.Get(ctx, pfx+"leases/"+pfx+"k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lk.Kvs) != 1 {
+		t.Fatalf("no leasing key after a count-only Get")
+	}
+	if got := valueOf(t, ctx, lkv, pfx+"k"); got != "v" {
+		t.Errorf("Get after a count-only Get = %q, want v", got)
+	}
+}
+
+func TestASerializableGetOfAnUncachedKeyTakesNoLease(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t)
+	lkv := newLeasingKV(t, cli, pfx+"leases/")
+	if _, err := cli.Put(ctx, pfx+"k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := lkv.Get(ctx, pfx+"k", clientv3.WithSerializable())
+	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "v" {
+		t.Fatalf("serializable Get = %v, %v", resp, err)
+	}
+	lks, err := cli.Get(ctx, pfx+"leases/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lks.Count != 0 {
+		t.Errorf("%d leasing keys after a serializable Get, want 0", lks.Count)
+	}
+}
+
+// TestAClientDoesNotTakeBackALeaseItJustGaveUp: after a writer revoked its
+// lease, a reader reads the key from etcd for a while instead of taking
+// the lease again at once, so that it cannot starve writers.
+func TestAClientDoesNotTakeBackALeaseItJustGaveUp(t *testing.T) {
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t)
+	key, lk := pfx+"k", pfx+"leases/"+pfx+"k"
+	cli := sharedcluster.Client(t)
+	reader := newLeasingKV(t, cli, pfx+"leases/")
+	writer := newLeasingKV(t, sharedcluster.Client(t), pfx+"leases/")
+	valueOf(t, ctx, reader, key)
+	if _, err := writer.Put(ctx, key, "new"); err != nil {
+		t.Fatal(err)
+	}
+	leasingKeys := func() int64 {
+		resp, err := cli.Get(ctx, lk, clientv3.WithCountOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Count
+	}
+	if got := valueOf(t, ctx, reader, key); got != "new" {
+		t.Fatalf("reader's Get after the write = %q, want new", got)
+	}
+	if n := leasingKeys(); n != 0 {
+		t.Errorf("the reader took the key back right after giving it up")
+	}
+	time.Sleep(2500 * time.Millisecond)
+	valueOf(t, ctx, reader, key)
+	if n := leasingKeys(); n != 1 {
+		t.Errorf("the reader did not take the key again 2.5 s after giving it up")
+	}
+}
+
+func TestGetStreamIsNotSupported(t *testing.T) {
+	lkv := newLeasingKV(t, sharedcluster.Client(t), sharedcluster.Prefix(t)+"leases/")
+	_, err := lkv.GetStream(sharedcluster.Context(t), "k")
+	if status.Code(err) != codes.Unimplemented {
+		t.Errorf("GetStream = %v; want Unimplemented, as from the official leasing KV", err)
 	}
 }

@@ -68,6 +68,7 @@ func (lkv *leasingKV) maybeObey(lk *mvccpb.KeyValue) {
 	if e := lkv.entries[key]; e != nil && e.lkRev == lk.CreateRevision {
 		delete(lkv.entries, key)
 	}
+	lkv.gaveUpLocked(key)
 	if lk.ModRevision > lkv.lastRevoke {
 		lkv.lastRevoke = lk.ModRevision
 	}
@@ -102,6 +103,9 @@ func (lkv *leasingKV) revokeAndWait(ctx context.Context, lk *mvccpb.KeyValue, re
 			return nil // history is gone; the caller looks again
 		}
 		if err := wr.Err(); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			return err
 		}
 		if len(wr.Events) > 0 {

@@ -12,7 +12,7 @@ import (
 )
 
 func (lkv *leasingKV) Put(ctx context.Context, key, val string, opts ...v3.OpOption) (*v3.PutResponse, error) {
-	resp, err := lkv.put(ctx, v3.OpPut(key, val, opts...), len(opts) == 0)
+	resp, err := lkv.put(ctx, v3.OpPut(key, val, opts...))
 	if err != nil {
 		return nil, err
 	}
@@ -30,11 +30,13 @@ func (lkv *leasingKV) Delete(ctx context.Context, key string, opts ...v3.OpOptio
 func (lkv *leasingKV) Do(ctx context.Context, op v3.Op) (v3.OpResponse, error) {
 	switch {
 	case op.IsGet():
-		return lkv.get(ctx, op)
+		resp, err := lkv.get(ctx, op)
+		if err != nil {
+			return v3.OpResponse{}, err
+		}
+		return resp.OpResponse(), nil
 	case op.IsPut():
-		// The options of a prepared Op cannot be read back, so the new
-		// state is not known exactly: the entry is re-read when needed.
-		return lkv.put(ctx, op, false)
+		return lkv.put(ctx, op)
 	case op.IsDelete():
 		return lkv.delete(ctx, op)
 	case op.IsTxn():
@@ -54,23 +56,18 @@ func (lkv *leasingKV) Txn(ctx context.Context) v3.Txn {
 	})
 }
 
-// put writes a single key under the leasing protocol. plain says the put
-// has no options, so that the cached state can be updated in place
-// instead of dropped.
-func (lkv *leasingKV) put(ctx context.Context, op v3.Op, plain bool) (v3.OpResponse, error) {
+// put writes a single key under the leasing protocol.
+func (lkv *leasingKV) put(ctx context.Context, op v3.Op) (v3.OpResponse, error) {
 	key := string(op.KeyBytes())
 	if key == "" {
 		return v3.OpResponse{}, rpctypes.ErrEmptyKey
 	}
-	resp, lkRev, err := lkv.writeKey(ctx, key, op)
+	resp, err := lkv.writeKey(ctx, key, op)
 	if err != nil {
 		return v3.OpResponse{}, err
 	}
 	put := (*v3.PutResponse)(resp.Responses[0].GetResponsePut())
 	put.Header = resp.Header
-	if lkRev != 0 {
-		lkv.afterPut(key, lkRev, string(op.ValueBytes()), plain, resp.Header)
-	}
 	return put.OpResponse(), nil
 }
 
@@ -82,41 +79,39 @@ func (lkv *leasingKV) delete(ctx context.Context, op v3.Op) (v3.OpResponse, erro
 	if key == "" {
 		return v3.OpResponse{}, rpctypes.ErrEmptyKey
 	}
-	resp, lkRev, err := lkv.writeKey(ctx, key, op)
+	resp, err := lkv.writeKey(ctx, key, op)
 	if err != nil {
 		return v3.OpResponse{}, err
 	}
 	del := (*v3.DeleteResponse)(resp.Responses[0].GetResponseDeleteRange())
 	del.Header = resp.Header
-	if lkRev != 0 {
-		lkv.afterDelete(key, lkRev, resp.Header)
-	}
 	return del.OpResponse(), nil
 }
 
 // writeKey applies op, a write of the single key key, once no other
-// client holds key's lease. If we hold it, the write is guarded by our
-// leasing key and lkRev is its creation revision (so the caller can
-// update the cache); otherwise lkRev is 0.
-func (lkv *leasingKV) writeKey(ctx context.Context, key string, op v3.Op) (resp *v3.TxnResponse, lkRev int64, err error) {
+// client holds key's lease; the first of the transaction's responses is
+// op's. If we hold the lease, the write is guarded by our leasing key and
+// reads the key back in the same transaction, so that the cache takes the
+// key's exact new state (whatever op's options).
+func (lkv *leasingKV) writeKey(ctx context.Context, key string, op v3.Op) (*v3.TxnResponse, error) {
 	if lkv.ctx.Err() != nil {
-		return nil, 0, errClosed
+		return nil, errClosed
 	}
 	lk := lkv.leasingKey(key)
 	for {
 		if lkRev := lkv.owned(key); lkRev != 0 {
+			doubts := lkv.doubtsNow()
 			resp, err := lkv.kv.Txn(ctx).
 				If(v3.Compare(v3.CreateRevision(lk), "=", lkRev)).
-				Then(op).
+				Then(op, v3.OpGet(key)).
 				Commit()
 			if err != nil {
-				// The write may or may not have happened: the cached
-				// state can no longer be trusted.
-				lkv.uncache(key)
-				return nil, 0, err
+				lkv.doubt(key)
+				return nil, err
 			}
 			if resp.Succeeded {
-				return resp, lkRev, nil
+				lkv.afterWrite([]written{{key, lkRev, resp.Responses[1]}}, resp.Header, doubts)
+				return resp, nil
 			}
 			lkv.evict(key) // our leasing key is gone
 			continue
@@ -127,14 +122,55 @@ func (lkv *leasingKV) writeKey(ctx context.Context, key string, op v3.Op) (resp 
 			Else(v3.OpGet(lk)).
 			Commit()
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		if resp.Succeeded {
-			return resp, 0, nil
+			return resp, nil
 		}
 		if err := lkv.clear(ctx, resp.Responses[0].GetResponseRange().GetKvs(), resp.Header.Revision); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
+	}
+}
+
+// written is a key we own that a transaction wrote, with our leasing
+// key's creation revision and the transaction's read of the key after
+// the write.
+type written struct {
+	key   string
+	lkRev int64
+	read  *pb.ResponseOp
+}
+
+// afterWrite caches the states that a successful write, which started
+// when the count of doubtful writes was doubts, read back at hdr. All of
+// them are taken at once, so that a transaction answered from the cache
+// sees all of the write or none of it.
+func (lkv *leasingKV) afterWrite(ws []written, hdr *pb.ResponseHeader, doubts uint64) {
+	lkv.mu.Lock()
+	defer lkv.mu.Unlock()
+	trusted := lkv.doubts == doubts
+	for _, w := range ws {
+		e := lkv.entries[w.key]
+		if e == nil || e.lkRev != w.lkRev {
+			continue // our leasing key went meanwhile
+		}
+		if e.cached && e.hdr.Revision >= hdr.Revision {
+			continue // a newer state is cached already
+		}
+		var kv *mvccpb.KeyValue
+		if kvs := w.read.GetResponseRange().GetKvs(); len(kvs) > 0 {
+			kv = kvs[0]
+		}
+		if !trusted || (kv != nil && kv.Lease != 0) {
+			e.cached, e.kv, e.hdr = false, nil, nil
+			continue
+		}
+		e.cached, e.kv, e.hdr = true, nil, copyHeader(hdr)
+		if kv != nil {
+			e.kv = copyKV(kv)
+		}
+		lkv.noteHeaderLocked(hdr)
 	}
 }
 
@@ -210,7 +246,7 @@ func (lkv *leasingKV) clearRange(ctx context.Context, lkStart, lkEnd string) err
 	lease := lkv.currentLease()
 	for _, lk := range resp.Kvs {
 		if lease != v3.NoLease && v3.LeaseID(lk.Lease) == lease && string(lk.Value) != revokeValue {
-			lkv.evict(string(lk.Key[len(lkv.pfx):]))
+			lkv.giveUp(string(lk.Key[len(lkv.pfx):]), 0)
 			_, err := lkv.kv.Txn(ctx).
 				If(v3.Compare(v3.CreateRevision(string(lk.Key)), "=", lk.CreateRevision)).
 				Then(v3.OpDelete(string(lk.Key))).
@@ -227,48 +263,18 @@ func (lkv *leasingKV) clearRange(ctx context.Context, lkStart, lkEnd string) err
 	return nil
 }
 
-// afterPut brings the cache up to date after we wrote key under our
-// leasing key lkRev.
-func (lkv *leasingKV) afterPut(key string, lkRev int64, val string, plain bool, hdr *pb.ResponseHeader) {
-	lkv.mu.Lock()
-	defer lkv.mu.Unlock()
-	e := lkv.entries[key]
-	if e == nil || e.lkRev != lkRev {
-		return
-	}
-	if !plain || !e.cached {
-		e.cached = false
-		return
-	}
-	if e.hdr != nil && e.hdr.Revision >= hdr.Revision {
-		return
-	}
-	kv := &mvccpb.KeyValue{Key: []byte(key), Value: []byte(val), CreateRevision: hdr.Revision, ModRevision: hdr.Revision, Version: 1}
-	if e.kv != nil {
-		kv.CreateRevision = e.kv.CreateRevision
-		kv.Version = e.kv.Version + 1
-	}
-	e.kv, e.hdr = kv, copyHeader(hdr)
-}
-
-// afterDelete records that key no longer exists.
-func (lkv *leasingKV) afterDelete(key string, lkRev int64, hdr *pb.ResponseHeader) {
-	lkv.mu.Lock()
-	defer lkv.mu.Unlock()
-	e := lkv.entries[key]
-	if e == nil || e.lkRev != lkRev || (e.hdr != nil && e.hdr.Revision >= hdr.Revision) {
-		return
-	}
-	e.cached, e.kv, e.hdr = true, nil, copyHeader(hdr)
-}
-
-// commit runs a transaction. One that writes is nested inside a
-// transaction whose guards check that we hold, or nobody holds, the lease
-// of every key it may write; the caller sees the nested transaction's
-// outcome. Reads in transactions always go to etcd.
+// commit runs a transaction. One whose comparisons and chosen branch
+// only read cached keys is answered from the cache, as by the official
+// leasing KV. One that writes is nested inside a transaction whose guards
+// check that we hold, or nobody holds, the lease of every key it may
+// write, and which reads back the keys we hold so that the cache takes
+// their new states; the caller sees the nested transaction's outcome.
 func (lkv *leasingKV) commit(ctx context.Context, cmps []v3.Cmp, thenOps, elseOps []v3.Op) (*v3.TxnResponse, error) {
 	if lkv.ctx.Err() != nil {
 		return nil, errClosed
+	}
+	if resp := lkv.txnFromCache(cmps, thenOps, elseOps); resp != nil {
+		return resp, nil
 	}
 	keys, ranges := writesOf(append(append([]v3.Op(nil), thenOps...), elseOps...))
 	if len(keys) == 0 && len(ranges) == 0 {
@@ -285,27 +291,33 @@ func (lkv *leasingKV) commit(ctx context.Context, cmps []v3.Cmp, thenOps, elseOp
 		}
 		owned := make([]int64, len(keys))
 		lkGets := make([]v3.Op, len(keys))
+		then := []v3.Op{v3.OpTxn(cmps, thenOps, elseOps)}
+		var ws []written
 		for i, k := range keys {
 			lk := lkv.leasingKey(k)
 			owned[i] = lkv.owned(k)
 			guards = append(guards, v3.Compare(v3.CreateRevision(lk), "=", owned[i]))
 			lkGets[i] = v3.OpGet(lk)
+			if owned[i] != 0 {
+				then = append(then, v3.OpGet(k))
+				ws = append(ws, written{key: k, lkRev: owned[i]})
+			}
 		}
+		doubts := lkv.doubtsNow()
 		resp, err := lkv.kv.Txn(ctx).
 			If(guards...).
-			Then(v3.OpTxn(cmps, thenOps, elseOps)).
+			Then(then...).
 			Else(lkGets...).
 			Commit()
 		if err != nil {
-			for _, k := range keys {
-				lkv.uncache(k)
-			}
+			lkv.doubt(keys...)
 			return nil, err
 		}
 		if resp.Succeeded {
-			for _, k := range keys {
-				lkv.uncache(k)
+			for i := range ws {
+				ws[i].read = resp.Responses[1+i]
 			}
+			lkv.afterWrite(ws, resp.Header, doubts)
 			inner := resp.Responses[0].GetResponseTxn()
 			return &v3.TxnResponse{Header: resp.Header, Succeeded: inner.Succeeded, Responses: inner.Responses}, nil
 		}
