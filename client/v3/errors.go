@@ -3,6 +3,7 @@ package clientv3
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/codes"
@@ -37,10 +38,29 @@ func toErr(ctx context.Context, err error) error {
 	if _, ok := err.(rpctypes.EtcdError); ok {
 		return err
 	}
-	if ctx != nil && ctx.Err() != nil {
-		return ctx.Err()
+	if cerr := ctxErr(ctx, err); cerr != nil {
+		return cerr
 	}
 	return err
+}
+
+// ctxErr returns ctx's error if ctx is done, and context.DeadlineExceeded
+// for a DeadlineExceeded status once ctx's deadline has passed: gRPC
+// checks the deadline itself, and may report it expired a moment before
+// ctx's own timer marks ctx done.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx == nil {
+		return nil
+	}
+	if e := ctx.Err(); e != nil {
+		return e
+	}
+	if status.Code(err) == codes.DeadlineExceeded {
+		if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+			return context.DeadlineExceeded
+		}
+	}
+	return nil
 }
 
 func isCtxStatus(err error) bool {
@@ -62,8 +82,10 @@ func ContextError(ctx context.Context, err error) error {
 	if _, ok := err.(rpctypes.EtcdError); ok {
 		return err
 	}
-	if ctx != nil && ctx.Err() != nil && isCtxStatus(err) {
-		return ctx.Err()
+	if isCtxStatus(err) {
+		if cerr := ctxErr(ctx, err); cerr != nil {
+			return cerr
+		}
 	}
 	return err
 }

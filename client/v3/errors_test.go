@@ -99,3 +99,23 @@ func TestCallAfterCloseIsConnCanceled(t *testing.T) {
 		t.Errorf("Ctx().Err() after Close = %v, want context.Canceled", cli.Ctx().Err())
 	}
 }
+
+func TestADeadlineStatusPastTheDeadlineIsContextDeadlineExceeded(t *testing.T) {
+	// gRPC may report an expired deadline a moment before the context's
+	// own timer marks it done; the caller still gets the context's error.
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Millisecond))
+	defer cancel()
+	// A context whose deadline passed but that is not yet done: its
+	// Err is nil, as in that moment.
+	early := notYetDone{ctx}
+	st := status.Error(codes.DeadlineExceeded, "context deadline exceeded")
+	if got := clientv3.ContextError(early, st); got != context.DeadlineExceeded {
+		t.Errorf("ContextError(deadline status, deadline passed) = %v, want context.DeadlineExceeded", got)
+	}
+}
+
+// notYetDone is a context whose deadline may have passed but whose Err is
+// still nil.
+type notYetDone struct{ context.Context }
+
+func (notYetDone) Err() error { return nil }
