@@ -60,6 +60,9 @@ type keepAlive struct {
 	deadline    time.Time
 	// ttl is the TTL of the last renewal; zero before the first.
 	ttl time.Duration
+	// unsent: no renewal request has gone out yet. Such a lease keeps its
+	// first due time when a stream opens (see connect).
+	unsent bool
 }
 
 // schedule sets the next renewal of a lease renewed at now for ttl.
@@ -117,6 +120,14 @@ func (l *lessor) KeepAlive(ctx context.Context, id LeaseID) (<-chan *LeaseKeepAl
 	if l.loopErr == nil && l.stopCtx.Err() != nil && l.loopDone == nil {
 		l.loopErr = l.stopCtx.Err()
 	}
+	if l.loopErr == nil && l.loopDone == nil {
+		l.loopDone = make(chan struct{})
+		if !startTask(l.client, l.run) {
+			// The client is closing: the loop would stop at once.
+			close(l.loopDone)
+			l.loopErr = context.Canceled
+		}
+	}
 	if l.loopErr != nil {
 		close(ch)
 		return ch, ErrKeepAliveHalted{Reason: l.loopErr}
@@ -128,6 +139,7 @@ func (l *lessor) KeepAlive(ctx context.Context, id LeaseID) (<-chan *LeaseKeepAl
 			req: &pb.LeaseKeepAliveRequest{ID: int64(id)},
 			due: now.Add(keepAliveFirst), latest: now.Add(keepAliveFirst),
 			deadline: now.Add(l.firstKeepAliveTimeout),
+			unsent:   true,
 		}
 		l.keepAlives[id] = ka
 	}
@@ -137,10 +149,6 @@ func (l *lessor) KeepAlive(ctx context.Context, id LeaseID) (<-chan *LeaseKeepAl
 	// The callback takes l.mu, which is held until we return, so it cannot
 	// run before stopAfter is set.
 	reg.stopAfter = context.AfterFunc(ctx, func() { l.unregister(id, reg) })
-	if l.loopDone == nil {
-		l.loopDone = make(chan struct{})
-		go l.run()
-	}
 	l.poke()
 	return ch, nil
 }
@@ -350,8 +358,13 @@ func (l *lessor) fatal(err error) bool {
 }
 
 // connect starts the goroutines of a freshly opened stream and makes every
-// lease due for renewal at once: it may have gone unrenewed while there
-// was no stream.
+// lease that was renewed before, or whose renewal went out unanswered, due
+// for renewal at once: it may have gone unrenewed while there was no
+// stream. A lease never sent keeps its first due time (keepAliveFirst):
+// its grant gave it a whole TTL, and whether its first renewal comes within
+// 500 ms of KeepAlive must not depend on when the stream happens to open
+// (a lease revoked right after KeepAlive closes its channel without a
+// response, as with the official lessor, also on a new Lease).
 func (l *lessor) connect(r leaseDial) *leaseConn {
 	c := &leaseConn{
 		cancel: r.cancel,
@@ -374,7 +387,9 @@ func (l *lessor) connect(r leaseDial) *leaseConn {
 	now := time.Now()
 	l.mu.Lock()
 	for _, ka := range l.keepAlives {
-		ka.due, ka.latest = now, now
+		if !ka.unsent {
+			ka.due, ka.latest = now, now
+		}
 	}
 	l.mu.Unlock()
 	return c
@@ -455,6 +470,7 @@ func (l *lessor) tick(now time.Time, conn *leaseConn) (wakeAt time.Time, silent 
 		if conn != nil {
 			if !now.Before(ka.due) {
 				batch = append(batch, ka.req)
+				ka.unsent = false
 				ka.due = now.Add(keepAliveResend)
 				ka.latest = ka.due
 				silentAt := now.Add(ka.silence())

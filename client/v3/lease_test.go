@@ -3,12 +3,14 @@ package clientv3_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc"
 )
 
 func grant(t testing.TB, l clientv3.Lease, ttl int64) clientv3.LeaseID {
@@ -303,4 +305,69 @@ func TestKeepAliveOfALeaseRevokedAtOnceClosesWithoutAResponse(t *testing.T) {
 		t.Fatal("the revoked lease's channel is still open")
 	}
 	nextKeepAlive(t, keptCh)
+}
+
+func TestKeepAliveFirstRenewalIsNotBroughtForwardByTheStreamOpening(t *testing.T) {
+	// A new Lease opens its stream on the first KeepAlive. A lease
+	// registered before the stream is up keeps its own first renewal,
+	// 500 ms after its KeepAlive, as with the official lessor: renewed the
+	// moment the stream opened, a lease revoked right after KeepAlive would
+	// deliver a response before its channel closes.
+	c := sharedClient(t)
+	gate := &gatedLeaseClient{
+		LeaseClient: pb.NewLeaseClient(c.ActiveConnection()),
+		release:     make(chan struct{}),
+		opened:      make(chan struct{}),
+	}
+	l := clientv3.NewLeaseFromLeaseClient(gate, c, 0)
+	defer l.Close()
+	ctx := testCtx(t)
+	kept, revoked := grant(t, l, 5), grant(t, l, 5)
+	keptCh, err := l.KeepAlive(ctx, kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revokedCh, err := l.KeepAlive(ctx, revoked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(gate.release)
+	<-gate.opened
+	// Long enough for a renewal sent on opening to be answered, well
+	// within the 500 ms before the first one is due.
+	time.Sleep(100 * time.Millisecond)
+	if _, err := l.Revoke(ctx, revoked); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case resp, ok := <-revokedCh:
+		if ok {
+			t.Fatalf("the revoked lease's channel delivered %v; want it closed with nothing delivered", resp)
+		}
+	case <-ctx.Done():
+		t.Fatal("the revoked lease's channel is still open")
+	}
+	nextKeepAlive(t, keptCh)
+}
+
+// gatedLeaseClient is a pb.LeaseClient adapter whose keep-alive streams
+// open only once release is closed; opened is closed when the first has.
+type gatedLeaseClient struct {
+	pb.LeaseClient
+	release    chan struct{}
+	opened     chan struct{}
+	openedOnce sync.Once
+}
+
+func (c *gatedLeaseClient) LeaseKeepAlive(ctx context.Context, opts ...grpc.CallOption) (pb.Lease_LeaseKeepAliveClient, error) {
+	select {
+	case <-c.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	s, err := c.LeaseClient.LeaseKeepAlive(ctx, opts...)
+	if err == nil {
+		c.openedOnce.Do(func() { close(c.opened) })
+	}
+	return s, err
 }

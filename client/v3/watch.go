@@ -142,7 +142,9 @@ type Watcher interface {
 	// no such stream.
 	RequestProgress(ctx context.Context) error
 
-	// Close ends every watch and closes their channels.
+	// Close ends every watch and closes their channels at once, dropping
+	// responses not yet read, and returns once the Watcher's goroutines
+	// have exited.
 	Close() error
 }
 
@@ -238,18 +240,42 @@ func (w *watcher) attach(md metadata.MD, sub *subscriber) bool {
 	s := w.streams[key]
 	if s == nil {
 		s = newWatchStream(w, key, md)
-		w.streams[key] = s
 		w.wg.Add(1)
-		go s.run()
+		if !startTask(w.client, s.run) {
+			w.wg.Done()
+			return false
+		}
+		w.streams[key] = s
 	}
 	s.attached++
 	w.nextSeq++
 	sub.seq = w.nextSeq
 	sub.s = s
-	w.wg.Add(1)
-	go sub.deliver(&w.wg)
+	sub.closing = w.ctx.Done()
+	// Posted before the deliverer starts: the stream must learn of sub
+	// before the deliverer's exit can tell it sub is gone.
 	s.post(streamOp{kind: opAdd, sub: sub})
+	w.wg.Add(1)
+	if !startTask(w.client, func() { sub.deliver(&w.wg) }) {
+		// The client is closing, so w.ctx has ended and the stream stops,
+		// dropping sub with the rest.
+		w.wg.Done()
+		return false
+	}
 	return true
+}
+
+// startTask runs f in a goroutine. When c is not nil the goroutine is one
+// of c's tasks, so that c.Close returns only once it has ended, also for
+// Watchers and Leases that the program made on c and never closed. It
+// reports false, without running f, if c is closing; c's context has then
+// ended.
+func startTask(c *Client, f func()) bool {
+	if c == nil {
+		go f()
+		return true
+	}
+	return c.tasks.start(f)
 }
 
 // detach records that one subscriber of s is gone. It reports whether s

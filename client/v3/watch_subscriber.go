@@ -72,6 +72,10 @@ type subscriber struct {
 	resumeAsked bool
 	notify      chan struct{} // capacity 1: "the queue changed"
 	stopc       chan struct{} // closed to make the deliverer quit without draining
+	// closing is closed when the watcher closes. A watch that ended on its
+	// own is no longer the stream's, and nothing else would stop its
+	// deliverer from waiting for a reader that may never come.
+	closing <-chan struct{}
 }
 
 func newSubscriber(ctx context.Context, op *Op) *subscriber {
@@ -203,8 +207,9 @@ func (sub *subscriber) poke() {
 
 // deliver moves queued responses to the caller's channel, one goroutine
 // per watch so that a slow reader delays no one else. It closes the
-// channel when the watch ends, the caller's ctx ends, or the watcher
-// closes, and then tells the stream the subscriber is gone.
+// channel when the watch ends (once its last response is taken), the
+// caller's ctx ends, or the watcher closes (at once, whatever is unread),
+// and then tells the stream the subscriber is gone.
 func (sub *subscriber) deliver(wg *sync.WaitGroup) {
 	defer wg.Done()
 	defer close(sub.ch)
@@ -224,6 +229,8 @@ func (sub *subscriber) deliver(wg *sync.WaitGroup) {
 			case <-sub.ctx.Done():
 				return
 			case <-sub.stopc:
+				return
+			case <-sub.closing:
 				return
 			}
 		}
@@ -246,6 +253,8 @@ func (sub *subscriber) deliver(wg *sync.WaitGroup) {
 		case <-sub.ctx.Done():
 			return
 		case <-sub.stopc:
+			return
+		case <-sub.closing:
 			return
 		}
 	}

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 )
 
@@ -409,4 +411,114 @@ func checkRevisions(t testing.TB, who string, evs []*clientv3.Event, revs []int6
 			t.Fatalf("%s: event %d at revision %d; want %d (lost or repeated events)", who, i, ev.Kv.ModRevision, revs[i])
 		}
 	}
+}
+
+func TestWatcherCloseReturnsWhileAnEndedWatchsLastResponseIsUnread(t *testing.T) {
+	// A watch that ended on its own (here: its start was compacted) holds
+	// its last response until the reader takes it. Close must not wait
+	// for a reader that never comes: it closes the channel, as it closes
+	// those of the watches still running.
+	c := pinnedClient(t)
+	w := clientv3.NewWatcher(c)
+	key := testKey(t)
+	first := put(t, c, key, "1")
+	last := put(t, c, key, "2")
+	compact(t, c, last)
+
+	ctx := context.Background() // never ends: only Close can end the watch
+	wch := w.Watch(ctx, key, clientv3.WithRev(first))
+	running := w.Watch(ctx, key+"/other")
+	// Let the server's refusal arrive and be queued for the reader.
+	time.Sleep(200 * time.Millisecond)
+	closed := make(chan error, 1)
+	go func() { closed <- w.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("Close still waits for the reader of an ended watch")
+	}
+	expectClosed(t, wch)
+	expectClosed(t, running)
+}
+
+func TestClientCloseEndsTheGoroutinesOfWatchersAndLeasesMadeOnItAndNeverClosed(t *testing.T) {
+	// Watchers and Leases made on a client (NewWatcher, NewLease, and the
+	// From...Client constructors given the client) run on it: when Close
+	// returns, their goroutines have ended too, although the program never
+	// closed them and their callers' contexts never end. Streams that take
+	// a while to wind down make any goroutine Close does not wait for
+	// still visible when it returns.
+	before := ourGoroutines()
+	c := newClient(t)
+	ctx := context.Background()
+	w := clientv3.NewWatchFromWatchClient(&slowEndWatchClient{pb.NewWatchClient(c.ActiveConnection())}, c)
+	wch := w.Watch(ctx, testKey(t))
+	l := clientv3.NewLeaseFromLeaseClient(&slowEndLeaseClient{pb.NewLeaseClient(c.ActiveConnection())}, c, 0)
+	id := grant(t, l, 10)
+	kch, err := l.KeepAlive(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextKeepAlive(t, kch)
+	put(t, c, testKey(t), "v")
+	nextEvents(t, wch, 1)
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if left := leftSince(before); len(left) > 0 {
+		t.Fatalf("%d goroutine(s) of the client still ran when Close returned:\n\n%s", len(left), strings.Join(left, "\n\n"))
+	}
+	expectClosed(t, wch)
+	expectKeepAliveClosed(t, kch)
+}
+
+// slowEndDelay is how long the streams of slowEndWatchClient and
+// slowEndLeaseClient take to report that they ended.
+const slowEndDelay = 300 * time.Millisecond
+
+// slowEndWatchClient is a pb.WatchClient adapter whose streams report
+// their end only slowEndDelay after it.
+type slowEndWatchClient struct{ pb.WatchClient }
+
+func (c *slowEndWatchClient) Watch(ctx context.Context, opts ...grpc.CallOption) (pb.Watch_WatchClient, error) {
+	s, err := c.WatchClient.Watch(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &slowEndWatchStream{s}, nil
+}
+
+type slowEndWatchStream struct{ pb.Watch_WatchClient }
+
+func (s *slowEndWatchStream) Recv() (*pb.WatchResponse, error) {
+	resp, err := s.Watch_WatchClient.Recv()
+	if err != nil {
+		time.Sleep(slowEndDelay)
+	}
+	return resp, err
+}
+
+// slowEndLeaseClient is the pb.LeaseClient counterpart of
+// slowEndWatchClient.
+type slowEndLeaseClient struct{ pb.LeaseClient }
+
+func (c *slowEndLeaseClient) LeaseKeepAlive(ctx context.Context, opts ...grpc.CallOption) (pb.Lease_LeaseKeepAliveClient, error) {
+	s, err := c.LeaseClient.LeaseKeepAlive(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &slowEndLeaseStream{s}, nil
+}
+
+type slowEndLeaseStream struct{ pb.Lease_LeaseKeepAliveClient }
+
+func (s *slowEndLeaseStream) RecvMsg(m any) error {
+	err := s.Lease_LeaseKeepAliveClient.RecvMsg(m)
+	if err != nil {
+		time.Sleep(slowEndDelay)
+	}
+	return err
 }
