@@ -296,14 +296,7 @@ func TestKeepAliveOfALeaseRevokedAtOnceClosesWithoutAResponse(t *testing.T) {
 		t.Fatal(err)
 	}
 	nextKeepAlive(t, keptCh)
-	select {
-	case resp, ok := <-revokedCh:
-		if ok {
-			t.Fatalf("the revoked lease's channel delivered %v; want it closed with nothing delivered", resp)
-		}
-	case <-ctx.Done():
-		t.Fatal("the revoked lease's channel is still open")
-	}
+	expectClosedWithNothingDelivered(t, ctx, revokedCh)
 	nextKeepAlive(t, keptCh)
 }
 
@@ -339,15 +332,22 @@ func TestKeepAliveFirstRenewalIsNotBroughtForwardByTheStreamOpening(t *testing.T
 	if _, err := l.Revoke(ctx, revoked); err != nil {
 		t.Fatal(err)
 	}
+	expectClosedWithNothingDelivered(t, ctx, revokedCh)
+	nextKeepAlive(t, keptCh)
+}
+
+// expectClosedWithNothingDelivered fails the test unless the keep-alive
+// channel of a revoked lease closes, before ctx ends, without a response.
+func expectClosedWithNothingDelivered(t *testing.T, ctx context.Context, ch <-chan *clientv3.LeaseKeepAliveResponse) {
+	t.Helper()
 	select {
-	case resp, ok := <-revokedCh:
+	case resp, ok := <-ch:
 		if ok {
 			t.Fatalf("the revoked lease's channel delivered %v; want it closed with nothing delivered", resp)
 		}
 	case <-ctx.Done():
 		t.Fatal("the revoked lease's channel is still open")
 	}
-	nextKeepAlive(t, keptCh)
 }
 
 // gatedLeaseClient is a pb.LeaseClient adapter whose keep-alive streams
