@@ -60,6 +60,10 @@ type Client struct {
 	tokenMu   sync.Mutex
 	userToken bool
 
+	// seenRev is the highest revision an answer has shown the client
+	// (monotonic.go).
+	seenRev atomic.Int64
+
 	closeOnce sync.Once
 	closeErr  error
 	bg        sync.WaitGroup

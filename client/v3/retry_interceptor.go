@@ -74,6 +74,7 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 	// leaderWait is when the call first waited for a leader (held, or
 	// refused with ErrNoLeader); zero until then.
 	var leaderWait time.Time
+	behindTries := 0 // serializable answers found older than one already had
 	for n := uint(0); ; {
 		if wh != nil {
 			held, err := wh.AwaitLeader(ctx, hold)
@@ -94,9 +95,24 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 			err = invoker(actx, method, req, reply, cc, opts...)
 		}
 		if err == errHedgeWon {
-			return g.copyTo(reply)
+			if err = g.copyTo(reply); err == nil {
+				c.noteRevision(reply)
+			}
+			return err
 		}
-		if err == nil || ctx.Err() != nil {
+		if err == nil && api && c.behind(ctx, reply, behindTries) {
+			// Ask a member other than the one that answered from
+			// the past (see monotonic.go).
+			behindTries++
+			actx.Context = balancer.WithAvoid(ctx, att.Addr())
+			att.Reset()
+			continue
+		}
+		if err == nil {
+			c.noteRevision(reply)
+			return nil
+		}
+		if ctx.Err() != nil {
 			return err
 		}
 		if !authRetried && c.canRefreshToken() && isAuthTokenErr(err) {
