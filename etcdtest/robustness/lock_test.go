@@ -54,6 +54,11 @@ func TestCheckLocks(t *testing.T) {
 			want:  []string{"lock/fencing"},
 		},
 		{
+			name:  "a holder retaking its own key after a failed unlock held it all along, so a holder in between overlaps it",
+			locks: []LockRecord{holding(1, 10, 1, 2, 11), holding(2, 20, 3, 4, 21), holding(1, 10, 6, 6.5, 15)},
+			want:  []string{"lock/double-holder"},
+		},
+		{
 			name: "a lock and an election of one name are different resources",
 			locks: []LockRecord{
 				holding(1, 10, 1, 3, 14),
