@@ -74,28 +74,23 @@ func newRecorder(prefix string) *recorder {
 
 func (r *recorder) now() time.Duration { return time.Since(r.start) }
 
-func (r *recorder) op(o Operation) {
+// record changes the history under the recorder's lock.
+func (r *recorder) record(f func(h *History)) {
 	r.mu.Lock()
-	r.h.Ops = append(r.h.Ops, o)
+	f(&r.h)
 	r.mu.Unlock()
 }
+
+func (r *recorder) op(o Operation) { r.record(func(h *History) { h.Ops = append(h.Ops, o) }) }
 
 func (r *recorder) watch(w WatchRecord) {
-	r.mu.Lock()
-	r.h.Watches = append(r.h.Watches, w)
-	r.mu.Unlock()
+	r.record(func(h *History) { h.Watches = append(h.Watches, w) })
 }
 
-func (r *recorder) lock(l LockRecord) {
-	r.mu.Lock()
-	r.h.Locks = append(r.h.Locks, l)
-	r.mu.Unlock()
-}
+func (r *recorder) lock(l LockRecord) { r.record(func(h *History) { h.Locks = append(h.Locks, l) }) }
 
 func (r *recorder) keepAliveLost(id int64) {
-	r.mu.Lock()
-	r.h.KeepAlivesLost = append(r.h.KeepAlivesLost, id)
-	r.mu.Unlock()
+	r.record(func(h *History) { h.KeepAlivesLost = append(h.KeepAlivesLost, id) })
 }
 
 // history returns the recorded history, operations in call order.

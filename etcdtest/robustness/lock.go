@@ -63,19 +63,7 @@ type lockResource struct {
 // locksByResource groups locks by resource, in the order each resource was
 // first held.
 func locksByResource(locks []LockRecord) [][]LockRecord {
-	index := map[lockResource]int{}
-	var groups [][]LockRecord
-	for _, l := range locks {
-		k := lockResource{l.Name, l.Election}
-		i, ok := index[k]
-		if !ok {
-			i = len(groups)
-			index[k] = i
-			groups = append(groups, nil)
-		}
-		groups[i] = append(groups[i], l)
-	}
-	return groups
+	return groupBy(locks, func(l LockRecord) lockResource { return lockResource{l.Name, l.Election} })
 }
 
 // checkLockRevsUnique reports holders sharing a revision: the fence tells

@@ -244,19 +244,25 @@ func kvModel(startRev int64) porcupine.Model {
 }
 
 func partitionByKey(ops []porcupine.Operation) [][]porcupine.Operation {
-	byKey := map[string]int{}
-	var parts [][]porcupine.Operation
-	for _, op := range ops {
-		k := op.Input.(Request).Key
-		i, ok := byKey[k]
+	return groupBy(ops, func(op porcupine.Operation) string { return op.Input.(Request).Key })
+}
+
+// groupBy groups items by key, groups in the order of their first item and
+// items in their order.
+func groupBy[T any, K comparable](items []T, key func(T) K) [][]T {
+	index := map[K]int{}
+	var groups [][]T
+	for _, it := range items {
+		k := key(it)
+		i, ok := index[k]
 		if !ok {
-			i = len(parts)
-			byKey[k] = i
-			parts = append(parts, nil)
+			i = len(groups)
+			index[k] = i
+			groups = append(groups, nil)
 		}
-		parts[i] = append(parts[i], op)
+		groups[i] = append(groups[i], it)
 	}
-	return parts
+	return groups
 }
 
 func hashState(state any) uint64 {
