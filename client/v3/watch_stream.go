@@ -56,7 +56,12 @@ type watchStream struct {
 	// progressOwed: RequestProgress was called while there was no stream;
 	// the request goes out on the next one.
 	progressOwed bool
-	connWG       sync.WaitGroup
+	// activations counts watches made active on the current stream;
+	// progressAsked holds, for each progress request of the current stream
+	// not yet answered, the count when it was sent (see onStreamProgress).
+	activations   uint64
+	progressAsked []uint64
+	connWG        sync.WaitGroup
 	// addr is the member the current stream went to ("" if unknown or no
 	// stream); downc is closed at the client's next down verdict for it.
 	addr  string
@@ -224,6 +229,7 @@ func (s *watchStream) connect(r dialResult) {
 		errc:   make(chan error, 1),
 	}
 	s.conn = c
+	s.progressAsked = s.progressAsked[:0] // a new stream answers only its own requests
 	if h := s.w.client.health(); h != nil && r.addr != "" {
 		s.addr = r.addr
 		s.downc, _ = h.Down(r.addr)
@@ -415,6 +421,7 @@ func (s *watchStream) apply(op streamOp) (last bool) {
 }
 
 func (s *watchStream) requestProgress() {
+	s.progressAsked = append(s.progressAsked, s.activations)
 	s.conn.out.push(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_ProgressRequest{ProgressRequest: &pb.WatchProgressRequest{}}})
 }
 
@@ -490,6 +497,8 @@ func (s *watchStream) onCreated(resp *pb.WatchResponse) (last bool) {
 	sub.state = subActive
 	sub.id = resp.WatchId
 	s.byID[sub.id] = sub
+	s.activations++
+	sub.activation = s.activations
 	if sub.nextRev == 0 && resp.Header != nil {
 		// A watch from "now" starts after the revision the server had
 		// when it created the watch; resuming from there loses nothing.
@@ -505,15 +514,27 @@ func (s *watchStream) onCreated(resp *pb.WatchResponse) (last bool) {
 }
 
 // onStreamProgress fans out a progress notification that the server sent
-// for the whole stream (in answer to RequestProgress) to every created
-// watch. The server sends it only when all its watchers have caught up, so
-// every watch has received all events up to its revision.
+// for the whole stream, in answer to RequestProgress, to the watches it
+// speaks for. The server sends it only when all the watchers it had then
+// have caught up; but it sends a watch's created response and its progress
+// notifications on two queues, so a watch created after the request may be
+// announced before the answer, and not have caught up at all (a watch from
+// a past revision; etcdtest/robustness found one given revision 1,089
+// before its events from 606). So the answer goes only to the watches that
+// were active when the oldest unanswered request was sent. A server that
+// leaves a request unanswered (etcd 3.7 while a watcher is behind) or
+// answers two with one (3.5) only makes that older than the answer's
+// request: fewer watches get it, never one it does not speak for.
 func (s *watchStream) onStreamProgress(resp *pb.WatchResponse) {
-	if resp.Canceled || resp.CompactRevision != 0 || len(resp.Events) > 0 {
+	if resp.Canceled || resp.CompactRevision != 0 || len(resp.Events) > 0 || len(s.progressAsked) == 0 {
 		return
 	}
+	asked := s.progressAsked[0]
+	s.progressAsked = s.progressAsked[1:]
 	for _, sub := range s.byID {
-		s.progress(sub, resp.Header)
+		if sub.activation <= asked {
+			s.progress(sub, resp.Header)
+		}
 	}
 }
 

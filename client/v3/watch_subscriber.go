@@ -59,7 +59,8 @@ type subscriber struct {
 	s              *watchStream
 	state          subState
 	id             int64
-	nextRev        int64 // first revision not yet queued; 0 = "now", until created
+	nextRev        int64  // first revision not yet queued; 0 = "now", until created
+	activation     uint64 // when it was made active on the stream (watchStream.activations)
 	frag           *pb.WatchResponse
 	wasEstablished bool
 	stopped        bool

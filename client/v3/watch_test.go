@@ -522,3 +522,32 @@ func (s *slowEndLeaseStream) RecvMsg(m any) error {
 	}
 	return err
 }
+
+// The server announces a new watch and answers a progress request on two
+// queues, so a watch made just after RequestProgress may be announced before
+// the answer. The answer does not speak for it: a watch from a past revision
+// must get its events, not a progress notification past them.
+func TestAProgressAnswerSkipsWatchesMadeAfterItsRequest(t *testing.T) {
+	c := sharedClient(t)
+	key := testKey(t)
+	ctx := testCtx(t)
+	first := put(t, c, key+"/k", "0")
+	for i := 1; i < 300; i++ {
+		put(t, c, key+"/k", fmt.Sprint(i))
+	}
+	c.Watch(ctx, key+"/synced") // a watch that has caught up, so the server answers
+	for i := 0; i < 40; i++ {
+		wctx, cancel := context.WithCancel(ctx)
+		if err := c.RequestProgress(ctx); err != nil {
+			t.Fatal(err)
+		}
+		wr := next(t, c.Watch(wctx, key+"/k", clientv3.WithRev(first)))
+		cancel()
+		if wr.IsProgressNotify() {
+			t.Fatalf("try %d: a watch from revision %d got a progress notification at revision %d before its events", i, first, wr.Header.Revision)
+		}
+		if len(wr.Events) == 0 || wr.Events[0].Kv.ModRevision != first {
+			t.Fatalf("try %d: a watch from revision %d got %+v first; want the event at %d", i, first, wr, first)
+		}
+	}
+}
