@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // This file is a fast path for decoding keys API bodies, whose schema is
@@ -23,8 +24,9 @@ import (
 // encoding/json, which then decides. Rare inputs therefore keep
 // encoding/json's behaviour by construction rather than by imitation.
 //
-// Strings without escapes are substrings of one copy of the body, so a
-// decoded Response keeps that copy alive as long as any of its strings is.
+// Strings without escapes are substrings of one copy of the body (or of the
+// body itself, when the caller gives it away), so a decoded Response keeps
+// that copy alive as long as any of its strings is.
 
 // maxFastDepth bounds the nesting of nodes the fast path follows; deeper
 // bodies (which etcd does not send) go to encoding/json.
@@ -46,9 +48,15 @@ var scratchPool = sync.Pool{New: func() any { return new([]Node) }}
 const maxPooledScratch = 4096
 
 // decodeResponseFast decodes a keys API success body into a new Response.
-func decodeResponseFast(body []byte) (*Response, bool) {
+// When owned, body is never written again, and the Response's strings point
+// into it rather than into a copy.
+func decodeResponseFast(body []byte, owned bool) (*Response, bool) {
 	sp := scratchPool.Get().(*[]Node)
-	d := keysDecoder{s: string(body), scratch: (*sp)[:0]}
+	s := unsafe.String(unsafe.SliceData(body), len(body))
+	if !owned {
+		s = string(body)
+	}
+	d := keysDecoder{s: s, scratch: (*sp)[:0]}
 	defer func() {
 		// nodes cleared what it used, so the pool keeps no strings.
 		if cap(d.scratch) <= maxPooledScratch {

@@ -41,7 +41,7 @@ func FuzzFastDecodeMatchesEncodingJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var want Response
 		wantErr := json.Unmarshal(body, &want)
-		if got, ok := decodeResponseFast(body); ok {
+		if got, ok := decodeResponseFast(body, false); ok {
 			if wantErr != nil {
 				t.Fatalf("fast path decoded %q into %+v, want encoding/json's error %v", body, got, wantErr)
 			}
@@ -49,7 +49,7 @@ func FuzzFastDecodeMatchesEncodingJSON(f *testing.F) {
 				t.Fatalf("fast path decoded %q into\n%s\nwant\n%s", body, dump(got), dump(&want))
 			}
 		}
-		got, err := unmarshalResponse(body)
+		got, err := unmarshalResponse(body, false)
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("decoding %q: got error %v, encoding/json's %v", body, err, wantErr)
 		}
@@ -77,7 +77,7 @@ func dump(r *Response) string {
 
 func TestFastDecodeSharesOneAllocationPerNodeLevel(t *testing.T) {
 	body := []byte(`{"action":"get","node":{"key":"/d","dir":true,"nodes":[{"key":"/d/a","value":"1"},{"key":"/d/b","value":"2"},{"key":"/d/c","value":"3"}]}}`)
-	r, ok := decodeResponseFast(body)
+	r, ok := decodeResponseFast(body, false)
 	if !ok {
 		t.Fatalf("fast path declined %s", body)
 	}
@@ -88,7 +88,7 @@ func TestFastDecodeSharesOneAllocationPerNodeLevel(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool drops scratch space at random under the race detector")
 	}
-	allocs := testing.AllocsPerRun(100, func() { decodeResponseFast(body) })
+	allocs := testing.AllocsPerRun(100, func() { decodeResponseFast(body, false) })
 	// body copy, Response block, node values, node pointers
 	if allocs > 4 {
 		t.Errorf("decoding a 3-node directory took %v allocations, want at most 4", allocs)
@@ -115,7 +115,7 @@ func BenchmarkDecodeDirectory(b *testing.B) {
 	b.Run("fast", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, ok := decodeResponseFast(body); !ok {
+			if _, ok := decodeResponseFast(body, false); !ok {
 				b.Fatal("fast path declined an etcd body")
 			}
 		}

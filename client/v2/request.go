@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,11 +74,18 @@ func (req *request) HTTPRequest(ep url.URL) *http.Request {
 
 // reply is a response read in full. Replies and their buffers are pooled:
 // whoever gets one from do calls release once done with body, and keeps no
-// reference into body (json.Unmarshal copies what it keeps).
+// reference into body unless owned is set (json.Unmarshal copies what it
+// keeps).
 type reply struct {
 	status int
 	header http.Header
 	body   []byte
+	// owned is set when body is a buffer of this reply's own, too large
+	// for the pool: a decoder may keep strings that point into it, and
+	// release forgets it instead of reusing it.
+	owned bool
+	// pooled is the pool's buffer, kept while body is an owned one.
+	pooled []byte
 }
 
 var replyPool = sync.Pool{New: func() any { return &reply{body: make([]byte, 0, 1024)} }}
@@ -86,9 +94,11 @@ func newReply() *reply { return replyPool.Get().(*reply) }
 
 // maxPooledBody keeps one huge response from pinning its buffer in the pool.
 // It is large enough for a recursive get of a few thousand keys, which
-// otherwise pays for growing a fresh buffer (allocations and copies about
-// three times the body) on every call; an idle pool empties within two
-// garbage collections.
+// otherwise pays for growing a fresh buffer on every call; an idle pool
+// empties within two garbage collections. A larger body is read into a
+// buffer of its own, sized from Content-Length or else from the last large
+// body (largeBodyHint), which the decoded reply may then point into: a large
+// reply costs one allocation of about its size and no copy.
 const maxPooledBody = 1 << 20
 
 // maxBody bounds how much of one response the client reads into memory.
@@ -96,7 +106,15 @@ const maxBody = 512 << 20
 
 var errBodyTooLarge = errors.New("client: response body exceeds 512 MiB")
 
+// largeBodyHint is the size of the last body larger than maxPooledBody: the
+// first guess for the next one whose length the server did not say (etcd
+// sends large replies chunked).
+var largeBodyHint atomic.Int64
+
 func (r *reply) release() {
+	if r.owned {
+		r.body, r.pooled, r.owned = r.pooled, nil, false
+	}
 	if cap(r.body) > maxPooledBody {
 		r.body = make([]byte, 0, 1024)
 	}
@@ -111,7 +129,7 @@ func (r *reply) read(resp *http.Response) error {
 	r.status, r.header = resp.StatusCode, resp.Header
 	buf := r.body[:0]
 	if n := resp.ContentLength; n > int64(cap(buf)) && n <= maxBody {
-		buf = make([]byte, 0, n+1) // +1: room to see io.EOF without growing
+		buf = r.grow(buf, int(n)+1, true) // +1: room to see io.EOF without growing
 	}
 	for {
 		if len(buf) == cap(buf) {
@@ -119,12 +137,15 @@ func (r *reply) read(resp *http.Response) error {
 				r.body = buf[:0]
 				return errBodyTooLarge
 			}
-			buf = append(buf, 0)[:len(buf)]
+			buf = r.grow(buf, 2*cap(buf), false)
 		}
 		n, err := resp.Body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
 			r.body = buf
+			if r.owned {
+				largeBodyHint.Store(int64(len(buf)))
+			}
 			return nil
 		}
 		if err != nil {
@@ -132,6 +153,24 @@ func (r *reply) read(resp *http.Response) error {
 			return err
 		}
 	}
+}
+
+// grow returns buf with room for at least want bytes (exactly want when
+// exact, the body's known length). Up to maxPooledBody the pool's buffer
+// grows; past it, the body moves once to a buffer of its own, as large as
+// the last large body if that is more.
+func (r *reply) grow(buf []byte, want int, exact bool) []byte {
+	want = min(want, maxBody+1)
+	if want <= maxPooledBody || r.owned {
+		return slices.Grow(buf, want-len(buf))
+	}
+	if hint := int(largeBodyHint.Load()); !exact && hint > want && hint <= maxBody {
+		want = hint + hint/16 + 1
+	}
+	r.pooled, r.owned = buf[:0], true
+	owned := make([]byte, len(buf), want)
+	copy(owned, buf)
+	return owned
 }
 
 // requestURL returns the absolute URL of req on ep.

@@ -26,7 +26,7 @@ func decodeKeysReply(rep *reply) (*Response, error) {
 	if len(rep.body) == 0 {
 		return nil, ErrEmptyBody
 	}
-	resp, err := unmarshalResponse(rep.body)
+	resp, err := unmarshalResponse(rep.body, rep.owned)
 	if err != nil || resp.Action == "" {
 		return nil, ErrInvalidJSON
 	}
@@ -42,9 +42,11 @@ func decodeKeysReply(rep *reply) (*Response, error) {
 }
 
 // unmarshalResponse decodes a keys API success body as json.Unmarshal
-// would, through the fast path when the body has the usual shape.
-func unmarshalResponse(body []byte) (*Response, error) {
-	if resp, ok := decodeResponseFast(body); ok {
+// would, through the fast path when the body has the usual shape. When owned,
+// body is the caller's to give away and is never written again: the result's
+// strings may point into it instead of into a copy.
+func unmarshalResponse(body []byte, owned bool) (*Response, error) {
+	if resp, ok := decodeResponseFast(body, owned); ok {
 		return resp, nil
 	}
 	resp := new(Response)
