@@ -39,6 +39,7 @@ type keysDecoder struct {
 	s       string
 	i       int
 	scratch []Node
+	slab    []byte // unescaped strings (see unescape)
 }
 
 // scratchPool keeps decoders' scratch space between replies.
@@ -215,7 +216,24 @@ func (d *keysDecoder) str() (string, bool) {
 	if !esc {
 		return raw, true
 	}
-	return unescape(raw), true
+	return d.unescape(raw), true
+}
+
+// slabSize is the first size of the space unescaped strings share.
+const slabSize = 4 << 10
+
+// unescape decodes raw into the decoder's slab and returns the result,
+// which points into it: one allocation per slab rather than per string. A
+// decoded string is never longer than its literal, so appending within
+// the slab's capacity never moves what earlier strings point to.
+func (d *keysDecoder) unescape(raw string) string {
+	if cap(d.slab)-len(d.slab) < len(raw) {
+		d.slab = make([]byte, 0, max(len(raw), min(2*cap(d.slab), 1<<20), slabSize))
+	}
+	start := len(d.slab)
+	d.slab = appendUnescaped(d.slab, raw)
+	out := d.slab[start:]
+	return unsafe.String(unsafe.SliceData(out), len(out))
 }
 
 // key decodes an object key and the colon after it. Only keys spelled
@@ -510,12 +528,10 @@ func hex4(s string) rune {
 	return r
 }
 
-// unescape decodes the contents of a string literal that rawString
-// accepted, the way encoding/json does: a \u escape of a lone or
-// mismatched surrogate becomes U+FFFD, a valid pair one rune.
-func unescape(raw string) string {
-	var b strings.Builder
-	b.Grow(len(raw))
+// appendUnescaped appends the contents of a string literal that rawString
+// accepted to b, decoded the way encoding/json does: a \u escape of a lone
+// or mismatched surrogate becomes U+FFFD, a valid pair one rune.
+func appendUnescaped(b []byte, raw string) []byte {
 	for i := 0; i < len(raw); {
 		c := raw[i]
 		if c != '\\' {
@@ -523,30 +539,34 @@ func unescape(raw string) string {
 			if j < 0 {
 				j = len(raw) - i
 			}
-			b.WriteString(raw[i : i+j])
+			b = append(b, raw[i:i+j]...)
 			i += j
 			continue
 		}
 		i++
 		switch raw[i] {
 		case 'b':
-			b.WriteByte('\b')
+			b = append(b, '\b')
 		case 'f':
-			b.WriteByte('\f')
+			b = append(b, '\f')
 		case 'n':
-			b.WriteByte('\n')
+			b = append(b, '\n')
 		case 'r':
-			b.WriteByte('\r')
+			b = append(b, '\r')
 		case 't':
-			b.WriteByte('\t')
+			b = append(b, '\t')
 		case 'u':
 			r := hex4(raw[i+1 : i+5])
 			i += 5
+			if r < utf8.RuneSelf {
+				b = append(b, byte(r))
+				continue
+			}
 			if utf16.IsSurrogate(r) {
 				if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
 					if r2 := hex4(raw[i+2 : i+6]); r2 >= 0 {
 						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-							b.WriteRune(dec)
+							b = utf8.AppendRune(b, dec)
 							i += 6
 							continue
 						}
@@ -554,12 +574,12 @@ func unescape(raw string) string {
 				}
 				r = utf8.RuneError
 			}
-			b.WriteRune(r)
+			b = utf8.AppendRune(b, r)
 			continue
 		default: // '"', '\\', '/'
-			b.WriteByte(raw[i])
+			b = append(b, raw[i])
 		}
 		i++
 	}
-	return b.String()
+	return b
 }
