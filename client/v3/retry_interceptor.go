@@ -243,28 +243,3 @@ func callerRequiresLeader(ctx context.Context) bool {
 	md, ok := metadata.FromOutgoingContext(ctx)
 	return ok && hasRequireLeader(md)
 }
-
-// sleepOr waits for d, ctx's end or done, whichever comes first; only
-// ctx's end is an error.
-func sleepOr(ctx context.Context, d time.Duration, done <-chan struct{}) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-	case <-done:
-	}
-	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
