@@ -47,10 +47,11 @@ type Cluster interface {
 type cluster struct {
 	remote   pb.ClusterClient
 	callOpts []grpc.CallOption
+	c        *Client // nil when made from a bare ClusterClient
 }
 
 // NewCluster returns a Cluster that uses c's connection.
-func NewCluster(c *Client) Cluster { return &cluster{remote: RetryClusterClient(c)} }
+func NewCluster(c *Client) Cluster { return &cluster{remote: RetryClusterClient(c), c: c} }
 
 // NewClusterFromClusterClient returns a Cluster over remote; c, which may
 // be nil, supplies the call options.
@@ -99,6 +100,9 @@ func (cl *cluster) MemberRemove(ctx context.Context, id uint64) (*MemberRemoveRe
 	resp, err := cl.remote.MemberRemove(ctx, &pb.MemberRemoveRequest{ID: id}, cl.callOpts...)
 	if err != nil {
 		return nil, toErr(ctx, err)
+	}
+	if h := cl.c.health(); h != nil {
+		h.MemberRemoved(id)
 	}
 	return (*MemberRemoveResponse)(resp), nil
 }

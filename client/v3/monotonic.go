@@ -2,6 +2,7 @@ package clientv3
 
 import (
 	"context"
+	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
@@ -15,9 +16,12 @@ import (
 // serializably may not see it, and two reads in a row may see revisions go
 // backwards (tools/robustness finds both). This client remembers the highest
 // revision any answer has shown it, and re-sends a serializable read whose
-// answer is older to another member, once per other endpoint; if every
-// member it tries is behind, the last answer is returned as the official
-// client would.
+// answer is older to another member, once per other endpoint, and then up
+// to behindWaits times more after a short wait (a member catching up after
+// a restart is behind by milliseconds, and it may be the only other one
+// up); if every answer is still behind, the last is returned, as the
+// official client would. A client of one endpoint has nowhere else to ask
+// and returns the answer at once.
 
 // noteRevision raises the client's highest seen revision to reply's.
 func (c *Client) noteRevision(reply any) {
@@ -34,12 +38,18 @@ func (c *Client) noteRevision(reply any) {
 	}
 }
 
+// behindWaits is how many times a serializable read still behind after
+// every other endpoint was asked is asked again, after 5, 10 and 20 ms.
+const behindWaits = 3
+
 // behind reports whether reply, the answer to a serializable read, is older
-// than an answer the client has already had, so that another member should
-// be asked: there is another endpoint to ask, and tries other members have
-// already been asked.
+// than an answer the client has already had, so that it should be asked
+// again (see behindWait), given that it has been asked again tries times.
 func (c *Client) behind(ctx context.Context, reply any, tries int) bool {
-	if b, _ := ctx.Value(leaderOptionalKey{}).(bool); !b || c.resolver == nil || tries >= c.resolver.Len()-1 || balancer.Pinned(ctx) {
+	if b, _ := ctx.Value(leaderOptionalKey{}).(bool); !b || c.resolver == nil || balancer.Pinned(ctx) {
+		return false
+	}
+	if n := c.resolver.Len(); n < 2 || tries >= n-1+behindWaits {
 		return false
 	}
 	var h *pb.ResponseHeader
@@ -52,4 +62,14 @@ func (c *Client) behind(ctx context.Context, reply any, tries int) bool {
 		return false
 	}
 	return h.GetRevision() < c.seenRev.Load()
+}
+
+// behindWait is how long to wait before asking again after tries answers
+// that were behind: nothing while there are other endpoints to ask.
+func (c *Client) behindWait(tries int) time.Duration {
+	extra := tries - (c.resolver.Len() - 1)
+	if extra < 0 {
+		return 0
+	}
+	return 5 * time.Millisecond << extra
 }

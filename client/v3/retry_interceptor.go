@@ -103,6 +103,9 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 		if err == nil && api && c.behind(ctx, reply, behindTries) {
 			// Ask a member other than the one that answered from
 			// the past (see monotonic.go).
+			if err := sleep(ctx, c.behindWait(behindTries)); err != nil {
+				return err
+			}
 			behindTries++
 			actx.Context = balancer.WithAvoid(ctx, att.Addr())
 			att.Reset()

@@ -192,6 +192,9 @@ type endpointState struct {
 	downCh    chan struct{} // closed at the next down verdict
 	probing   bool
 	nextProbe time.Time // zero: due now
+	// noProbeUntil holds probes off a member just removed from the
+	// cluster (MemberRemoved), whatever asks for one sooner.
+	noProbeUntil time.Time
 }
 
 func (h *Health) state(addr string) *endpointState {
@@ -435,6 +438,34 @@ func (h *Health) WatchAttempt(ctx context.Context, addr string, start time.Time,
 		case <-ch:
 		case <-ctx.Done():
 			return
+		}
+	}
+}
+
+// removedProbePause is how long a member removed through the client is not
+// probed: long enough for it to have shut down.
+const removedProbePause = 5 * time.Second
+
+// MemberRemoved holds probes off the endpoints of the member with ID id,
+// which the client has just removed from the cluster, for
+// removedProbePause. A removed member may still answer for a moment, and
+// etcd 3.7.3 panics on a Status call in that window ("failed to find local
+// ID in cluster members"), killing the process; the official client never
+// calls Status, so that must not be this client's doing. Calls still go
+// where the picker sends them, and fail over as usual.
+func (h *Health) MemberRemoved(id uint64) {
+	until := time.Now().Add(removedProbePause)
+	h.mu.Lock()
+	states := make([]*endpointState, 0, len(h.eps))
+	for _, st := range h.eps {
+		states = append(states, st)
+	}
+	h.mu.Unlock()
+	for _, st := range states {
+		if st.member.Load() == id {
+			st.mu.Lock()
+			st.noProbeUntil = until
+			st.mu.Unlock()
 		}
 	}
 }

@@ -409,3 +409,28 @@ func TestAMemberThatStopsApplyingWritesIsDeclaredLagging(t *testing.T) {
 	f.mu.Unlock()
 	waitFor(t, "c is up once it caught up", func() bool { return h.Endpoint("c").Down == Up })
 }
+
+func TestAMemberRemovedThroughTheClientIsNotProbedForAWhile(t *testing.T) {
+	// etcd 3.7.3 panics on a Status call that reaches a member in the
+	// moment after its removal; the client never probes it then.
+	h := NewHealthWithTiming(fastTiming)
+	p, _ := buildPicker(h, "a", "b")
+	f := newFakeMembers("a", "b")
+	f.report("a", ProbeReport{Cluster: 1, Member: 7, Leader: 8, Term: 2})
+	f.report("b", ProbeReport{Cluster: 1, Member: 8, Leader: 8, Term: 2})
+	done := inUse(t, h, p)
+	defer done()
+	defer runProber(h, f)()
+	waitFor(t, "a's member ID is learned", func() bool { return h.lookup("a").member.Load() == 7 })
+
+	h.MemberRemoved(7)
+	time.Sleep(2 * fastTiming.ProbeTimeout) // a probe under way may still finish
+	a, b := f.count("a"), f.count("b")
+	time.Sleep(10 * fastTiming.ProbeInterval)
+	if n := f.count("a") - a; n != 0 {
+		t.Errorf("the removed member was probed %d times in %v", n, 10*fastTiming.ProbeInterval)
+	}
+	if n := f.count("b") - b; n < 3 {
+		t.Errorf("the other member was probed %d times in %v; want it probed as usual", n, 10*fastTiming.ProbeInterval)
+	}
+}

@@ -71,11 +71,15 @@ func (h *Health) RunProber(ctx context.Context, probe ProbeFunc) {
 		wakeAt := now.Add(h.timing.ProbeInterval)
 		for _, st := range h.readyStates() {
 			st.mu.Lock()
-			due := !st.probing && !now.Before(st.nextProbe)
+			next := st.nextProbe
+			if st.noProbeUntil.After(next) {
+				next = st.noProbeUntil
+			}
+			due := !st.probing && !now.Before(next)
 			if due {
 				st.probing = true
-			} else if !st.probing && st.nextProbe.Before(wakeAt) {
-				wakeAt = st.nextProbe
+			} else if !st.probing && next.Before(wakeAt) {
+				wakeAt = next
 			}
 			st.mu.Unlock()
 			if due {
