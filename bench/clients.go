@@ -38,7 +38,32 @@ type v3Client interface {
 	// KeepAlive keeps the leases alive, calling onResp for every keep-alive
 	// response, until stop is called.
 	KeepAlive(ctx context.Context, ids []int64, ttl int64, onResp func()) (stop func(), err error)
+
+	// The scale workloads' (workloads_scale.go):
+
+	// WatchEach starts one watcher per entry of keys, all on one stream as
+	// in Watch: of that key, or with prefix of every key under it. onEvent
+	// is called with every event's mod revision, from any goroutine, or
+	// with an error when a watcher ends early. It returns once all are
+	// created; stop ends them and returns when their goroutines have.
+	WatchEach(ctx context.Context, keys []string, prefix bool, onEvent func(rev int64, err error)) (stop func(), err error)
+	// GetPrefixStream reads every key under prefix with a streaming range
+	// read (linearizable), and returns their number.
+	GetPrefixStream(ctx context.Context, prefix string) (int, error)
+	// GetPrefixPaged reads every key under prefix pageSize keys at a time,
+	// every page at the revision of the first (linearizable), and returns
+	// their number.
+	GetPrefixPaged(ctx context.Context, prefix string, pageSize int64) (int, error)
 	Close() error
+}
+
+// pagedReader is what a client with its own paged reader offers besides
+// v3Client: etcdkit's, with its paging package (clients_etcdkit_paging.go).
+// The scale workload reads pages with it where a client has one, and with
+// the hand-written loop of GetPrefixPaged, the one a user of the official
+// client would write, where not.
+type pagedReader interface {
+	RangePaged(ctx context.Context, prefix string, pageSize int64) (int, error)
 }
 
 // v2Client is what the v2 workloads need.
@@ -78,18 +103,21 @@ var v2Clients = map[string]func(ctx context.Context, urls []string) (v2Client, e
 var errWatchClosed = errors.New("watch channel closed")
 
 // runWatchers is the watch adapter shared by the client libraries, whose
-// Watch returns a channel of responses (R). open starts one watcher on ctx;
-// inspect reads a response. Every watcher asks for a created notification,
-// so runWatchers can return only once the server has registered them all.
-func runWatchers[R any](ctx context.Context, n int, open func(ctx context.Context) <-chan R,
+// Watch returns a channel of responses (R). open starts watcher i on ctx;
+// inspect reads a response (and may hand its events on itself, returning
+// none to count). Every watcher asks for a created notification, so
+// runWatchers can return only once the server has registered them all. The
+// goroutine reading each watcher's channel is the harness's (see
+// footprint.go).
+func runWatchers[R any](ctx context.Context, n int, open func(ctx context.Context, i int) <-chan R,
 	inspect func(*R) (created bool, events int, err error), onEvents func(int, error)) (func(), error) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	created := make(chan error, n)
-	for range n {
-		ch := open(ctx)
+	for i := range n {
+		ch := open(ctx, i)
 		wg.Add(1)
-		go func() {
+		goHarness(func() {
 			defer wg.Done()
 			first := true
 			for {
@@ -124,7 +152,7 @@ func runWatchers[R any](ctx context.Context, n int, open func(ctx context.Contex
 					onEvents(events, nil)
 				}
 			}
-		}()
+		})
 	}
 	stop := func() { cancel(); wg.Wait() }
 	for range n {
@@ -144,7 +172,8 @@ func runWatchers[R any](ctx context.Context, n int, open func(ctx context.Contex
 
 // runKeepAlives is the keep-alive adapter shared by the client libraries:
 // one KeepAlive call per lease, and one goroutine per lease reading its
-// channel, as a program holding many leases does.
+// channel, as a program holding many leases does (the harness's, in the
+// goroutine count: see footprint.go).
 func runKeepAlives[R any](ctx context.Context, ids []int64, open func(ctx context.Context, id int64) (<-chan R, error),
 	onResp func()) (func(), error) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -157,12 +186,12 @@ func runKeepAlives[R any](ctx context.Context, ids []int64, open func(ctx contex
 			return nil, fmt.Errorf("keep-alive of lease %x: %w", id, err)
 		}
 		wg.Add(1)
-		go func() {
+		goHarness(func() {
 			defer wg.Done()
 			for range ch {
 				onResp()
 			}
-		}()
+		})
 	}
 	return stop, nil
 }

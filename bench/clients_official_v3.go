@@ -75,13 +75,67 @@ func (c *officialV3) PutIfEqual(ctx context.Context, key, want, val string) (boo
 }
 
 func (c *officialV3) Watch(ctx context.Context, prefix string, n int, onEvents func(int, error)) (func(), error) {
-	open := func(ctx context.Context) <-chan clientv3.WatchResponse {
+	open := func(ctx context.Context, _ int) <-chan clientv3.WatchResponse {
 		return c.cli.Watch(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCreatedNotify())
 	}
 	inspect := func(r *clientv3.WatchResponse) (bool, int, error) {
 		return r.Created, len(r.Events), r.Err()
 	}
 	return runWatchers(ctx, n, open, inspect, onEvents)
+}
+
+func (c *officialV3) WatchEach(ctx context.Context, keys []string, prefix bool, onEvent func(int64, error)) (func(), error) {
+	opts := []clientv3.OpOption{clientv3.WithCreatedNotify()}
+	if prefix {
+		opts = append(opts, clientv3.WithPrefix())
+	}
+	open := func(ctx context.Context, i int) <-chan clientv3.WatchResponse {
+		return c.cli.Watch(ctx, keys[i], opts...)
+	}
+	inspect := func(r *clientv3.WatchResponse) (bool, int, error) {
+		for _, ev := range r.Events {
+			onEvent(ev.Kv.ModRevision, nil)
+		}
+		return r.Created, 0, r.Err()
+	}
+	return runWatchers(ctx, len(keys), open, inspect, func(_ int, err error) { onEvent(0, err) })
+}
+
+func (c *officialV3) GetPrefixStream(ctx context.Context, prefix string) (int, error) {
+	chunks, err := c.cli.GetStream(ctx, prefix, clientv3.WithPrefix())
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for r := range chunks {
+		if err := r.Err(); err != nil {
+			return 0, err // the last chunk: the channel is closed after it
+		}
+		n += len(r.Kvs)
+	}
+	return n, nil
+}
+
+// GetPrefixPaged is the loop a user of the official client writes, which
+// has no paged reader: each page starts just after the last key of the one
+// before, at the first page's revision.
+func (c *officialV3) GetPrefixPaged(ctx context.Context, prefix string, pageSize int64) (int, error) {
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	key, rev, n := prefix, int64(0), 0
+	for {
+		resp, err := c.cli.Get(ctx, key, clientv3.WithRange(end), clientv3.WithLimit(pageSize), clientv3.WithRev(rev))
+		if err != nil {
+			return 0, err
+		}
+		if rev == 0 {
+			rev = resp.Header.Revision
+		}
+		n += len(resp.Kvs)
+		if !resp.More || len(resp.Kvs) == 0 {
+			return n, nil
+		}
+		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
 }
 
 func (c *officialV3) Grant(ctx context.Context, ttl int64) (int64, error) {

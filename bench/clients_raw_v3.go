@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"math"
 	"sync"
 	"time"
 
@@ -37,6 +39,9 @@ func dialRawV3(endpoints []string) (*rawV3, error) {
 	conn, err := grpc.NewClient(r.Scheme()+":///etcd",
 		grpc.WithResolvers(r),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		// As both client libraries do: grpc-go's default of 4 MiB would
+		// refuse the large ranges of the scale workloads.
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)),
 		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`))
 	if err != nil {
 		return nil, err
@@ -133,6 +138,93 @@ func (c *rawV3) Watch(ctx context.Context, prefix string, n int, onEvents func(i
 		}
 	}()
 	return func() { cancel(); <-done }, nil
+}
+
+// WatchEach opens one stream and creates a watcher per key on it, one
+// request at a time, as Watch does.
+func (c *rawV3) WatchEach(ctx context.Context, keys []string, prefix bool, onEvent func(int64, error)) (func(), error) {
+	ctx, cancel := context.WithCancel(ctx)
+	stream, err := c.watch.Watch(ctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	for _, k := range keys {
+		req := &pb.WatchCreateRequest{Key: []byte(k)}
+		if prefix {
+			req.RangeEnd = prefixEnd(k)
+		}
+		err := stream.Send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: req}})
+		if err == nil {
+			var resp *pb.WatchResponse
+			resp, err = stream.Recv()
+			if err == nil && (!resp.Created || resp.Canceled) {
+				err = fmt.Errorf("unexpected watch response %v", resp)
+			}
+		}
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("creating watcher: %w", err)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			resp, err := stream.Recv()
+			if err != nil {
+				if ctx.Err() == nil {
+					onEvent(0, err)
+				}
+				return
+			}
+			for _, ev := range resp.Events {
+				onEvent(ev.Kv.ModRevision, nil)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }, nil
+}
+
+// GetPrefixStream reads the range with the RangeStream stub; the chunks'
+// keys are disjoint.
+func (c *rawV3) GetPrefixStream(ctx context.Context, prefix string) (int, error) {
+	stream, err := c.kv.RangeStream(ctx, &pb.RangeRequest{Key: []byte(prefix), RangeEnd: prefixEnd(prefix)})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for {
+		resp, err := stream.Recv()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		n += len(resp.GetRangeResponse().GetKvs())
+	}
+}
+
+// GetPrefixPaged is the official adapter's loop on the Range stub.
+func (c *rawV3) GetPrefixPaged(ctx context.Context, prefix string, pageSize int64) (int, error) {
+	req := &pb.RangeRequest{Key: []byte(prefix), RangeEnd: prefixEnd(prefix), Limit: pageSize}
+	n := 0
+	for {
+		resp, err := c.kv.Range(ctx, req)
+		if err != nil {
+			return 0, err
+		}
+		if req.Revision == 0 {
+			req.Revision = resp.Header.Revision
+		}
+		n += len(resp.Kvs)
+		if !resp.More || len(resp.Kvs) == 0 {
+			return n, nil
+		}
+		last := resp.Kvs[len(resp.Kvs)-1].Key
+		req.Key = append(last[:len(last):len(last)], 0)
+	}
 }
 
 func (c *rawV3) Grant(ctx context.Context, ttl int64) (int64, error) {

@@ -36,6 +36,10 @@ func main() {
 // otherwise; the committed report is faults.json.
 const faultJSONDefault = "fault-results.json"
 
+// scaleJSONDefault is where -scale writes its report unless -json says
+// otherwise, so that a scale run does not overwrite the default run's.
+const scaleJSONDefault = "scale-results.json"
+
 func realMain() int {
 	var (
 		quick      = flag.Bool("quick", false, "short run: fewer rounds, shorter phases, fewer events")
@@ -52,7 +56,11 @@ func realMain() int {
 		apis       = flag.String("api", "v3,v2", "with -faults: run the scenarios of these APIs (comma-separated: v3, v2); the JSON file's runs of the others are kept")
 		fromJSON   = flag.String("from-json", "", "run nothing: render the report of an earlier run from its JSON file (with -faults: a fault report)")
 		breakdownD = flag.String("breakdown", "", "run nothing: print, for each CPU profile in this directory (from -cpuprofile-dir), the share of its samples in each layer (etcdkit, grpc-go, net/http, runtime, …)")
+		scale      = flag.Bool("scale", false, "run the scale workloads (many leases, many watchers, a large range, many callers) instead of the default ones, sized by the -scale-* flags; -json defaults to "+scaleJSONDefault)
+		rounds     = flag.Int("rounds", 0, "A/B rounds per workload (0: 3, or 1 with -scale)")
 	)
+	scaleCfg := defaultScaleConfig()
+	scaleCfg.register(flag.CommandLine)
 	flag.Parse()
 	if *breakdownD != "" {
 		if err := writeBreakdown(os.Stdout, *breakdownD); err != nil {
@@ -100,6 +108,34 @@ func realMain() int {
 	cfg, mode := fullConfig(), "full"
 	if *quick {
 		cfg, mode = quickConfig(), "quick"
+	}
+	if *scale {
+		switch {
+		case *quick:
+			fmt.Fprintln(os.Stderr, "bench: -quick does not apply to -scale: the -scale-* flags size its workloads")
+			return 2
+		case *readme != "":
+			fmt.Fprintln(os.Stderr, "bench: -readme takes the default workloads' tables; with -scale, use -md")
+			return 2
+		}
+		if err := scaleCfg.check(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 2
+		}
+		// One round by default: the windows are long, and a round of every
+		// client takes minutes.
+		cfg.scale, mode, cfg.rounds = &scaleCfg, "scale", 1
+		cfg.phaseLimit = max(cfg.phaseLimit, scaleCfg.longest()+2*time.Minute)
+		if !jsonSet {
+			*jsonPath = scaleJSONDefault
+		}
+	}
+	if *rounds < 0 {
+		fmt.Fprintln(os.Stderr, "bench: -rounds: want a positive count")
+		return 2
+	}
+	if *rounds > 0 {
+		cfg.rounds = *rounds
 	}
 	cfg.profileDir = *profileDir
 	if *runRE != "" {

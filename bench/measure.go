@@ -54,6 +54,13 @@ type phase struct {
 	// keep-alive workloads have none).
 	latencies bool
 
+	// base is what the process held before the client was created;
+	// heap and goroutines, set by the workloads that measure them (see
+	// footprint.go), are what the client held beyond it.
+	base             baseline
+	heap, goroutines float64
+	footprint        bool
+
 	seg     counters
 	running bool
 

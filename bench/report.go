@@ -80,13 +80,22 @@ func newReport(mode string, cfg *config, m Machine, results []Result) *Report {
 				"(watch, keep-alive) connect every client to the same follower, since where a stream lands changes its cost several-fold",
 			"CPU is the client process's user+system time (getrusage); the servers are other processes and not counted",
 			"allocs and bytes are the Go runtime's heap counters (Mallocs, TotalAlloc) over the measured window",
-			fmt.Sprintf("each workload runs etcdkit, official, raw in turn on the same cluster, %d rounds; figures are medians; "+
-				"a phase during which the cluster elected a leader is run again", cfg.rounds),
+			fmt.Sprintf("each workload runs etcdkit, official, raw in turn on the same cluster, %d round%s; figures are medians; "+
+				"a phase during which the cluster elected a leader is run again", cfg.rounds, plural(cfg.rounds)),
 			"raw gRPC = the etcdserverpb stubs on a bare grpc.ClientConn: the floor, what grpc-go itself costs; " +
 				"raw net/http = the v2 API spoken with net/http and encoding/json (a reference, not a floor: encoding/json decodes more slowly than the official client's decoder)",
 			"ratio = etcdkit ÷ official; below 1 is better, except throughput",
 		},
 		Results: results,
+	}
+	if cfg.scale != nil {
+		r.Notes = append(r.Notes,
+			"scale workloads: heap is the heap in use (HeapInuse) after a collection at the end of the window minus the same "+
+				"before the client was created; for the list reads, the peak of the heap in use during the read (sampled every 5 ms) "+
+				"above the heap just before it; goroutines are those beyond the count before the client was created, "+
+				"less the harness's own (one reader per watcher or lease, as a program has)",
+			"scale-watch-*: the latency is from the put's return in the writer process to the event's arrival, matched by revision "+
+				"(0 when the event came first); p50 = p99 for the list reads (one read per round): the time to the last key")
 	}
 	r.Targets = checkTargets(results)
 	return r
@@ -147,7 +156,7 @@ func checkTargets(results []Result) []Target {
 		case strings.HasPrefix(k.workload, "watch-"):
 			t.Goal = "≥ 2× events per CPU-second (CPU ≤ 0.5×)"
 			met = cpu <= 0.5
-		case k.workload == "lease-keepalive-1000":
+		case k.workload == "lease-keepalive-1000", strings.HasPrefix(k.workload, "scale-"):
 			continue // the issue sets no target; the table shows it
 		default:
 			t.Goal = "CPU ≤ 0.75×, allocs ≤ 0.5×"
@@ -174,8 +183,7 @@ func (r *Report) writeMarkdown(w io.Writer) {
 		fmt.Fprintf(w, "- %s\n", n)
 	}
 	keys, byKey := pairs(r.Results)
-	var cur string
-	for _, k := range keys {
+	tableTitle := func(k pairKey) string {
 		var server string
 		for _, res := range byKey[k] {
 			server = res.Server
@@ -185,11 +193,32 @@ func (r *Report) writeMarkdown(w io.Writer) {
 		if k.members > 1 {
 			title += "s"
 		}
+		return title
+	}
+	// A table whose workloads measured what the clients hold (the scale
+	// ones) has two more columns.
+	footprint := make(map[string]bool)
+	for _, k := range keys {
+		for _, res := range byKey[k] {
+			if res.HeapBytes != 0 || res.Goroutines != 0 {
+				footprint[tableTitle(k)] = true
+			}
+		}
+	}
+	var cur string
+	for _, k := range keys {
+		title := tableTitle(k)
+		held := footprint[title]
 		if title != cur {
 			cur = title
 			fmt.Fprintf(w, "\n#### %s\n\n", title)
-			fmt.Fprintln(w, "| workload | client | throughput | p50 | p99 | CPU/unit | allocs/unit | bytes/unit |")
-			fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|")
+			if held {
+				fmt.Fprintln(w, "| workload | client | throughput | p50 | p99 | CPU/unit | allocs/unit | bytes/unit | heap | goroutines |")
+				fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+			} else {
+				fmt.Fprintln(w, "| workload | client | throughput | p50 | p99 | CPU/unit | allocs/unit | bytes/unit |")
+				fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|")
+			}
 		}
 		first := true
 		for _, name := range []string{clientEtcdkit, clientOfficial, clientRaw} {
@@ -210,7 +239,7 @@ func (r *Report) writeMarkdown(w io.Writer) {
 				}
 			}
 			if !res.ok() {
-				fmt.Fprintf(w, "| %s | %s | n/a: %s | | | | | |\n", label, clientLabel, mdEscape(res.Err))
+				fmt.Fprintf(w, "| %s | %s | n/a: %s | | | | | |%s\n", label, clientLabel, mdEscape(res.Err), cond(held, " | |"))
 				continue
 			}
 			unit := "op"
@@ -219,18 +248,35 @@ func (r *Report) writeMarkdown(w io.Writer) {
 				unit = "ev"
 			case "s":
 				unit = "resp"
+			case "read":
+				unit = "read"
 			}
-			fmt.Fprintf(w, "| %s | %s | %s %s/s | %s | %s | %s | %s | %s |\n", label, clientLabel,
-				fmtRate(res.OpsPerSec), unit, fmtLatency(res.P50us), fmtLatency(res.P99us),
+			p50 := fmtLatency(res.P50us)
+			if res.P50us == 0 && res.P99us > 0 {
+				// Measured, and 0: as for watch events that reached the
+				// watcher before their put's response reached the writer.
+				p50 = fmtMicros(0)
+			}
+			fmt.Fprintf(w, "| %s | %s | %s %s/s | %s | %s | %s | %s | %s |", label, clientLabel,
+				fmtRate(res.OpsPerSec), unit, p50, fmtLatency(res.P99us),
 				fmtMicros(res.CPUus), fmtCount(res.Allocs), fmtBytes(res.Bytes))
+			if held {
+				fmt.Fprintf(w, " %s | %s |", fmtHeld(res.HeapBytes, fmtBytes), fmtHeld(res.Goroutines, fmtCount))
+			}
+			fmt.Fprintln(w)
 		}
 		ours, off := byKey[k][clientEtcdkit], byKey[k][clientOfficial]
 		if ours != nil && off != nil && ours.ok() && off.ok() {
-			fmt.Fprintf(w, "| | **etcdkit ÷ official** | **%s** | %s | %s | **%s** | **%s** | %s |\n",
+			fmt.Fprintf(w, "| | **etcdkit ÷ official** | **%s** | %s | %s | **%s** | **%s** | %s |",
 				fmtRatio(ratio(ours.OpsPerSec, off.OpsPerSec)),
 				fmtRatio(ratio(ours.P50us, off.P50us)), fmtRatio(ratio(ours.P99us, off.P99us)),
 				fmtRatio(ratio(ours.CPUus, off.CPUus)), fmtRatio(ratio(ours.Allocs, off.Allocs)),
 				fmtRatio(ratio(ours.Bytes, off.Bytes)))
+			if held {
+				fmt.Fprintf(w, " **%s** | **%s** |", fmtRatio(ratio(ours.HeapBytes, off.HeapBytes)),
+					fmtRatio(ratio(ours.Goroutines, off.Goroutines)))
+			}
+			fmt.Fprintln(w)
 		}
 	}
 	if len(r.Targets) > 0 {
@@ -459,6 +505,25 @@ func fmtBytes(v float64) string {
 	default:
 		return fmt.Sprintf("%.0f B", v)
 	}
+}
+
+// fmtHeld formats a heap or goroutine figure; 0 is one not measured.
+func fmtHeld(v float64, format func(float64) string) string {
+	switch {
+	case v == 0:
+		return "–"
+	case v < 0:
+		return "-" + format(-v)
+	default:
+		return format(v)
+	}
+}
+
+func cond(ok bool, s string) string {
+	if ok {
+		return s
+	}
+	return ""
 }
 
 func fmtRatio(v float64) string {

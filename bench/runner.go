@@ -32,9 +32,12 @@ type config struct {
 	keepAlive   time.Duration // how long keep-alives are measured
 	v2Events    int           // events delivered to the v2 watcher
 	members     []int         // cluster sizes to run
-	clients     []string      // which clients to run (all by default)
-	only        *regexp.Regexp
-	profileDir  string
+	// scale, when set, runs the scale workloads (workloads_scale.go), sized
+	// by it, instead of the default ones: they take far longer.
+	scale      *scaleConfig
+	clients    []string // which clients to run (all by default)
+	only       *regexp.Regexp
+	profileDir string
 	// profilePhase is the least a profiled operation loop runs: a profile
 	// needs more samples than a measurement needs time.
 	profilePhase time.Duration
@@ -105,6 +108,15 @@ func (w *workload) api() string {
 
 func allWorkloads() []workload { return append(v3Workloads(), v2Workloads()...) }
 
+// workloads returns the group of workloads cfg runs: the default ones, or
+// the scale ones.
+func (c *config) workloads() []workload {
+	if c.scale != nil {
+		return scaleWorkloads(c.scale)
+	}
+	return allWorkloads()
+}
+
 // env is what the workloads share on one cluster.
 type env struct {
 	cfg       *config
@@ -130,6 +142,10 @@ type sample struct {
 	allocs    float64 // per unit
 	bytes     float64 // per unit
 	latencies bool
+	// heap and goroutines are what the client held (see footprint.go), if
+	// footprint is set.
+	heap, goroutines float64
+	footprint        bool
 }
 
 // Result is one client's result for one workload on one cluster: medians
@@ -152,7 +168,13 @@ type Result struct {
 	CPUus  float64 `json:"cpu_us_per_unit"`
 	Allocs float64 `json:"allocs_per_unit"`
 	Bytes  float64 `json:"bytes_per_unit"`
-	Err    string  `json:"error,omitempty"`
+	// HeapBytes and Goroutines are what the client held, for the scale
+	// workloads that measure it (0 elsewhere): the heap in use and the
+	// goroutines beyond what the process had before the client existed,
+	// or, for a large read, the peak heap above the heap before the read.
+	HeapBytes  float64 `json:"heap_bytes,omitempty"`
+	Goroutines float64 `json:"goroutines,omitempty"`
+	Err        string  `json:"error,omitempty"`
 }
 
 func (r *Result) ok() bool { return r.Err == "" }
@@ -187,7 +209,7 @@ func run(ctx context.Context, cfg *config) ([]Result, error) {
 	var results []Result
 	for _, cl := range clusters(cfg) {
 		var ws []workload
-		for _, w := range allWorkloads() {
+		for _, w := range cfg.workloads() {
 			if w.api() == cl.api && (cfg.only == nil || cfg.only.MatchString(w.name)) {
 				ws = append(ws, w)
 			}
@@ -404,13 +426,19 @@ func (e *env) raftTerm(ctx context.Context) uint64 {
 func runPhase(ctx context.Context, e *env, w *workload, client string, p *phase) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.phaseLimit)
 	defer cancel()
-	goroutines := runtime.NumGoroutine()
+	// Only the scale workloads measure what the client holds; the default
+	// ones keep the phase as it was, without the collections a baseline
+	// needs.
+	p.base.goroutines = runtime.NumGoroutine()
+	if e.cfg.scale != nil {
+		p.base = takeBaseline()
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("panic: %v", v)
 		}
 		p.finish()
-		quiesce(goroutines, clientLinger)
+		quiesce(p.base.goroutines, clientLinger)
 	}()
 	endpoints, urls := e.clientEndpoints(w)
 	if w.v3 != nil {
@@ -484,6 +512,7 @@ func (p *phase) sample() sample {
 		s.p50 = p.hist.quantile(0.5)
 		s.p99 = p.hist.quantile(0.99)
 	}
+	s.heap, s.goroutines, s.footprint = p.heap, p.goroutines, p.footprint
 	return s
 }
 
@@ -503,6 +532,10 @@ func (r *Result) fill(ss []sample) {
 	if len(ss) > 0 && ss[0].latencies {
 		r.P50us = med(func(s sample) float64 { return float64(s.p50) }) / 1e3
 		r.P99us = med(func(s sample) float64 { return float64(s.p99) }) / 1e3
+	}
+	if len(ss) > 0 && ss[0].footprint {
+		r.HeapBytes = med(func(s sample) float64 { return s.heap })
+		r.Goroutines = med(func(s sample) float64 { return s.goroutines })
 	}
 }
 
@@ -536,6 +569,12 @@ func shortError(err error) string {
 // from 0; worker is the caller's index. The harness itself does not
 // allocate while measuring.
 func (p *phase) loop(ctx context.Context, cfg *config, workers int, maxOps int64,
+	op func(ctx context.Context, worker int, i int64) error) error {
+	return p.loopFor(ctx, cfg, cfg.phase, workers, maxOps, op)
+}
+
+// loopFor is loop for dur instead of the configured phase duration.
+func (p *phase) loopFor(ctx context.Context, cfg *config, dur time.Duration, workers int, maxOps int64,
 	op func(ctx context.Context, worker int, i int64) error) error {
 	if cfg.maxOps > 0 && (maxOps == 0 || cfg.maxOps < maxOps) {
 		maxOps = cfg.maxOps
@@ -578,7 +617,6 @@ func (p *phase) loop(ctx context.Context, cfg *config, workers int, maxOps int64
 			}
 		}()
 	}
-	dur := cfg.phase
 	if p.profile != nil {
 		dur = max(dur, cfg.profilePhase)
 	}

@@ -207,8 +207,16 @@ func grantWorkload(workers int) v3Run {
 const keepAliveWindowOffset = 250 * time.Millisecond
 
 func keepAliveWorkload(ctx context.Context, e *env, c v3Client, p *phase) error {
-	ttl := e.cfg.leaseTTL
-	ids := make([]int64, leases)
+	ids, err := grantLeases(ctx, e, leases, e.cfg.leaseTTL)
+	if err != nil {
+		return err
+	}
+	return keepAliveWindow(ctx, e, c, p, ids, e.cfg.leaseTTL, e.cfg.keepAlive, nil)
+}
+
+// grantLeases grants n leases with the setup connection.
+func grantLeases(ctx context.Context, e *env, n int, ttl int64) ([]int64, error) {
+	ids := make([]int64, n)
 	var idx atomic.Int64
 	if err := parallel(ctx, 32, len(ids), func(ctx context.Context) error {
 		i := idx.Add(1) - 1
@@ -216,8 +224,16 @@ func keepAliveWorkload(ctx context.Context, e *env, c v3Client, p *phase) error 
 		ids[i] = id
 		return err
 	}); err != nil {
-		return fmt.Errorf("granting: %w", err)
+		return nil, fmt.Errorf("granting: %w", err)
 	}
+	return ids, nil
+}
+
+// keepAliveWindow has c keep the leases ids alive and measures a window of
+// the steady state (see keepAliveWorkload). atEnd, if set, runs after the
+// window, while the leases are still kept alive.
+func keepAliveWindow(ctx context.Context, e *env, c v3Client, p *phase, ids []int64, ttl int64,
+	window time.Duration, atEnd func()) error {
 	var resps atomic.Int64
 	started := make(chan struct{})
 	var once sync.Once
@@ -244,7 +260,6 @@ func keepAliveWorkload(ctx context.Context, e *env, c v3Client, p *phase) error 
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	window := e.cfg.keepAlive
 	if p.profiled() {
 		window = max(window, 2*e.cfg.profilePhase)
 	}
@@ -259,6 +274,9 @@ func keepAliveWorkload(ctx context.Context, e *env, c v3Client, p *phase) error 
 	p.pause()
 	p.counted = float64(resps.Load() - before)
 	p.stop(p.wall.Seconds())
+	if atEnd != nil {
+		atEnd()
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

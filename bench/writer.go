@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 )
 
 // The watch workloads need a stream of writes while the watcher is measured.
@@ -32,6 +34,15 @@ type writerJob struct {
 	N         int      `json:"n"`
 	Workers   int      `json:"workers"`
 	ValueSize int      `json:"value_size"`
+	// Put i writes the key Prefix + i%Keys + Suffix (Keys 0: 1,000).
+	Keys   int    `json:"keys,omitempty"`
+	Suffix string `json:"suffix,omitempty"`
+	// Rate, if set, paces the puts: put i is sent i/Rate seconds after the
+	// go, or as soon after as a worker is free.
+	Rate float64 `json:"rate,omitempty"`
+	// Record asks the child to report, once done, when each put returned:
+	// one line "<revision> <Unix time in ns>" per put, after "ready".
+	Record bool `json:"record,omitempty"`
 }
 
 // isWriterProcess reports whether this process was started as a writer.
@@ -65,14 +76,22 @@ func writeJob(job writerJob, in io.Reader, out io.Writer) error {
 		return err
 	}
 	keys := make([]string, 1000)
-	for i := range keys {
-		keys[i] = job.Prefix + strconv.Itoa(i)
+	if job.Keys > 0 {
+		keys = make([]string, job.Keys)
 	}
-	val := strings.Repeat("v", job.ValueSize)
+	for i := range keys {
+		keys[i] = job.Prefix + strconv.Itoa(i) + job.Suffix
+	}
+	val := []byte(strings.Repeat("v", job.ValueSize))
+	var revs, returned []int64
+	if job.Record {
+		revs, returned = make([]int64, job.N), make([]int64, job.N)
+	}
 	fmt.Fprintln(out, "ready")
 	if _, err := bufio.NewReader(in).ReadString('\n'); err != nil {
 		return fmt.Errorf("waiting for go: %w", err)
 	}
+	began := time.Now()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, job.Workers)
@@ -85,23 +104,41 @@ func writeJob(job writerJob, in io.Reader, out io.Writer) error {
 				if i >= int64(job.N) {
 					return
 				}
-				if err := c.Put(ctx, keys[i%int64(len(keys))], val); err != nil {
+				if job.Rate > 0 {
+					time.Sleep(time.Until(began.Add(time.Duration(float64(i) / job.Rate * float64(time.Second)))))
+				}
+				resp, err := c.kv.Put(ctx, &pb.PutRequest{Key: []byte(keys[i%int64(len(keys))]), Value: val})
+				if err != nil {
 					errs <- err
 					cancel()
 					return
+				}
+				if job.Record {
+					revs[i], returned[i] = resp.Header.Revision, time.Now().UnixNano()
 				}
 			}
 		}()
 	}
 	wg.Wait()
 	close(errs)
-	return <-errs
+	if err := <-errs; err != nil {
+		return err
+	}
+	if job.Record {
+		bw := bufio.NewWriter(out)
+		for i := range revs {
+			fmt.Fprintf(bw, "%d %d\n", revs[i], returned[i])
+		}
+		return bw.Flush()
+	}
+	return nil
 }
 
 // writer is a running writer child.
 type writer struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
+	stdout *bufio.Reader
 	stderr strings.Builder
 }
 
@@ -128,7 +165,8 @@ func startWriter(ctx context.Context, job writerJob) (*writer, error) {
 	if err := w.cmd.Start(); err != nil {
 		return nil, err
 	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	w.stdout = bufio.NewReader(stdout)
+	line, err := w.stdout.ReadString('\n')
 	if err != nil || line != "ready\n" {
 		w.stdin.Close()
 		werr := w.cmd.Wait()
@@ -141,6 +179,36 @@ func startWriter(ctx context.Context, job writerJob) (*writer, error) {
 func (w *writer) begin() error {
 	_, err := io.WriteString(w.stdin, "go\n")
 	return err
+}
+
+// revTime is a revision and a moment (Unix time in ns): when a put that
+// made the revision returned, or when its event arrived.
+type revTime struct{ rev, at int64 }
+
+// waitRecords is wait for a job with Record set: it also returns when each
+// of the job's n puts returned, in no particular order.
+func (w *writer) waitRecords(n int) ([]revTime, error) {
+	w.stdin.Close()
+	returned := make([]revTime, 0, n)
+	var bad error
+	for {
+		line, err := w.stdout.ReadString('\n')
+		if err != nil {
+			break // the child exited; wait says how
+		}
+		rev, at, ok := strings.Cut(strings.TrimSpace(line), " ")
+		r, err1 := strconv.ParseInt(rev, 10, 64)
+		t, err2 := strconv.ParseInt(at, 10, 64)
+		if !ok || err1 != nil || err2 != nil {
+			bad = fmt.Errorf("writer: unreadable record %q", line)
+			continue
+		}
+		returned = append(returned, revTime{rev: r, at: t})
+	}
+	if err := w.wait(); err != nil {
+		return nil, err
+	}
+	return returned, bad
 }
 
 // wait waits for the writer to exit (killing it if ctx ends first) and
