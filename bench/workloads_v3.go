@@ -20,7 +20,11 @@ const (
 	// The sizes the workload names promise.
 	rangeKeys  = 1000
 	rangeValue = 256
-	leases     = 1000
+	// A range whose reply exceeds grpc-go's default 4 MiB message limit.
+	bigRangeDir   = "/bench/bigrange/"
+	bigRangeKeys  = 5000
+	bigRangeValue = 1024
+	leases        = 1000
 )
 
 func v3Workloads() []workload {
@@ -32,7 +36,8 @@ func v3Workloads() []workload {
 		{name: "get-ser-c1", title: "get serializable, 1 caller", unit: "op", prepare: seedGetKey, v3: getWorkload(1, true)},
 		{name: "get-ser-c64", title: "get serializable, 64 callers", unit: "op", prepare: seedGetKey, v3: getWorkload(64, true)},
 		{name: "txn-c64", title: "txn compare+put, 64 callers", unit: "op", v3: txnWorkload(64)},
-		{name: "range-1000", title: "range 1,000 keys × 256 B", unit: "op", prepare: seedRange, v3: rangeWorkload},
+		{name: "range-1000", title: "range 1,000 keys × 256 B", unit: "op", prepare: seedRange, v3: rangeWorkload(rangeDir, rangeKeys, 1)},
+		{name: "range-5mib-c4", title: "range 5,000 keys × 1 KiB (5 MiB reply), 4 callers", unit: "op", prepare: seedBigRange, v3: rangeWorkload(bigRangeDir, bigRangeKeys, 4)},
 		{name: "delete-c64", title: "delete, 64 callers", unit: "op", v3: deleteWorkload(64)},
 		{name: "watch-1", title: "watch, 1 watcher", unit: "event", oneMember: true, v3: watchWorkload(1)},
 		{name: "watch-100", title: "watch, 100 watchers on one stream", unit: "event", oneMember: true, v3: watchWorkload(100)},
@@ -104,15 +109,20 @@ func seedRange(ctx context.Context, e *env) error {
 	return seed(ctx, e.setup3, keys(rangeDir, rangeKeys), value(rangeValue))
 }
 
-func rangeWorkload(ctx context.Context, e *env, c v3Client, p *phase) error {
-	const want = rangeKeys
-	return p.loop(ctx, e.cfg, 1, 0, func(ctx context.Context, _ int, _ int64) error {
-		n, err := c.GetPrefix(ctx, rangeDir)
-		if err == nil && n != want {
-			err = fmt.Errorf("range returned %d keys, want %d", n, want)
-		}
-		return err
-	})
+func seedBigRange(ctx context.Context, e *env) error {
+	return seed(ctx, e.setup3, keys(bigRangeDir, bigRangeKeys), value(bigRangeValue))
+}
+
+func rangeWorkload(dir string, want, callers int) v3Run {
+	return func(ctx context.Context, e *env, c v3Client, p *phase) error {
+		return p.loop(ctx, e.cfg, callers, 0, func(ctx context.Context, _ int, _ int64) error {
+			n, err := c.GetPrefix(ctx, dir)
+			if err == nil && n != want {
+				err = fmt.Errorf("range of %s returned %d keys, want %d", dir, n, want)
+			}
+			return err
+		})
+	}
 }
 
 // deleteWorkload deletes keys seeded for this phase, each exactly once.
