@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
+	"github.com/a74b11dd/etcdkit/client/v3/internal/retry"
 )
 
 // Fault tolerance: how the client learns that a member is unfit and what
@@ -100,7 +101,7 @@ func (c *Client) probe(ctx context.Context, addr string) (balancer.ProbeReport, 
 			rep.Result = balancer.Leaderless
 		}
 		return rep, nil
-	case balancer.IsNoLeader(err):
+	case retry.IsNoLeader(err):
 		return balancer.ProbeReport{Result: balancer.Leaderless}, nil
 	case answered(err):
 		// Refused for a reason of its own (an expired token, say): the

@@ -2,7 +2,6 @@ package clientv3
 
 import (
 	"context"
-	"errors"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
+	"github.com/a74b11dd/etcdkit/client/v3/internal/retry"
 )
 
 // keepAliveResend is how long a keep-alive request may go unanswered
@@ -341,7 +341,7 @@ func (l *lessor) fatal(err error) bool {
 	if l.stopCtx.Err() != nil {
 		return true
 	}
-	if errors.Is(toErr(l.stopCtx, err), rpctypes.ErrNoLeader) || rpctypes.ErrorDesc(err) == rpctypes.ErrorDesc(rpctypes.ErrGRPCNoLeader) {
+	if retry.IsNoLeader(err) {
 		l.closeRequireLeader()
 	}
 	if _, isStatus := status.FromError(err); !isStatus || l.client.connShutdown() {

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
+	"github.com/a74b11dd/etcdkit/client/v3/internal/retry"
 )
 
 // A watchStream carries the watches of one metadata set over successive
@@ -314,8 +315,7 @@ func (s *watchStream) fatal(err error) error {
 	if errors.Is(err, io.EOF) {
 		return nil
 	}
-	mapped := toErr(s.w.ctx, err)
-	if errors.Is(mapped, rpctypes.ErrNoLeader) || rpctypes.ErrorDesc(err) == rpctypes.ErrorDesc(rpctypes.ErrGRPCNoLeader) {
+	if retry.IsNoLeader(err) {
 		if s.userRequireLeader {
 			return rpctypes.ErrNoLeader
 		}
@@ -333,7 +333,7 @@ func (s *watchStream) fatal(err error) error {
 		// stream); a new stream fixes that.
 		return nil
 	}
-	return mapped
+	return toErr(s.w.ctx, err)
 }
 
 // shutdown ends the stream for good: with err == nil because no watch is

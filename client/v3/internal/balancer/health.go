@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -290,7 +289,7 @@ func (h *Health) observe(st *endpointState, err error, d time.Duration, stream b
 	st.mu.Lock()
 	st.lastErr = err
 	st.mu.Unlock()
-	if IsNoLeader(err) {
+	if retry.IsNoLeader(err) {
 		h.markDown(st, NoLeader)
 	}
 	h.probeSoon(st)
@@ -345,16 +344,6 @@ func MarksUnhealthy(err error) bool {
 		return true
 	}
 	return false
-}
-
-// IsNoLeader reports whether err is a member's answer that it has no
-// leader (rpctypes.ErrGRPCNoLeader). The member rejects such a request
-// before acting on it.
-func IsNoLeader(err error) bool {
-	if err == nil {
-		return false
-	}
-	return errors.Is(err, rpctypes.ErrNoLeader) || retry.IsNoLeader(err)
 }
 
 // markDown records a down verdict for st and tells everyone waiting on

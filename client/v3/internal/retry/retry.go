@@ -1,6 +1,7 @@
 package retry
 
 import (
+	"errors"
 	"math/rand/v2"
 	"time"
 
@@ -139,9 +140,18 @@ func IsLearnerRefusal(err error) bool {
 
 var learnerDesc = rpctypes.ErrorDesc(rpctypes.ErrGRPCNotSupportedForLearner)
 
-// IsNoLeader reports whether err is a member's rejection of a request
-// because it has no leader (rpctypes.ErrGRPCNoLeader).
+// IsNoLeader reports whether err is a member's answer that it has no
+// leader, as the status the member sends (rpctypes.ErrGRPCNoLeader) or as
+// the error the client makes of it (rpctypes.ErrNoLeader). The member
+// rejects such a request before acting on it. It is the client's one test
+// of "no leader": calls, streams and probes all ask it.
 func IsNoLeader(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, rpctypes.ErrNoLeader) {
+		return true
+	}
 	s, ok := status.FromError(err)
 	return ok && s.Code() == codes.Unavailable && s.Message() == noLeaderDesc
 }

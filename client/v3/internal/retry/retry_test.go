@@ -2,6 +2,7 @@ package retry
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -135,6 +136,25 @@ func TestALearnersRefusalIsRetriedOnlyWhenAnotherEndpointMayServe(t *testing.T) 
 		}
 		if Retryable(Failure{Kind: kind, MaybeSent: true, Err: learner}) {
 			t.Errorf("%v refused by a learner, no other endpoint: retried; want the refusal returned", kind)
+		}
+	}
+}
+
+func TestIsNoLeaderKnowsTheMembersStatusAndTheClientsError(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"the status a member sends", rpctypes.ErrGRPCNoLeader, true},
+		{"the error the client makes of it", rpctypes.ErrNoLeader, true},
+		{"that error, wrapped", fmt.Errorf("watch: %w", rpctypes.ErrNoLeader), true},
+		{"another Unavailable status", status.Error(codes.Unavailable, "connection refused"), false},
+		{"another etcd error", rpctypes.ErrKeyNotFound, false},
+		{"nil", nil, false},
+	} {
+		if got := IsNoLeader(c.err); got != c.want {
+			t.Errorf("IsNoLeader(%s: %v) = %v, want %v", c.name, c.err, got, c.want)
 		}
 	}
 }
