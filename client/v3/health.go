@@ -6,7 +6,6 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
@@ -15,48 +14,10 @@ import (
 	"github.com/a74b11dd/etcdkit/client/v3/internal/retry"
 )
 
-// Fault tolerance: how the client learns that a member is unfit and what
-// it does about it. The verdicts live in internal/balancer's Health, the
-// one place that decides; this file and guard.go connect it to the client.
-// The default bounds:
-//
-//   - Probes: while the client is in use (a call or stream open, or one in
-//     the last 5 s), every READY endpoint is asked for its
-//     Maintenance.Status over the client's own connection to it, without
-//     auth token and with require-leader: every second, every 250 ms while
-//     any endpoint is suspect, each with a 500 ms deadline. The verdicts:
-//     no answer, down (silent); ErrNoLeader or no leader named, down (no
-//     leader); a store revision that another member had passed 250 ms
-//     earlier, down (lagging: cut off from its peers without knowing it
-//     yet); otherwise serving (an auth error also counts: the member
-//     answered). Down endpoints are avoided until a probe finds them
-//     serving; if every endpoint is avoided, all are tried.
-//   - Idempotent unary calls (guard.go): an attempt unanswered after
-//     Health.AttemptBound (twice the usual worst latency, at least 300 ms)
-//     is hedged to another fit member and watched; it is abandoned and
-//     re-sent if its member is declared down. A silent member therefore
-//     costs a read about 300 ms, never a failure; a slow call on a live
-//     member is never cut short.
-//   - Writes go to the leader (as the probes last named it, from the
-//     highest raft term) when it is fit, and are never re-sent unless
-//     provably unapplied: a follower's fault does not touch them.
-//   - Require-leader: every request carries the hasleader metadata, so a
-//     member without a leader rejects it at once with ErrNoLeader instead
-//     of holding it; the retry layer then re-sends it elsewhere (writes
-//     included: such a rejection provably applied nothing). Exempt are
-//     the calls a member serves from its own state, which the official
-//     client lets a leaderless member answer: serializable reads,
-//     MemberList and Maintenance calls. The picker still steers those
-//     away from down members when it can.
-//   - Streams: watch and keep-alive streams follow their member's down
-//     verdicts and reopen on a fit member, resuming where they were; the
-//     keep-alive stream also leaves a member that leaves keep-alives
-//     unanswered for 1.5 s. A watch on a silent, cut-off or leaderless
-//     member thus moves within about a second.
-//   - gRPC keep-alive: on by default (10 s, 3 s timeout; etcd refuses
-//     pings more often than every 5 s by default), the last resort that
-//     closes a connection to a silent member, failing what is stuck on it
-//     (writes included) within about 13 s.
+// This file connects the client to internal/balancer's Health, the one
+// place that decides whether a member is fit: the probe it runs, and the
+// prober's life. The bounds and choices of fault tolerance as a whole are in
+// docs/ARCHITECTURE.md ("Fault tolerance (client/v3)"), stated once.
 
 // Defaults of the gRPC keep-alive when Config leaves DialKeepAliveTime
 // zero. etcd's --grpc-keepalive-min-time defaults to 5 s; pinging more
@@ -147,44 +108,4 @@ func (c *Client) startProber() {
 		defer cancel()
 		h.RunProber(ctx, c.probe)
 	}()
-}
-
-type leaderOptionalKey struct{}
-
-// withLeaderOptional marks ctx's calls as ones a member without a leader
-// may serve (serializable reads): they do not carry require-leader.
-func withLeaderOptional(ctx context.Context) context.Context {
-	return context.WithValue(ctx, leaderOptionalKey{}, true)
-}
-
-// leaderFreeMethods are served by a member from its own state; the
-// official client lets a leaderless member answer them, and so do we. A
-// watch delivers its member's own history: a watch stream without the
-// caller's WithRequireLeader stays open on a member without a leader, as
-// the official client's does, and the client moves it to a member with
-// one when there is one, on the probes' verdict (watch_stream.go).
-var leaderFreeMethods = map[string]bool{
-	"/etcdserverpb.Watch/Watch":            true,
-	"/etcdserverpb.Cluster/MemberList":     true,
-	"/etcdserverpb.Maintenance/Alarm":      true,
-	"/etcdserverpb.Maintenance/Status":     true,
-	"/etcdserverpb.Maintenance/Defragment": true,
-	"/etcdserverpb.Maintenance/Hash":       true,
-	"/etcdserverpb.Maintenance/HashKV":     true,
-	"/etcdserverpb.Maintenance/Snapshot":   true,
-	"/etcdserverpb.Maintenance/MoveLeader": true,
-	"/etcdserverpb.Maintenance/Downgrade":  true,
-}
-
-// requiresLeader reports whether a call of method with ctx and opts gets
-// the client's implicit require-leader metadata: calls made through this
-// package's API (apiConn), unless a member serves them from its own state.
-// A caller's own WithRequireLeader is in ctx's metadata, and goes out
-// whatever this says.
-func requiresLeader(ctx context.Context, method string, opts []grpc.CallOption) bool {
-	if leaderFreeMethods[method] || !isAPICall(opts) {
-		return false
-	}
-	b, _ := ctx.Value(leaderOptionalKey{}).(bool)
-	return !b
 }
