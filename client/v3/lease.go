@@ -9,8 +9,8 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+
+	"github.com/a74b11dd/etcdkit/client/v3/internal/retry"
 )
 
 // LeaseID identifies a lease.
@@ -313,16 +313,8 @@ func (l *lessor) keepAliveOnce(ctx context.Context, id LeaseID) (*LeaseKeepAlive
 	return &LeaseKeepAliveResponse{ResponseHeader: resp.Header, ID: LeaseID(resp.ID), TTL: resp.TTL}, nil
 }
 
-// retryableStreamErr reports whether a stream that failed with err is
-// worth opening again: ctx is alive and the error is one a member going
-// away or a dropped connection causes (Unavailable, Internal).
+// retryableStreamErr reports whether KeepAliveOnce opens a stream again
+// after one failed with err: ctx is alive and retry.ReopenStream says so.
 func retryableStreamErr(ctx context.Context, err error) bool {
-	if ctx.Err() != nil {
-		return false
-	}
-	switch status.Code(err) {
-	case codes.Unavailable, codes.Internal:
-		return true
-	}
-	return false
+	return ctx.Err() == nil && retry.ReopenStream(retry.KeepAliveOnceStream, err)
 }

@@ -344,7 +344,7 @@ func (l *lessor) fatal(err error) bool {
 	if retry.IsNoLeader(err) {
 		l.closeRequireLeader()
 	}
-	if _, isStatus := status.FromError(err); !isStatus || l.client.connShutdown() {
+	if !retry.ReopenStream(retry.KeepAliveStream, err) || l.client.connShutdown() {
 		// An error that is not the server's, or a connection that was
 		// closed: no new stream can help.
 		l.lg.Warn("lease keep-alive loop halted", zap.Error(err))

@@ -3,7 +3,6 @@ package clientv3
 import (
 	"context"
 	"errors"
-	"io"
 	"sort"
 	"sync"
 	"time"
@@ -312,9 +311,6 @@ func (s *watchStream) fatal(err error) error {
 		// as the official client does.
 		return toErr(s.w.ctx, err)
 	}
-	if errors.Is(err, io.EOF) {
-		return nil
-	}
 	if retry.IsNoLeader(err) {
 		if s.userRequireLeader {
 			return rpctypes.ErrNoLeader
@@ -324,13 +320,7 @@ func (s *watchStream) fatal(err error) error {
 	if s.w.client != nil && s.w.client.maybeRefreshToken(s.w.ctx, err) {
 		return nil
 	}
-	switch status.Code(err) {
-	case codes.Unavailable, codes.Internal:
-		return nil
-	case codes.Canceled:
-		// Our own ctx is alive (checked above), so the server canceled
-		// the stream (etcd reports "watch canceled" when it drops a
-		// stream); a new stream fixes that.
+	if retry.ReopenStream(retry.WatchStream, err) {
 		return nil
 	}
 	return toErr(s.w.ctx, err)

@@ -2,6 +2,7 @@ package retry
 
 import (
 	"errors"
+	"io"
 	"math/rand/v2"
 	"time"
 
@@ -157,6 +158,48 @@ func IsNoLeader(err error) bool {
 }
 
 var noLeaderDesc = rpctypes.ErrorDesc(rpctypes.ErrGRPCNoLeader)
+
+// A Stream is a kind of stream whose owner opens it again after it broke.
+type Stream uint8
+
+const (
+	// WatchStream is a watch stream.
+	WatchStream Stream = iota
+	// KeepAliveStream is the lessor's stream that renews every lease.
+	KeepAliveStream
+	// KeepAliveOnceStream is the stream of one KeepAliveOnce call.
+	KeepAliveOnceStream
+)
+
+// ReopenStream reports whether a stream of kind s that failed with err,
+// while its owner's context is alive and the client's connection is not
+// shut down, is opened again. The three rules are the official client's,
+// kept so that a caller sees the same errors:
+//   - a watch: the server ended the stream (io.EOF), or a status
+//     Unavailable (a member gone, or without a leader), Internal, or
+//     Canceled (etcd cancels a stream it drops; the owner's context is
+//     alive, so the cancellation was not the owner's);
+//   - the keep-alive loop: any status the server sent, since the leases
+//     may still be saved by renewing them elsewhere; an error that is not
+//     the server's ends it;
+//   - KeepAliveOnce: Unavailable or Internal only; any other answer is the
+//     caller's.
+//
+// Whether a member without a leader (IsNoLeader) ends the watches or
+// keep-alives that required one is their owner's to decide first.
+func ReopenStream(s Stream, err error) bool {
+	code := status.Code(err)
+	switch s {
+	case WatchStream:
+		return errors.Is(err, io.EOF) || code == codes.Unavailable || code == codes.Internal || code == codes.Canceled
+	case KeepAliveStream:
+		_, fromServer := status.FromError(err)
+		return fromServer
+	case KeepAliveOnceStream:
+		return code == codes.Unavailable || code == codes.Internal
+	}
+	return false
+}
 
 // Policy bounds and paces retries.
 type Policy struct {

@@ -3,6 +3,7 @@ package retry
 import (
 	"errors"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -155,6 +156,39 @@ func TestIsNoLeaderKnowsTheMembersStatusAndTheClientsError(t *testing.T) {
 	} {
 		if got := IsNoLeader(c.err); got != c.want {
 			t.Errorf("IsNoLeader(%s: %v) = %v, want %v", c.name, c.err, got, c.want)
+		}
+	}
+}
+
+func TestReopenStreamKeepsTheOfficialClientsRulePerStream(t *testing.T) {
+	unavailable := status.Error(codes.Unavailable, "connection reset")
+	internal := status.Error(codes.Internal, "stream terminated")
+	canceled := status.Error(codes.Canceled, "watch canceled")
+	denied := status.Error(codes.PermissionDenied, "permission denied")
+	notStatus := errors.New("not from the server")
+	for _, c := range []struct {
+		stream Stream
+		err    error
+		want   bool
+	}{
+		{WatchStream, io.EOF, true},
+		{WatchStream, unavailable, true},
+		{WatchStream, rpctypes.ErrGRPCNoLeader, true},
+		{WatchStream, internal, true},
+		{WatchStream, canceled, true},
+		{WatchStream, denied, false},
+		{WatchStream, notStatus, false},
+		{KeepAliveStream, unavailable, true},
+		{KeepAliveStream, canceled, true},
+		{KeepAliveStream, denied, true},
+		{KeepAliveStream, notStatus, false},
+		{KeepAliveOnceStream, unavailable, true},
+		{KeepAliveOnceStream, internal, true},
+		{KeepAliveOnceStream, canceled, false},
+		{KeepAliveOnceStream, denied, false},
+	} {
+		if got := ReopenStream(c.stream, c.err); got != c.want {
+			t.Errorf("ReopenStream(stream %d, %v) = %v, want %v", c.stream, c.err, got, c.want)
 		}
 	}
 }
