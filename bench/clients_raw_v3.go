@@ -99,61 +99,51 @@ func (c *rawV3) PutIfEqual(ctx context.Context, key, want, val string) (bool, er
 // Watch opens one stream and creates n watchers on it, one request at a
 // time, as the official client does.
 func (c *rawV3) Watch(ctx context.Context, prefix string, n int, onEvents func(int, error)) (func(), error) {
-	ctx, cancel := context.WithCancel(ctx)
-	stream, err := c.watch.Watch(ctx)
-	if err != nil {
-		cancel()
-		return nil, err
+	reqs := make([]*pb.WatchCreateRequest, n)
+	for i := range reqs {
+		reqs[i] = &pb.WatchCreateRequest{Key: []byte(prefix), RangeEnd: prefixEnd(prefix)}
 	}
-	for range n {
-		err := stream.Send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{
-			CreateRequest: &pb.WatchCreateRequest{Key: []byte(prefix), RangeEnd: prefixEnd(prefix)},
-		}})
-		if err == nil {
-			var resp *pb.WatchResponse
-			resp, err = stream.Recv()
-			if err == nil && (!resp.Created || resp.Canceled) {
-				err = fmt.Errorf("unexpected watch response %v", resp)
-			}
-		}
+	return c.watchOnOneStream(ctx, reqs, func(resp *pb.WatchResponse, err error) {
 		if err != nil {
-			cancel()
-			return nil, fmt.Errorf("creating watcher: %w", err)
+			onEvents(0, err)
+		} else if len(resp.Events) > 0 {
+			onEvents(len(resp.Events), nil)
 		}
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			resp, err := stream.Recv()
-			if err != nil {
-				if ctx.Err() == nil {
-					onEvents(0, err)
-				}
-				return
-			}
-			if len(resp.Events) > 0 {
-				onEvents(len(resp.Events), nil)
-			}
-		}
-	}()
-	return func() { cancel(); <-done }, nil
+	})
 }
 
 // WatchEach opens one stream and creates a watcher per key on it, one
 // request at a time, as Watch does.
 func (c *rawV3) WatchEach(ctx context.Context, keys []string, prefix bool, onEvent func(int64, error)) (func(), error) {
+	reqs := make([]*pb.WatchCreateRequest, len(keys))
+	for i, k := range keys {
+		reqs[i] = &pb.WatchCreateRequest{Key: []byte(k)}
+		if prefix {
+			reqs[i].RangeEnd = prefixEnd(k)
+		}
+	}
+	return c.watchOnOneStream(ctx, reqs, func(resp *pb.WatchResponse, err error) {
+		if err != nil {
+			onEvent(0, err)
+			return
+		}
+		for _, ev := range resp.Events {
+			onEvent(ev.Kv.ModRevision, nil)
+		}
+	})
+}
+
+// watchOnOneStream opens a stream, creates the watchers of reqs on it one
+// request at a time, and hands every response to onResp (or the error
+// that ended the stream before stop was called) until stop.
+func (c *rawV3) watchOnOneStream(ctx context.Context, reqs []*pb.WatchCreateRequest, onResp func(*pb.WatchResponse, error)) (stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	stream, err := c.watch.Watch(ctx)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	for _, k := range keys {
-		req := &pb.WatchCreateRequest{Key: []byte(k)}
-		if prefix {
-			req.RangeEnd = prefixEnd(k)
-		}
+	for _, req := range reqs {
 		err := stream.Send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: req}})
 		if err == nil {
 			var resp *pb.WatchResponse
@@ -174,13 +164,11 @@ func (c *rawV3) WatchEach(ctx context.Context, keys []string, prefix bool, onEve
 			resp, err := stream.Recv()
 			if err != nil {
 				if ctx.Err() == nil {
-					onEvent(0, err)
+					onResp(nil, err)
 				}
 				return
 			}
-			for _, ev := range resp.Events {
-				onEvent(ev.Kv.ModRevision, nil)
-			}
+			onResp(resp, nil)
 		}
 	}()
 	return func() { cancel(); <-done }, nil
