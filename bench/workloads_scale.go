@@ -215,18 +215,9 @@ func scaleWatchWorkload(prefixes bool) v3Run {
 		if err != nil {
 			return err
 		}
-		p.start()
-		if err := w.begin(); err != nil {
-			w.wait()
+		if err := deliverWrites(ctx, p, w, done, &got, want, finish); err != nil {
 			return err
 		}
-		select {
-		case <-done:
-		case <-ctx.Done():
-			finish(fmt.Errorf("%w after %d of %d events", ctx.Err(), got.Load(), want))
-		}
-		p.counted = float64(got.Load())
-		p.stop(p.counted)
 		// The writer first: os/exec runs goroutines for it in this process.
 		returned, err := w.waitRecords(puts)
 		if err != nil {

@@ -178,18 +178,9 @@ func watchWorkload(watchers int) v3Run {
 		if err != nil {
 			return err
 		}
-		p.start()
-		if err := w.begin(); err != nil {
-			w.wait()
+		if err := deliverWrites(ctx, p, w, done, &got, want, finish); err != nil {
 			return err
 		}
-		select {
-		case <-done:
-		case <-ctx.Done():
-			finish(fmt.Errorf("%w after %d of %d events", ctx.Err(), got.Load(), want))
-		}
-		p.counted = float64(got.Load())
-		p.stop(p.counted)
 		if err := w.wait(); err != nil {
 			return err
 		}

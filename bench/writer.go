@@ -224,3 +224,22 @@ func (w *writer) wait() error {
 	}
 	return nil
 }
+
+// deliverWrites measures a watch phase: it starts the writer's puts and
+// stops the phase once the watchers have counted want events (done is
+// closed) or ctx ends, counting the events that arrived.
+func deliverWrites(ctx context.Context, p *phase, w *writer, done <-chan struct{}, got *atomic.Int64, want int64, finish func(error)) error {
+	p.start()
+	if err := w.begin(); err != nil {
+		w.wait()
+		return err
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		finish(fmt.Errorf("%w after %d of %d events", ctx.Err(), got.Load(), want))
+	}
+	p.counted = float64(got.Load())
+	p.stop(p.counted)
+	return nil
+}
