@@ -292,7 +292,9 @@ func runFault(t *testing.T, fc faultCase) {
 func watchOn(t *testing.T, ctx context.Context, clus *etcdtest.Cluster, m *etcdtest.Member, prefix string) clientv3.WatchChan {
 	t.Helper()
 	for range 30 {
-		cli := newTestClient(t, clus.Endpoints())
+		// The member first, so that its connection tends to be up
+		// before the others' when the stream is opened.
+		cli := newTestClient(t, append([]string{m.Endpoint()}, otherEndpoints(clus, m)...))
 		wctx, wcancel := context.WithCancel(ctx)
 		wch := cli.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithCreatedNotify())
 		if r := next(t, wch); r.Header.GetMemberId() == m.ID() {
@@ -311,7 +313,7 @@ func watchOn(t *testing.T, ctx context.Context, clus *etcdtest.Cluster, m *etcdt
 func keepAliveOn(t *testing.T, ctx context.Context, clus *etcdtest.Cluster, m *etcdtest.Member) (*clientv3.Client, clientv3.LeaseID, <-chan *clientv3.LeaseKeepAliveResponse) {
 	t.Helper()
 	for range 30 {
-		cli := newTestClient(t, clus.Endpoints())
+		cli := newTestClient(t, append([]string{m.Endpoint()}, otherEndpoints(clus, m)...))
 		id := grant(t, cli, 5)
 		kctx, kcancel := context.WithCancel(ctx)
 		ch, err := cli.KeepAlive(kctx, id)
