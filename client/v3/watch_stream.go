@@ -410,7 +410,14 @@ func (s *watchStream) apply(op streamOp) (last bool) {
 	return false
 }
 
+// maxProgressAsked bounds the progress requests remembered as unanswered;
+// past it, the oldest is forgotten (see onStreamProgress).
+const maxProgressAsked = 64
+
 func (s *watchStream) requestProgress() {
+	if len(s.progressAsked) == maxProgressAsked {
+		s.progressAsked = s.progressAsked[1:]
+	}
 	s.progressAsked = append(s.progressAsked, s.activations)
 	s.conn.out.push(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_ProgressRequest{ProgressRequest: &pb.WatchProgressRequest{}}})
 }
@@ -489,6 +496,12 @@ func (s *watchStream) onCreated(resp *pb.WatchResponse) (last bool) {
 	s.byID[sub.id] = sub
 	s.activations++
 	sub.activation = s.activations
+	sub.catchUpTo = 0
+	if resp.Header != nil && sub.nextRev != 0 && sub.nextRev <= resp.Header.Revision {
+		// Created from a past revision: the server owes it the events
+		// up to its current revision.
+		sub.catchUpTo = resp.Header.Revision
+	}
 	if sub.nextRev == 0 && resp.Header != nil {
 		// A watch from "now" starts after the revision the server had
 		// when it created the watch; resuming from there loses nothing.
@@ -505,26 +518,34 @@ func (s *watchStream) onCreated(resp *pb.WatchResponse) (last bool) {
 
 // onStreamProgress fans out a progress notification that the server sent
 // for the whole stream, in answer to RequestProgress, to the watches it
-// speaks for. The server sends it only when all the watchers it had then
-// have caught up; but it sends a watch's created response and its progress
-// notifications on two queues, so a watch created after the request may be
-// announced before the answer, and not have caught up at all (a watch from
-// a past revision; etcdtest/robustness found one given revision 1,089
-// before its events from 606). So the answer goes only to the watches that
-// were active when the oldest unanswered request was sent. A server that
-// leaves a request unanswered (etcd 3.7 while a watcher is behind) or
-// answers two with one (3.5) only makes that older than the answer's
-// request: fewer watches get it, never one it does not speak for.
+// speaks for. The server answers only when all the watchers it has are
+// synced; but it sends a watch's created response and its progress answers
+// on two queues, so a watch created after the request may be announced
+// before the answer, which then does not speak for it. That matters for a
+// watch created from a past revision: the answer would claim revisions
+// whose events it has not been sent (etcdtest/robustness found one given
+// revision 1,089 before its events from 606). Such a watch is skipped when
+// the answer may predate it: it became active after the oldest unanswered
+// request was sent, and the answer's revision is not past the one it was
+// created at (the store has not moved since, so nothing tells the two
+// orders apart). Every other watch gets the answer, as with the official
+// client. Requests are matched to answers in order; a server that leaves
+// one unanswered (etcd 3.7 while a watcher is behind) or answers two with
+// one (3.5) only makes the match older, so that fewer such watches get it.
 func (s *watchStream) onStreamProgress(resp *pb.WatchResponse) {
-	if resp.Canceled || resp.CompactRevision != 0 || len(resp.Events) > 0 || len(s.progressAsked) == 0 {
+	if resp.Canceled || resp.CompactRevision != 0 || len(resp.Events) > 0 {
 		return
 	}
-	asked := s.progressAsked[0]
-	s.progressAsked = s.progressAsked[1:]
+	var asked uint64
+	if len(s.progressAsked) > 0 {
+		asked = s.progressAsked[0]
+		s.progressAsked = s.progressAsked[1:]
+	}
 	for _, sub := range s.byID {
-		if sub.activation <= asked {
-			s.progress(sub, resp.Header)
+		if sub.activation > asked && sub.catchUpTo != 0 && resp.Header.GetRevision() <= sub.catchUpTo {
+			continue
 		}
+		s.progress(sub, resp.Header)
 	}
 }
 

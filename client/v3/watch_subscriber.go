@@ -61,6 +61,7 @@ type subscriber struct {
 	id             int64
 	nextRev        int64  // first revision not yet queued; 0 = "now", until created
 	activation     uint64 // when it was made active on the stream (watchStream.activations)
+	catchUpTo      int64  // created from a past revision: the revision it was created at; else 0
 	frag           *pb.WatchResponse
 	wasEstablished bool
 	stopped        bool

@@ -551,3 +551,47 @@ func TestAProgressAnswerSkipsWatchesMadeAfterItsRequest(t *testing.T) {
 		}
 	}
 }
+
+// A progress request the server leaves unanswered (etcd 3.7 drops one made
+// while a watcher is catching up) must not keep the answers to later
+// requests from watches made after it.
+func TestAnUnansweredProgressRequestDoesNotStarveLaterWatches(t *testing.T) {
+	c := sharedClient(t)
+	key := testKey(t)
+	ctx := testCtx(t)
+	first := put(t, c, key+"/old", "0")
+	const n = 2000
+	for i := 1; i < n; i++ {
+		put(t, c, key+"/old", fmt.Sprint(i))
+	}
+	for try := 0; try < 5; try++ {
+		wctx, cancel := context.WithCancel(ctx)
+		catchingUp := c.Watch(wctx, key+"/old", clientv3.WithRev(first))
+		// Asked while that watch is behind: likely left unanswered.
+		if err := c.RequestProgress(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for got := 0; got < n; {
+			wr := next(t, catchingUp)
+			got += len(wr.Events)
+		}
+		cancel()
+	}
+	later := c.Watch(ctx, key+"/new")
+	for i := 0; ; i++ {
+		if err := c.RequestProgress(ctx); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case wr := <-later:
+			if !wr.IsProgressNotify() {
+				t.Fatalf("the later watch got %+v; want a progress notification", wr)
+			}
+			return
+		case <-time.After(time.Second):
+		}
+		if i == 4 {
+			t.Fatal("a watch made after unanswered progress requests got no answer to five later ones")
+		}
+	}
+}
