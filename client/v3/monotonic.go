@@ -15,7 +15,7 @@ import (
 // client returns that answer, so that a program reading its own write
 // serializably may not see it, and two reads in a row may see revisions go
 // backwards (tools/robustness finds both). This client remembers the highest
-// revision any answer has shown it, and re-sends a serializable read whose
+// revision any answer to a call has shown it (watch events are not counted), and re-sends a serializable read whose
 // answer is older to another member, once per other endpoint, and then up
 // to behindWaits times more after a short wait (a member catching up after
 // a restart is behind by milliseconds, and it may be the only other one
@@ -23,45 +23,55 @@ import (
 // official client would. A client of one endpoint has nowhere else to ask
 // and returns the answer at once.
 
-// noteRevision raises the client's highest seen revision to reply's.
-func (c *Client) noteRevision(reply any) {
-	r, ok := reply.(interface{ GetHeader() *pb.ResponseHeader })
-	if !ok {
-		return
+// fresh reports whether reply, a successful answer of an API call, may be
+// returned, and if so raises the client's highest seen revision to its
+// revision. It may not when it answers a serializable read (a Range or a
+// Txn marked leader-optional by kv.go) with a revision older than one the
+// client has already had, and the read can still be asked again, having
+// been asked again tries times (see behindWait). It runs on every call, so
+// it looks at the reply's type before anything else.
+func (c *Client) fresh(ctx context.Context, reply any, tries int) bool {
+	var h *pb.ResponseHeader
+	read := false
+	switch r := reply.(type) {
+	case *pb.RangeResponse:
+		h, read = r.Header, true
+	case *pb.TxnResponse:
+		h, read = r.Header, true
+	case interface{ GetHeader() *pb.ResponseHeader }:
+		h = r.GetHeader()
 	}
-	rev := r.GetHeader().GetRevision()
-	for {
-		cur := c.seenRev.Load()
-		if rev <= cur || c.seenRev.CompareAndSwap(cur, rev) {
-			return
-		}
+	rev := h.GetRevision()
+	if rev == 0 {
+		return true
 	}
+	cur := c.seenRev.Load()
+	if read && rev < cur && c.mayAskAgain(ctx, tries) {
+		return false
+	}
+	for rev > cur && !c.seenRev.CompareAndSwap(cur, rev) {
+		cur = c.seenRev.Load()
+	}
+	return true
 }
 
 // behindWaits is how many times a serializable read still behind after
 // every other endpoint was asked is asked again, after 5, 10 and 20 ms.
 const behindWaits = 3
 
-// behind reports whether reply, the answer to a serializable read, is older
-// than an answer the client has already had, so that it should be asked
-// again (see behindWait), given that it has been asked again tries times.
-func (c *Client) behind(ctx context.Context, reply any, tries int) bool {
-	if b, _ := ctx.Value(leaderOptionalKey{}).(bool); !b || c.resolver == nil || balancer.Pinned(ctx) {
+// mayAskAgain reports whether a read of ctx answered from the past, already
+// asked again tries times, is asked once more: it is serializable (only
+// those may be answered from a member's own state), not pinned to one
+// member, and there is another endpoint or a wait left.
+func (c *Client) mayAskAgain(ctx context.Context, tries int) bool {
+	if c.resolver == nil || balancer.Pinned(ctx) {
 		return false
 	}
 	if n := c.resolver.Len(); n < 2 || tries >= n-1+behindWaits {
 		return false
 	}
-	var h *pb.ResponseHeader
-	switch r := reply.(type) {
-	case *pb.RangeResponse:
-		h = r.Header
-	case *pb.TxnResponse:
-		h = r.Header
-	default:
-		return false
-	}
-	return h.GetRevision() < c.seenRev.Load()
+	serializable, _ := ctx.Value(leaderOptionalKey{}).(bool)
+	return serializable
 }
 
 // behindWait is how long to wait before asking again after tries answers

@@ -2,6 +2,7 @@ package clientv3
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"go.uber.org/zap"
@@ -95,12 +96,17 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 			err = invoker(actx, method, req, reply, cc, opts...)
 		}
 		if err == errHedgeWon {
+			// The hedge went to another member already: its answer
+			// is taken as it is.
 			if err = g.copyTo(reply); err == nil {
-				c.noteRevision(reply)
+				c.fresh(ctx, reply, math.MaxInt)
 			}
 			return err
 		}
-		if err == nil && api && c.behind(ctx, reply, behindTries) {
+		if err == nil {
+			if c.fresh(ctx, reply, behindTries) {
+				return nil
+			}
 			// Ask a member other than the one that answered from
 			// the past (see monotonic.go).
 			if err := sleep(ctx, c.behindWait(behindTries)); err != nil {
@@ -110,10 +116,6 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 			actx.Context = balancer.WithAvoid(ctx, att.Addr())
 			att.Reset()
 			continue
-		}
-		if err == nil {
-			c.noteRevision(reply)
-			return nil
 		}
 		if ctx.Err() != nil {
 			return err

@@ -36,3 +36,16 @@ func (t *tasks) closeAndWait() {
 	t.mu.Unlock()
 	t.wg.Wait()
 }
+
+// startTask runs f in a goroutine. When c is not nil the goroutine is one
+// of c's tasks, so that c.Close returns only once it has ended, also for
+// Watchers and Leases that the program made on c and never closed. It
+// reports false, without running f, if c is closing; c's context has then
+// ended.
+func startTask(c *Client, f func()) bool {
+	if c == nil {
+		go f()
+		return true
+	}
+	return c.tasks.start(f)
+}
