@@ -141,14 +141,16 @@ func (r *reply) read(resp *http.Response) error {
 	defer resp.Body.Close()
 	r.status, r.header = resp.StatusCode, resp.Header
 	buf := r.body[:0]
-	hint := bodyHint(resp)
+	// hint is the guess at the size of a body of unknown length.
+	var hint *atomic.Int64
 	switch n := resp.ContentLength; {
-	case n > int64(cap(buf)) && n <= maxBody:
-		buf = r.grow(buf, int(n)+1, 0) // +1: room to see io.EOF without growing
 	case n < 0:
-		if h := int(hint.Load()); h > cap(buf) {
-			buf = r.grow(buf, h+h/16+1, 0)
+		hint = bodyHint(resp)
+		if h := int(hint.Load()); h > cap(buf) && h <= maxBody {
+			buf = r.grow(buf, h+h/16+1)
 		}
+	case n > int64(cap(buf)) && n <= maxBody:
+		buf = r.grow(buf, int(n)+1) // +1: room to see io.EOF without growing
 	}
 	for {
 		if len(buf) == cap(buf) {
@@ -156,18 +158,18 @@ func (r *reply) read(resp *http.Response) error {
 				r.body = buf[:0]
 				return errBodyTooLarge
 			}
-			buf = r.grow(buf, 2*cap(buf), int(hint.Load()))
+			buf = r.grow(buf, 2*cap(buf))
 		}
 		n, err := resp.Body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
 			r.body = buf
-			if resp.ContentLength < 0 {
-				if r.owned {
-					hint.Store(int64(len(buf)))
-				} else {
-					hint.Store(0)
-				}
+			switch {
+			case hint == nil:
+			case r.owned:
+				hint.Store(int64(len(buf)))
+			case hint.Load() != 0:
+				hint.Store(0)
 			}
 			return nil
 		}
@@ -178,14 +180,10 @@ func (r *reply) read(resp *http.Response) error {
 	}
 }
 
-// grow returns buf with room for at least want bytes, or for hint (a guess
-// at the body's size) and a little more if that is larger. Up to
-// maxPooledBody the pool's buffer grows; past it, the body moves once to a
-// buffer of its own.
-func (r *reply) grow(buf []byte, want, hint int) []byte {
-	if hint > want && hint <= maxBody {
-		want = hint + hint/16 + 1
-	}
+// grow returns buf with room for at least want bytes. Up to maxPooledBody
+// the pool's buffer grows; past it, the body moves once to a buffer of its
+// own.
+func (r *reply) grow(buf []byte, want int) []byte {
 	want = min(want, maxBody+1)
 	if want <= maxPooledBody || r.owned {
 		return slices.Grow(buf, want-len(buf))

@@ -2,8 +2,10 @@ package client
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -69,5 +71,42 @@ func TestAnOwnedBodyIsDecodedWithoutACopyAndTheResultKeepsItsValues(t *testing.T
 	defer other.release()
 	if got := resp.Node.Nodes[0].Value; got != string(bytes.Repeat([]byte("v"), 64)) {
 		t.Fatalf("a decoded value changed after its reply was released: %q", got)
+	}
+}
+
+// Against etcd: a recursive get of a directory well past the pool's limit,
+// sent chunked and with values etcd escapes, decodes whole, and again once
+// the buffer is sized from the first reply; values read first stay intact.
+func TestALargeEscapedDirectoryReadsWholeTwice(t *testing.T) {
+	kapi := sharedKeys(t)
+	ctx := testCtx(t)
+	dir := keyDir(t)
+	val := strings.Repeat("\x00\"\\é", 64)
+	const n = 300
+	for i := range n {
+		if _, err := kapi.Set(ctx, fmt.Sprintf("%s/k%03d", dir, i), val+fmt.Sprint(i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var first *Response
+	for round := range 2 {
+		resp, err := kapi.Get(ctx, dir, &GetOptions{Recursive: true, Sort: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Node.Nodes) != n {
+			t.Fatalf("round %d: %d nodes, want %d", round, len(resp.Node.Nodes), n)
+		}
+		for i, node := range resp.Node.Nodes {
+			if want := val + fmt.Sprint(i); node.Value != want {
+				t.Fatalf("round %d: node %d = %q, want %q", round, i, node.Value, want)
+			}
+		}
+		if first == nil {
+			first = resp
+		}
+	}
+	if got := first.Node.Nodes[n-1].Value; got != val+fmt.Sprint(n-1) {
+		t.Fatalf("a value of the first reply changed after the second: %q", got)
 	}
 }
