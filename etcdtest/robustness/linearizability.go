@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -49,14 +48,11 @@ func porcupineOps(h History) ([]porcupine.Operation, LinearizabilityResult) {
 	var res LinearizabilityResult
 	ops := make([]porcupine.Operation, 0, len(h.Ops))
 	for _, o := range h.Ops {
-		if o.Req.Kind == Grant || (o.Req.Kind == Get && o.Req.Serializable) {
+		if o.Req.Kind == Grant || (o.Req.Kind == Get && o.Req.Serializable) || (o.Err != "" && !o.Unknown) {
 			continue
 		}
 		out := outcome{Res: o.Res, Unknown: o.Unknown}
 		ret := int64(o.Return)
-		if o.Err != "" && !o.Unknown {
-			continue
-		}
 		if o.Unknown {
 			ret = math.MaxInt64
 			if rev, ok := applied[o.Req.Value]; ok && writesValue(o.Req) {
@@ -88,22 +84,18 @@ func appliedWrites(h History) (map[string]int64, bool) {
 		if !w.Req.Prefix || w.Req.Key != h.Prefix || w.Req.Revision == 0 || w.Req.Revision > h.StartRev+1 {
 			continue
 		}
-		var upTo int64
 		for _, r := range w.Responses {
-			if r.CompactRevision > 0 || r.Err != "" {
+			upTo, live := completeTo(r)
+			if !live {
 				break
 			}
 			for _, e := range r.Events {
-				if !e.Delete && strings.HasPrefix(e.Key, h.Prefix) {
+				if !e.Delete {
 					applied[e.Value] = e.ModRev
 				}
-				upTo = max(upTo, e.ModRev)
 			}
-			if r.Progress {
-				upTo = max(upTo, r.Revision)
-			}
+			seen = max(seen, upTo)
 		}
-		seen = max(seen, upTo)
 	}
 	var lastRev int64
 	for _, o := range h.Ops {

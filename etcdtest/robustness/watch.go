@@ -269,6 +269,10 @@ func checkWatchCompaction(v *watchView, r *watchReporter) {
 		for _, e := range resp.Events {
 			next = max(next, e.ModRev+1)
 		}
+		if resp.Progress {
+			// Every revision up to resp.Revision was shown complete.
+			next = max(next, resp.Revision+1)
+		}
 	}
 }
 
@@ -373,40 +377,61 @@ type watchOpsIndex struct {
 	// writes holds puts and transactions by key and value: values are
 	// unique, so an event's value names the one write that made it.
 	writes map[watchKeyValue]*Operation
-	// deletes holds the deletes known to have deleted, by revision and key.
+	// deletes holds the deletes known to have deleted, and the revokes known
+	// to have been applied, by the revision they returned and their key.
 	deletes map[watchEventID]bool
-	// mayVanish holds the keys that a delete of unknown outcome, a revoke or
-	// a lease expiry may have deleted at any revision.
-	mayVanish map[string]bool
+	// changes holds, by key and in revision order, the changes operations
+	// are known to have made (definiteWatchChange).
+	changes map[string][]watchKnownWrite
+	// mayDelete holds the keys that a delete or revoke of unknown outcome
+	// may have deleted, at any revision after its call.
+	mayDelete map[string]bool
+	// mayLease holds the keys that a lease-bound put of unknown outcome may
+	// have bound to a lease at a revision nobody knows.
+	mayLease map[string]bool
 }
 
 type watchKeyValue struct{ key, value string }
 
 func indexWatchOps(ops []Operation) watchOpsIndex {
-	x := watchOpsIndex{writes: map[watchKeyValue]*Operation{}, deletes: map[watchEventID]bool{}, mayVanish: map[string]bool{}}
+	x := watchOpsIndex{
+		writes: map[watchKeyValue]*Operation{}, deletes: map[watchEventID]bool{},
+		changes: map[string][]watchKnownWrite{}, mayDelete: map[string]bool{}, mayLease: map[string]bool{},
+	}
 	for i := range ops {
 		o := &ops[i]
+		if id, ok := definiteWatchChange(o); ok {
+			x.changes[id.key] = append(x.changes[id.key], watchKnownWrite{id, o})
+		}
 		switch o.Req.Kind {
 		case Put, Txn:
 			kv := watchKeyValue{o.Req.Key, o.Req.Value}
 			if _, dup := x.writes[kv]; !dup {
 				x.writes[kv] = o
 			}
-			if o.Req.Lease != 0 {
-				x.mayVanish[o.Req.Key] = true
+			if o.Unknown && leaseBound(o) {
+				x.mayLease[o.Req.Key] = true
 			}
-		case Delete:
-			if o.Unknown {
-				x.mayVanish[o.Req.Key] = true
-			} else if o.Err == "" && o.Res.Deleted > 0 {
+		case Delete, Revoke:
+			switch {
+			case o.Unknown:
+				x.mayDelete[o.Req.Key] = true
+			case o.Err != "" || o.Res.Revision <= 0:
+				// Refused, or a revoke of a lease that was gone.
+			case o.Req.Kind == Revoke || o.Res.Deleted > 0:
 				x.deletes[watchEventID{o.Res.Revision, o.Req.Key}] = true
 			}
-		case Revoke:
-			x.mayVanish[o.Req.Key] = true
 		}
+	}
+	for _, cs := range x.changes {
+		slices.SortFunc(cs, func(a, b watchKnownWrite) int { return cmp.Compare(a.id.rev, b.id.rev) })
 	}
 	return x
 }
+
+// leaseBound reports whether o puts a key bound to a lease, which the
+// lease's expiry or revoke deletes.
+func leaseBound(o *Operation) bool { return o.Req.Kind == Put && o.Req.Lease != 0 }
 
 // checkWatchEventsMatchHistory reports events that no operation of the history
 // explains ("watch/matches-history"). Each distinct event is checked once,
@@ -415,32 +440,78 @@ func indexWatchOps(ops []Operation) watchOpsIndex {
 func checkWatchEventsMatchHistory(ref watchReference, ops watchOpsIndex, r *watchReporter) {
 	for _, id := range ref.sorted {
 		e := ref.events[id]
-		if why := ops.unexplained(e.Event); why != "" {
+		if why := ops.unexplained(ref, e.Event); why != "" {
 			r.report(e.watch, "watch/matches-history", "delivered %s, but %s", describeWatchEvent(e.Event), why)
 		}
 	}
 }
 
 // unexplained says why no operation explains e; it is empty when one does.
-func (x watchOpsIndex) unexplained(e Event) string {
+func (x watchOpsIndex) unexplained(ref watchReference, e Event) string {
 	if e.Delete {
-		if x.deletes[watchEventIDOf(e)] || x.mayVanish[e.Key] {
-			return ""
-		}
-		return "no delete, revoke or lease expiry of that key can have happened at that revision"
+		return x.unexplainedDelete(ref, e)
 	}
 	o, ok := x.writes[watchKeyValue{e.Key, e.Value}]
 	switch {
 	case !ok:
 		return "no put or transaction wrote that value to that key"
-	case o.Unknown || o.Err != "":
+	case o.Unknown:
 		return ""
+	case o.Err != "":
+		return describeWatchOp(o) + " is a write the server refused"
 	case o.Req.Kind == Txn && !o.Res.Succeeded:
 		return describeWatchOp(o) + " failed its comparison"
 	case o.Res.Revision != e.ModRev:
 		return describeWatchOp(o) + " was applied at another revision"
 	}
 	return ""
+}
+
+// unexplainedDelete says why nothing explains the delete event e: a delete
+// or a revoke that returned its revision, a delete or revoke of unknown
+// outcome, or the expiry or revoke of the lease of the put it deletes.
+func (x watchOpsIndex) unexplainedDelete(ref watchReference, e Event) string {
+	if x.deletes[watchEventIDOf(e)] || x.mayDelete[e.Key] {
+		return ""
+	}
+	put, isPut := x.lastChangeBefore(ref, e.Key, e.ModRev)
+	switch {
+	case isPut && put != nil && leaseBound(put):
+		return ""
+	case isPut && put != nil:
+		return "the put it deletes, " + describeWatchOp(put) +
+			", was bound to no lease, and no delete or revoke of that key returned that revision"
+	case !isPut && x.mayLease[e.Key]:
+		// The put it deletes is not known: one bound to a lease, of
+		// unknown outcome, may have been applied unseen.
+		return ""
+	}
+	return "no delete, revoke or lease expiry of that key can have happened at that revision"
+}
+
+// lastChangeBefore returns the last change to key before revision rev that
+// a watch delivered or an operation is known to have made, and whether it
+// was a put; for a put, it returns the write that made it (nil when no
+// operation wrote its value).
+func (x watchOpsIndex) lastChangeBefore(ref watchReference, key string, rev int64) (put *Operation, isPut bool) {
+	var last int64 = -1
+	events := ref.byKey[key]
+	if i := sort.Search(len(events), func(i int) bool { return events[i].rev >= rev }); i > 0 {
+		e := ref.events[events[i-1]]
+		last, isPut = e.ModRev, !e.Delete
+		if isPut {
+			put = x.writes[watchKeyValue{key, e.Value}]
+		}
+	}
+	changes := x.changes[key]
+	if i := sort.Search(len(changes), func(i int) bool { return changes[i].id.rev >= rev }); i > 0 && changes[i-1].id.rev > last {
+		o := changes[i-1].op
+		put, isPut = nil, o.Req.Kind != Delete
+		if isPut {
+			put = o
+		}
+	}
+	return put, isPut
 }
 
 // watchReporter collects violations, at most watchReportLimit per watch and

@@ -31,6 +31,19 @@ func deleteOp(key string, rev int64) Operation {
 	return Operation{Req: Request{Kind: Delete, Key: key}, Res: Result{Revision: rev, Deleted: 1}}
 }
 
+func leasePutOp(key, value string, rev, lease int64) Operation {
+	o := putOp(key, value, rev)
+	o.Req.Lease = lease
+	return o
+}
+
+// refused makes o a write the server refused outright: certainly not
+// applied.
+func refused(o Operation) Operation {
+	o.Res, o.Err, o.Unknown = Result{}, "etcdserver: requested lease not found", false
+	return o
+}
+
 func unknownOutcome(o Operation) Operation {
 	o.Res, o.Err, o.Unknown = Result{}, "context deadline exceeded", true
 	return o
@@ -381,7 +394,106 @@ func TestCheckWatchesMatchHistory(t *testing.T) {
 				h.Ops[4].Req.Lease = 7
 			},
 		},
+		{
+			name: "a lease-bound put of the key after the delete does not explain it",
+			change: func(h *History) {
+				deleteAAt8(h)
+				h.Ops = append(h.Ops, leasePutOp("/p/a", "late", 100, 7))
+			},
+			want: []string{"watch/matches-history"},
+		},
+		{
+			name: "a lease-bound put of the key overwritten by one bound to no lease does not explain a delete",
+			change: func(h *History) {
+				deleteAAt8(h)
+				h.Ops[0].Req.Lease = 7
+			},
+			want: []string{"watch/matches-history"},
+		},
+		{
+			name: "a lease-bound put that only an operation shows applied explains a delete after the last event",
+			change: func(h *History) {
+				h.Watches[0].Responses = append(h.Watches[0].Responses, delivered(deleteEvent("/p/d", 9)), progressAt(9))
+				h.Ops = append(h.Ops, leasePutOp("/p/d", "d1", 8, 7))
+			},
+			// Watch 0 showed revision 8 complete without delivering d1.
+			want: []string{"watch/reliable"},
+		},
+		{
+			name: "a put bound to no lease that only an operation shows applied after a lease-bound one leaves a delete unexplained",
+			change: func(h *History) {
+				deleteAAt8(h)
+				h.Ops[4].Req.Lease = 7
+				h.Ops = append(h.Ops, putOp("/p/a", "a4", 7))
+			},
+			// Every watch showed revision 7 complete without delivering a4.
+			want: []string{"watch/matches-history", "watch/reliable", "watch/reliable", "watch/reliable"},
+		},
+		{
+			name: "a lease-bound put of unknown outcome explains a delete of a key no watch saw put",
+			change: func(h *History) {
+				h.Watches[0].Responses = append(h.Watches[0].Responses, delivered(deleteEvent("/p/d", 8)), progressAt(8))
+				h.Ops = append(h.Ops, unknownOutcome(leasePutOp("/p/d", "d1", 0, 7)))
+			},
+		},
+		{
+			name: "a put of unknown outcome bound to no lease does not explain a delete of a key no watch saw put",
+			change: func(h *History) {
+				h.Watches[0].Responses = append(h.Watches[0].Responses, delivered(deleteEvent("/p/d", 8)), progressAt(8))
+				h.Ops = append(h.Ops, unknownOutcome(putOp("/p/d", "d1", 0)))
+			},
+			want: []string{"watch/matches-history"},
+		},
+		{
+			name: "a revoke of the key's lease at another revision does not explain a delete event",
+			change: func(h *History) {
+				deleteAAt8(h)
+				h.Ops = append(h.Ops, Operation{Req: Request{Kind: Revoke, Key: "/p/a", Lease: 7}, Res: Result{Revision: 9}})
+			},
+			want: []string{"watch/matches-history"},
+		},
+		{
+			name: "a revoke of another key's lease does not explain a delete event",
+			change: func(h *History) {
+				deleteAAt8(h)
+				h.Ops = append(h.Ops, Operation{Req: Request{Kind: Revoke, Key: "/p/b", Lease: 7}, Res: Result{Revision: 8}})
+			},
+			want: []string{"watch/matches-history"},
+		},
+		{
+			name: "a revoke of unknown outcome explains a delete event",
+			change: func(h *History) {
+				deleteAAt8(h)
+				h.Ops = append(h.Ops, unknownOutcome(Operation{Req: Request{Kind: Revoke, Key: "/p/a", Lease: 7}}))
+			},
+		},
+		{
+			name: "a delete the server refused does not explain a delete event",
+			change: func(h *History) {
+				deleteAAt8(h)
+				h.Ops = append(h.Ops, refused(deleteOp("/p/a", 0)))
+			},
+			want: []string{"watch/matches-history"},
+		},
+		{
+			name: "a put of a write the server refused breaks watch/matches-history",
+			change: func(h *History) {
+				h.Ops[4] = refused(leasePutOp("/p/a", "a3", 0, 7))
+			},
+			want: []string{"watch/matches-history"},
+		},
 	})
+}
+
+func TestCheckWatchesNamesARefusedWrite(t *testing.T) {
+	h := cleanWatchHistory()
+	h.Ops[4] = refused(h.Ops[4])
+
+	got := checkWatches(h)
+
+	if len(got) != 1 || !strings.Contains(got[0].Detail, "a write the server refused") {
+		t.Fatalf("checkWatches reported:\n%s\nwant one violation naming a write the server refused", listViolations(got))
+	}
 }
 
 func TestCheckWatchesCompaction(t *testing.T) {
@@ -408,6 +520,23 @@ func TestCheckWatchesCompaction(t *testing.T) {
 			name:   "a watch canceled for a compaction at the revision after its last event breaks watch/compaction",
 			change: watchA(delivered(putEvent("/p/a", "a2", 4)), compactedAt(5)),
 			want:   []string{"watch/compaction"},
+		},
+		{
+			name:   "a watch canceled for a compaction past the revision after its last progress notification is fine",
+			change: watchA(delivered(putEvent("/p/a", "a2", 4)), progressAt(5), compactedAt(7)),
+		},
+		{
+			name:   "a watch canceled for a compaction at the revision after its last progress notification breaks watch/compaction",
+			change: watchA(delivered(putEvent("/p/a", "a2", 4)), progressAt(5), compactedAt(6)),
+			want:   []string{"watch/compaction"},
+		},
+		{
+			name: "a watch canceled for a compaction below a revision it showed complete, with no event, breaks watch/compaction",
+			change: func(h *History) {
+				h.Watches = append(h.Watches, WatchRecord{Worker: 4, Req: WatchRequest{Key: "/p/c", Revision: 3},
+					Responses: []WatchResponse{progressAt(6), compactedAt(5)}})
+			},
+			want: []string{"watch/compaction"},
 		},
 	})
 }

@@ -2,6 +2,7 @@ package robustness
 
 import (
 	"context"
+	"math"
 	"math/rand"
 	"sync"
 	"time"
@@ -22,32 +23,59 @@ func watchOne(ctx context.Context, cli Client, rec *recorder, worker int, req Wa
 	rec.watch(w)
 }
 
-// watchProgress tracks the highest revision the full watches have shown
-// complete, so that the run can wait for them to catch up at its end.
+// completeTo returns the revision up to which resp shows its watch has
+// delivered every event (0 if it shows nothing new), and false when resp
+// ends the watch (compacted, failed or canceled), after which it shows
+// nothing more.
+func completeTo(resp WatchResponse) (int64, bool) {
+	switch {
+	case resp.CompactRevision > 0 || resp.Err != "" || resp.Canceled:
+		return 0, false
+	case resp.Progress:
+		return resp.Revision, true
+	case len(resp.Events) > 0:
+		return resp.Events[len(resp.Events)-1].ModRev, true
+	}
+	return 0, true
+}
+
+// watchProgress tracks the revision each full watch has shown complete, so
+// that the run can wait for them to catch up at its end. A watch that ended
+// is no longer waited for.
 type watchProgress struct {
 	mu   sync.Mutex
 	revs map[int]int64
 }
 
-func (p *watchProgress) observe(id int, resp WatchResponse) {
-	rev := resp.Revision
-	if !resp.Progress && len(resp.Events) > 0 {
-		rev = resp.Events[len(resp.Events)-1].ModRev
-	}
+// open registers full watch id before it delivers anything.
+func (p *watchProgress) open(id int) {
 	p.mu.Lock()
-	p.revs[id] = max(p.revs[id], rev)
+	p.revs[id] = 0
 	p.mu.Unlock()
 }
 
-// lowest returns the revision every full watch has reached.
+func (p *watchProgress) observe(id int, resp WatchResponse) {
+	rev, live := completeTo(resp)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.revs[id]; !ok {
+		return
+	}
+	if !live {
+		delete(p.revs, id)
+		return
+	}
+	p.revs[id] = max(p.revs[id], rev)
+}
+
+// lowest returns the revision every live full watch has reached; with
+// none live, there is nothing to wait for (math.MaxInt64).
 func (p *watchProgress) lowest() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var low int64 = -1
+	low := int64(math.MaxInt64)
 	for _, r := range p.revs {
-		if low < 0 || r < low {
-			low = r
-		}
+		low = min(low, r)
 	}
 	return low
 }
