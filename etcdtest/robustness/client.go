@@ -2,13 +2,14 @@ package robustness
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
 // A Client is the client under test. Its methods are called concurrently by
-// many workers. An error return means the outcome is not known unless the
-// error says otherwise (see Result.Definite); the checker treats every write
-// that returned an error as one that may have been applied.
+// many workers. A write that returns an error may have been applied, then or
+// later, and the checker treats it so, unless the error wraps ErrNotApplied:
+// the adapter knows the server refused it (a lease that does not exist, say).
 type Client interface {
 	// Do performs one key-value or lease request.
 	Do(ctx context.Context, req Request) (Result, error)
@@ -31,6 +32,10 @@ type Client interface {
 	// Close closes the client.
 	Close() error
 }
+
+// ErrNotApplied marks, wrapped by an adapter, an error that proves the write
+// was not applied.
+var ErrNotApplied = errors.New("robustness: refused by the server, not applied")
 
 // A Locker is a concurrency.Mutex or Election on a session of its own.
 type Locker interface {

@@ -3,6 +3,7 @@ package robustness
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -50,6 +51,9 @@ func (c etcdkitClient) Do(ctx context.Context, req Request) (Result, error) {
 			opts = append(opts, clientv3.WithLease(clientv3.LeaseID(req.Lease)))
 		}
 		resp, err := c.cli.Put(ctx, req.Key, req.Value, opts...)
+		if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			return Result{}, fmt.Errorf("%w: %w", ErrNotApplied, err)
+		}
 		if err != nil {
 			return Result{}, err
 		}
@@ -204,8 +208,11 @@ func (l *etcdkitLocker) Lock(ctx context.Context, value string) (int64, error) {
 	l.key = l.m.Key()
 	resp, err := l.cli.Get(ctx, l.key)
 	if err != nil || len(resp.Kvs) == 0 {
-		// The holder cannot learn its revision: give the lock back.
-		l.m.Unlock(context.WithoutCancel(ctx))
+		// The holder cannot learn its revision: give the lock back,
+		// without waiting on a member that does not answer.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		l.m.Unlock(uctx)
+		cancel()
 		if err == nil {
 			err = errors.New("robustness: lock key vanished")
 		}

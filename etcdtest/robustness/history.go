@@ -68,8 +68,10 @@ type recorder struct {
 	h     History
 }
 
-func newRecorder(prefix string) *recorder {
-	return &recorder{start: time.Now(), h: History{Prefix: prefix}}
+// newRecorder returns a recorder whose times count from start, the run's
+// one clock: the subjects' histories and the faults share it.
+func newRecorder(prefix string, start time.Time) *recorder {
+	return &recorder{start: start, h: History{Prefix: prefix}}
 }
 
 func (r *recorder) now() time.Duration { return time.Since(r.start) }

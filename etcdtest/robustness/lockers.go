@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,16 +31,32 @@ func (l *locker) run(ctx context.Context) {
 			sleep(ctx, 200*time.Millisecond)
 			continue
 		}
-		for ctx.Err() == nil && !closed(lk.Lost()) {
-			l.hold(ctx, lk)
+		lost := l.watchLost(lk)
+		for ctx.Err() == nil && lost() == 0 {
+			l.hold(ctx, lk, lost)
 			sleep(ctx, time.Duration(l.rng.Intn(100))*time.Millisecond)
 		}
 		lk.Close()
 	}
 }
 
-// hold takes the lock once and records the holding.
-func (l *locker) hold(ctx context.Context, lk Locker) {
+// watchLost returns a function that tells when lk's session was seen lost
+// (0 while it is not): the time is taken as the loss is signalled, not
+// when the holder next looks.
+func (l *locker) watchLost(lk Locker) func() time.Duration {
+	var at atomic.Int64
+	go func() {
+		<-lk.Lost() // closed at the latest by lk.Close
+		at.Store(int64(l.rec.now()))
+	}()
+	return func() time.Duration { return time.Duration(at.Load()) }
+}
+
+// hold takes the lock once and records the holding. Released is when
+// Unlock was called: if Unlock fails, the holding may go on, and is known
+// to have gone on only if the next Lock finds the holder's key still there
+// at the same revision (checkLocks joins the two records).
+func (l *locker) hold(ctx context.Context, lk Locker, lost func() time.Duration) {
 	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	rev, err := lk.Lock(lctx, fmt.Sprintf("locker-%d", l.id))
 	cancel()
@@ -54,26 +71,14 @@ func (l *locker) hold(ctx context.Context, lk Locker) {
 		if err == nil && applied {
 			r.Writes = append(r.Writes, wrev)
 		}
-		if closed(lk.Lost()) && r.LostAt == 0 {
-			r.LostAt = l.rec.now()
-		}
 		sleep(ctx, time.Duration(l.rng.Intn(50))*time.Millisecond)
 	}
-	if closed(lk.Lost()) && r.LostAt == 0 {
-		r.LostAt = l.rec.now()
-	}
 	r.Released = l.rec.now()
+	if at := lost(); at != 0 {
+		r.LostAt = max(at, r.Acquired)
+	}
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
 	lk.Unlock(uctx)
 	cancel()
 	l.rec.lock(r)
-}
-
-func closed(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
-	}
 }

@@ -2,8 +2,10 @@ package robustness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand"
+	"slices"
 	"time"
 
 	"github.com/a74b11dd/etcdkit/etcdtest"
@@ -25,6 +27,9 @@ const (
 	RollingRestart Fault = "rolling-restart" // every member restarted, one after another
 	Compact        Fault = "compact"         // history compacted up to a few seconds ago
 )
+
+// ValidFault reports whether f is one of Faults.
+func ValidFault(f Fault) bool { return slices.Contains(Faults, f) }
 
 // Faults lists every fault, in the order the nemesis draws from.
 var Faults = []Fault{Kill, Freeze, Isolate, Blackhole, Delay, KillLeader, IsolateLeader, RollingRestart, Compact}
@@ -73,12 +78,31 @@ func (n *nemesis) run(ctx context.Context) []Injection {
 		hold := time.Duration(2000+n.rng.Intn(4000)) * time.Millisecond
 		pick := n.rng.Intn(len(n.c.Members()))
 		inj := Injection{Fault: f, Start: n.now()}
-		if err := n.inject(ctx, &inj, pick, hold); err != nil {
+		err := n.inject(ctx, &inj, pick, hold)
+		if herr := n.healAll(); err == nil {
+			err = herr
+		}
+		if err != nil {
 			inj.Err = err.Error()
 		}
 		inj.End = n.now()
 		done = append(done, inj)
 	}
+}
+
+// healAll brings back every member a fault left down (a failed restart, a
+// kill whose restart was never reached), so that the next fault never
+// strikes a cluster already short of a member.
+func (n *nemesis) healAll() error {
+	var errs []error
+	for _, m := range n.c.Members() {
+		if !m.Running() {
+			if err := m.Restart(); err != nil {
+				errs = append(errs, fmt.Errorf("restarting %s: %w", m.Name(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (n *nemesis) inject(ctx context.Context, inj *Injection, pick int, hold time.Duration) error {
@@ -120,6 +144,8 @@ func (n *nemesis) inject(ctx context.Context, inj *Injection, pick int, hold tim
 		m.SetDelay(time.Duration(100+n.rng.Intn(500)) * time.Millisecond)
 		sleep(ctx, hold)
 		m.SetDelay(0)
+	default:
+		return fmt.Errorf("robustness: unknown fault %q", inj.Fault)
 	}
 	return nil
 }
@@ -127,8 +153,11 @@ func (n *nemesis) inject(ctx context.Context, inj *Injection, pick int, hold tim
 func (n *nemesis) rollingRestart(ctx context.Context, inj *Injection) error {
 	inj.Member = "all"
 	for _, m := range n.c.Members() {
+		// A member that fails to come back stops the round: restarting
+		// the next could leave the cluster without a quorum. healAll
+		// brings it back if it is not running.
 		if err := m.Restart(); err != nil {
-			return err
+			return fmt.Errorf("restarting %s: %w", m.Name(), err)
 		}
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		_, err := n.c.WaitLeader(wctx)

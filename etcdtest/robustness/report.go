@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,11 +46,11 @@ func (r *Report) OK() bool {
 	return len(r.Violations) == 0 && r.Linearizability.Verdict == porcupine.Ok
 }
 
-func (r *subjectRun) report(cfg Config, faults []Injection) *Report {
+func (r *subjectRun) report(cfg Config, faults []Injection, window workload) *Report {
 	h := r.rec.history()
-	markStoppedLeases(&h, r.kept.wait())
+	markStoppedLeases(&h, r.stopped)
 	rep := &Report{Client: r.name, Seed: cfg.Seed, Duration: cfg.Duration, Faults: faults, KeepAlivesLost: len(h.KeepAlivesLost)}
-	rep.count(h, cfg.Duration)
+	rep.count(h, window)
 	dir := ""
 	if cfg.Dir != "" {
 		dir = filepath.Join(cfg.Dir, fmt.Sprintf("%s-seed%d", r.name, cfg.Seed))
@@ -67,9 +67,10 @@ func (r *subjectRun) report(cfg Config, faults []Injection) *Report {
 	case porcupine.Unknown:
 		rep.Violations = append(rep.Violations, violation("linearizability", "the check timed out after %v", cfg.CheckTimeout))
 	}
+	rep.Violations = append(rep.Violations, checkRevisionOrder(h)...)
 	rep.Violations = append(rep.Violations, checkSerializable(h)...)
 	rep.Violations = append(rep.Violations, checkWatches(h)...)
-	rep.Violations = append(rep.Violations, checkLocks(h, cfg.Duration)...)
+	rep.Violations = append(rep.Violations, checkLocks(h, window.to)...)
 	if dir != "" && len(rep.Violations) > 0 {
 		rep.HistoryFile = filepath.Join(dir, "history.json")
 		if b, err := json.Marshal(h); err == nil {
@@ -89,22 +90,28 @@ func markStoppedLeases(h *History, stopped map[int64]bool) {
 	}
 }
 
-func (r *Report) count(h History, workload time.Duration) {
+// count takes the figures of the requests called while the workload ran
+// (not the final reads): how many failed, and the longest time within the
+// window in which none succeeded.
+func (r *Report) count(h History, window workload) {
 	var ok []time.Duration
 	for _, o := range h.Ops {
+		if o.Call < window.from || o.Call >= window.to {
+			continue
+		}
 		r.Ops++
 		if o.Err != "" {
 			r.Failed++
 			if o.Unknown {
 				r.Unknown++
 			}
-		} else if o.Return <= workload {
+		} else if o.Return <= window.to {
 			ok = append(ok, o.Return)
 		}
 	}
-	sort.Slice(ok, func(i, j int) bool { return ok[i] < ok[j] })
-	prev := time.Duration(0)
-	for _, t := range append(ok, workload) {
+	slices.Sort(ok)
+	prev := window.from
+	for _, t := range append(ok, window.to) {
 		r.LongestStall = max(r.LongestStall, t-prev)
 		prev = t
 	}

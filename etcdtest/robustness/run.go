@@ -7,6 +7,7 @@ import (
 	"fmt"
 	mrand "math/rand"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/a74b11dd/etcdkit/etcdtest"
@@ -73,6 +74,12 @@ func (c Config) withDefaults() Config {
 // not be made (a client could not connect, the cluster did not recover).
 func Run(ctx context.Context, c *etcdtest.Cluster, cfg Config, subjects ...Subject) ([]*Report, error) {
 	cfg = cfg.withDefaults()
+	for _, f := range cfg.Faults {
+		if !ValidFault(f) {
+			return nil, fmt.Errorf("robustness: unknown fault %q (want some of %v)", f, Faults)
+		}
+	}
+	start := time.Now()
 	var tag [4]byte
 	rand.Read(tag[:])
 	runs := make([]*subjectRun, len(subjects))
@@ -85,17 +92,24 @@ func Run(ctx context.Context, c *etcdtest.Cluster, cfg Config, subjects ...Subje
 	}()
 	for i, s := range subjects {
 		prefix := fmt.Sprintf("/robustness/%s-%d-%s/", hex.EncodeToString(tag[:]), cfg.Seed, s.Name)
-		r, err := startSubject(ctx, c, cfg, s, prefix, cfg.Seed+int64(i)*1000)
+		r, err := startSubject(ctx, c, cfg, s, prefix, cfg.Seed+int64(i)*1000, start)
 		if err != nil {
 			return nil, fmt.Errorf("robustness: starting %s: %w", s.Name, err)
 		}
 		runs[i] = r
 	}
+	// The workload ran from the first worker's start; faults run for
+	// cfg.Duration from now, then every subject stops at once.
+	window := workload{from: time.Since(start)}
 	faultCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	injections := runNemesis(faultCtx, c, cfg, runs[0])
+	window.to = time.Since(start)
 	for _, r := range runs {
-		r.stopWorkers()
+		r.cancelWork()
+	}
+	for _, r := range runs {
+		r.work.Wait()
 	}
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	_, err := c.WaitLeader(wctx)
@@ -103,13 +117,19 @@ func Run(ctx context.Context, c *etcdtest.Cluster, cfg Config, subjects ...Subje
 	if err != nil {
 		return nil, fmt.Errorf("robustness: the cluster did not recover: %w", err)
 	}
+	for _, r := range runs {
+		r.finish(ctx)
+	}
 	reports := make([]*Report, len(runs))
 	for i, r := range runs {
-		r.finish(ctx)
-		reports[i] = r.report(cfg, injections)
+		reports[i] = r.report(cfg, injections, window)
 	}
 	return reports, nil
 }
+
+// workload is when the workers ran, on the run's clock: the figures and
+// the lock holdings count within it.
+type workload struct{ from, to time.Duration }
 
 func runNemesis(ctx context.Context, c *etcdtest.Cluster, cfg Config, observer *subjectRun) []Injection {
 	if cfg.NoFaults {
@@ -118,7 +138,7 @@ func runNemesis(ctx context.Context, c *etcdtest.Cluster, cfg Config, observer *
 	}
 	cli := observer.clients[0]
 	n := &nemesis{
-		c: c, rng: mrand.New(mrand.NewSource(cfg.Seed)), faults: cfg.Faults, now: observer.rec.now,
+		c: c, rng: mrand.New(mrand.NewSource(cfg.Seed)), faults: cfg.Faults, now: observer.rec.now, // the run's one clock
 		compact: cli.Compact,
 		currentRev: func(ctx context.Context) (int64, error) {
 			res, err := cli.Do(ctx, Request{Kind: Get, Key: observer.prefix})
@@ -141,11 +161,15 @@ type subjectRun struct {
 	cancelClients, cancelWork, cancelKeep, cancelWatch context.CancelFunc
 	work, watch                                        sync.WaitGroup
 	progress                                           *watchProgress
-	lastRev                                            func() int64
+	// latest is the highest revision any worker's request returned.
+	latest atomic.Int64
+	// stopped holds the leases whose keep-alive ended before the run's
+	// end, once finish has ended them all.
+	stopped map[int64]bool
 }
 
-func startSubject(ctx context.Context, c *etcdtest.Cluster, cfg Config, s Subject, prefix string, seed int64) (*subjectRun, error) {
-	r := &subjectRun{name: s.Name, prefix: prefix, rec: newRecorder(prefix + "kv/"), progress: &watchProgress{revs: map[int]int64{}}}
+func startSubject(ctx context.Context, c *etcdtest.Cluster, cfg Config, s Subject, prefix string, seed int64, start time.Time) (*subjectRun, error) {
+	r := &subjectRun{name: s.Name, prefix: prefix, rec: newRecorder(prefix+"kv/", start), progress: &watchProgress{revs: map[int]int64{}}}
 	cctx, cancel := context.WithCancel(ctx)
 	r.cancelClients = cancel
 	for range cfg.Clients {
@@ -176,6 +200,7 @@ func (r *subjectRun) startWatches(ctx context.Context) {
 	wctx, cancel := context.WithCancel(ctx)
 	r.cancelWatch = cancel
 	for i, cli := range r.clients {
+		r.progress.open(-1 - i)
 		r.watch.Add(1)
 		go func() {
 			defer r.watch.Done()
@@ -190,9 +215,6 @@ func (r *subjectRun) startWorkers(ctx context.Context, cfg Config, seed int64) {
 	r.kept = newKeptLeases(kctx, r.rec)
 	wctx, cancel := context.WithCancel(ctx)
 	r.cancelWork = cancel
-	var revMu sync.Mutex
-	var latest int64
-	r.lastRev = func() int64 { revMu.Lock(); defer revMu.Unlock(); return latest }
 	go1 := func(f func()) {
 		r.work.Add(1)
 		go func() { defer r.work.Done(); f() }()
@@ -201,15 +223,15 @@ func (r *subjectRun) startWorkers(ctx context.Context, cfg Config, seed int64) {
 		w := &kvWorker{id: i, cli: r.clients[i%len(r.clients)], rec: r.rec, rng: mrand.New(mrand.NewSource(seed + int64(i))),
 			keys: r.keys, seen: map[string]Result{}, kept: r.kept}
 		w.onResult = func(res Result) {
-			revMu.Lock()
-			latest = max(latest, res.Revision)
-			revMu.Unlock()
+			for cur := r.latest.Load(); res.Revision > cur && !r.latest.CompareAndSwap(cur, res.Revision); {
+				cur = r.latest.Load()
+			}
 		}
 		go1(func() { w.run(wctx) })
 	}
 	churner := cfg.Workers
 	go1(func() {
-		churnWatches(wctx, r.clients[1%len(r.clients)], r.rec, churner, mrand.New(mrand.NewSource(seed-1)), r.keys, r.lastRev)
+		churnWatches(wctx, r.clients[1%len(r.clients)], r.rec, churner, mrand.New(mrand.NewSource(seed-1)), r.keys, r.latest.Load)
 	})
 	for i := range cfg.Lockers {
 		l := &locker{id: churner + 1 + i, cli: r.clients[i%len(r.clients)], rec: r.rec, rng: mrand.New(mrand.NewSource(seed - 2 - int64(i))),
@@ -221,12 +243,6 @@ func (r *subjectRun) startWorkers(ctx context.Context, cfg Config, seed int64) {
 		l.resource = l.name + "-resource"
 		go1(func() { l.run(wctx) })
 	}
-}
-
-// stopWorkers ends the workload and waits for every worker.
-func (r *subjectRun) stopWorkers() {
-	r.cancelWork()
-	r.work.Wait()
 }
 
 // finish reads every key once more on the healed cluster, lets the full
@@ -255,7 +271,7 @@ func (r *subjectRun) finish(ctx context.Context) {
 	r.cancelKeep()
 	r.cancelWatch()
 	r.watch.Wait()
-	r.kept.wait()
+	r.stopped = r.kept.wait()
 }
 
 // close closes the subject's clients, ending whatever still runs.

@@ -2,9 +2,9 @@ package robustness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand"
-	"strings"
 	"sync"
 	"time"
 )
@@ -125,7 +125,7 @@ func (w *kvWorker) do(ctx context.Context, req Request) (Result, bool) {
 	op := Operation{Worker: w.id, Call: call, Return: ret, Req: req, Res: res}
 	if err != nil {
 		op.Err = err.Error()
-		op.Unknown = req.Kind != Get && req.Kind != Grant && !notApplied(err)
+		op.Unknown = req.Kind != Get && req.Kind != Grant && !errors.Is(err, ErrNotApplied)
 	}
 	w.rec.op(op)
 	if err == nil && (req.Kind == Get || (req.Kind == Txn && !res.Succeeded)) {
@@ -135,12 +135,6 @@ func (w *kvWorker) do(ctx context.Context, req Request) (Result, bool) {
 		w.onResult(res)
 	}
 	return res, err == nil
-}
-
-// notApplied reports whether err says the server refused the write, so that
-// it was certainly not applied.
-func notApplied(err error) bool {
-	return strings.Contains(err.Error(), "requested lease not found")
 }
 
 // keptLeases keeps leases alive through the client under test and records

@@ -42,8 +42,12 @@ func main() {
 	}
 	var fs []robustness.Fault
 	if *faults != "" {
-		for _, f := range strings.Split(*faults, ",") {
-			fs = append(fs, robustness.Fault(strings.TrimSpace(f)))
+		for _, name := range strings.Split(*faults, ",") {
+			f := robustness.Fault(strings.TrimSpace(name))
+			if !robustness.ValidFault(f) {
+				fail(fmt.Errorf("-faults: unknown fault %q (want some of %s)", f, faultNames()))
+			}
+			fs = append(fs, f)
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
