@@ -42,16 +42,17 @@ func tinyConfig(t *testing.T) config {
 // workload is reported as n/a, which is what the bench must do with it.
 var notImplemented = regexp.MustCompile(`(?i)not implemented`)
 
-func TestEveryWorkloadRunsForEveryClient(t *testing.T) {
-	cfg := tinyConfig(t)
+// runTiny runs cfg's workloads (a tiny configuration, within 3 minutes)
+// and returns the results, and each of them by workload and client.
+func runTiny(t *testing.T, cfg *config) (results []Result, got map[string]map[string]*Result) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	results, err := run(ctx, &cfg)
+	results, err := run(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	got := make(map[string]map[string]*Result)
+	got = make(map[string]map[string]*Result)
 	for i := range results {
 		r := &results[i]
 		if got[r.Workload] == nil {
@@ -59,6 +60,12 @@ func TestEveryWorkloadRunsForEveryClient(t *testing.T) {
 		}
 		got[r.Workload][r.Client] = r
 	}
+	return results, got
+}
+
+func TestEveryWorkloadRunsForEveryClient(t *testing.T) {
+	cfg := tinyConfig(t)
+	results, got := runTiny(t, &cfg)
 	for _, w := range allWorkloads() {
 		for _, client := range []string{clientEtcdkit, clientOfficial, clientRaw} {
 			r := got[w.name][client]

@@ -3,6 +3,7 @@ package main
 import (
 	"runtime"
 	"runtime/metrics"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -19,13 +20,47 @@ import (
 // the heap sampler. The goroutine figure leaves them out.
 var harnessGoroutines atomic.Int64
 
-// goHarness runs f on a goroutine counted in harnessGoroutines.
-func goHarness(f func()) {
+// goHarness runs f on a goroutine counted in harnessGoroutines. The
+// channel it returns is closed once f has returned and the goroutine is no
+// longer counted.
+func goHarness(f func()) <-chan struct{} {
+	done := make(chan struct{})
 	harnessGoroutines.Add(1)
 	go func() {
+		defer close(done) // after the decrement: a waiter sees the count without f
 		defer harnessGoroutines.Add(-1)
 		f()
 	}()
+	return done
+}
+
+// warmGoroutines starts n goroutines, waits until all of them are parked,
+// and ends them, before the first phase of a workload whose clients hold
+// many goroutines. The runtime never frees a goroutine's descriptor: an
+// ended goroutine's is kept, in the heap, for the next goroutine to reuse.
+// So the first phase to reach a goroutine count pays the heap of the
+// descriptors (some 5 MB per 10,000 goroutines), and every later phase,
+// of any client, reuses them for free; etcdkit runs first and would carry
+// the cost for every client. Warmed up, the pool holds the descriptors
+// beforehand, every phase's baseline includes them, and every client is
+// measured alike.
+func warmGoroutines(n int) {
+	before := runtime.NumGoroutine()
+	var parked, ended sync.WaitGroup
+	release := make(chan struct{})
+	parked.Add(n)
+	ended.Add(n)
+	for range n {
+		go func() {
+			defer ended.Done()
+			parked.Done()
+			<-release
+		}()
+	}
+	parked.Wait()
+	close(release)
+	ended.Wait()
+	quiesce(before, clientLinger) // until they have exited, not only said so
 }
 
 // heapMetrics are the runtime/metrics that add up to MemStats.HeapInuse
@@ -79,7 +114,7 @@ func collectAll() {
 
 // hold records, outside the measured window and while the client still
 // holds everything the workload gave it, the heap in use after collecting
-// the garbage (pooled buffers included, as for the baseline) and the
+// the garbage (pooled buffers freed, as for the baseline) and the
 // goroutines, beyond the phase's baseline. harnessHeap is
 // what the workload itself keeps live at that moment (a buffer it records
 // into, say), left out of the heap figure.
@@ -96,36 +131,45 @@ func (p *phase) setFootprint(heap, goroutines float64) {
 	p.goroutines = goroutines
 }
 
-// heapPeak samples the heap in use every interval from its start to its
-// stop and keeps the largest value: the peak a large read reaches, which
-// one reading after the read would miss (the collector may have run).
+// heapPeak samples the heap in use every interval from begin to stop and
+// keeps the largest value: the peak a large read reaches, which one reading
+// after the read would miss (the collector may have run).
 type heapPeak struct {
-	r     *heapReader
-	base  uint64
-	peak  atomic.Uint64
+	r      *heapReader
+	ticker *time.Ticker
+	base   uint64
+	// peak is written by the sampler only, and read by stop once the
+	// sampler has ended.
+	peak  uint64
+	begun chan struct{}
 	quit  chan struct{}
-	ended chan struct{}
+	ended <-chan struct{}
 }
 
 // heapSampleEvery is how often heapPeak samples: a peak shorter than this
 // can be missed, a read of a large range is far longer.
 const heapSampleEvery = 5 * time.Millisecond
 
-// startHeapPeak takes the heap in use now as the base the peak is measured
-// from; the caller collects the garbage first.
-func startHeapPeak() *heapPeak {
-	h := &heapPeak{r: newHeapReader(), quit: make(chan struct{}), ended: make(chan struct{})}
-	h.base = h.r.inuse()
-	h.peak.Store(h.base)
-	goHarness(func() {
-		defer close(h.ended)
-		t := time.NewTicker(heapSampleEvery)
-		defer t.Stop()
+// newHeapPeak makes a sampler and parks it until begin: everything it
+// allocates (its goroutine, its reader, its ticker) is allocated before the
+// caller collects the garbage and calls begin, so it is in the base, not
+// in the peak.
+func newHeapPeak() *heapPeak {
+	h := &heapPeak{r: newHeapReader(), ticker: time.NewTicker(heapSampleEvery),
+		begun: make(chan struct{}), quit: make(chan struct{})}
+	h.ticker.Stop() // until begin
+	h.ended = goHarness(func() {
+		defer h.ticker.Stop()
+		select {
+		case <-h.begun:
+		case <-h.quit: // stopped before it began
+			return
+		}
 		for {
 			select {
 			case <-h.quit:
 				return
-			case <-t.C:
+			case <-h.ticker.C:
 				h.sample()
 			}
 		}
@@ -133,21 +177,23 @@ func startHeapPeak() *heapPeak {
 	return h
 }
 
-func (h *heapPeak) sample() {
-	v := h.r.inuse()
-	for {
-		old := h.peak.Load()
-		if v <= old || h.peak.CompareAndSwap(old, v) {
-			return
-		}
-	}
+// begin takes the heap in use now as the base the peak is measured from
+// (the caller collects the garbage first) and starts sampling. It does not
+// allocate.
+func (h *heapPeak) begin() {
+	h.base = h.r.inuse()
+	h.peak = h.base
+	h.ticker.Reset(heapSampleEvery)
+	close(h.begun) // hands the reader and peak over to the sampler
 }
 
+func (h *heapPeak) sample() { h.peak = max(h.peak, h.r.inuse()) }
+
 // stop samples once more, ends the sampler and returns the peak above the
-// base (0 if the heap never grew).
+// base (0 if the heap never grew). begin must have been called.
 func (h *heapPeak) stop() uint64 {
 	close(h.quit)
 	<-h.ended
 	h.sample() // after the sampler has ended: the reader is not shared
-	return h.peak.Load() - h.base
+	return h.peak - h.base
 }

@@ -123,9 +123,11 @@ func pairs(results []Result) (keys []pairKey, byKey map[pairKey]map[string]*Resu
 	return keys, byKey
 }
 
-// ratio returns a ÷ b, or NaN when either is missing.
+// ratio returns a ÷ b, or NaN when either is missing or not above 0: a
+// heap figure can be 0 or below, within the noise, and a ratio of it would
+// mean nothing.
 func ratio(a, b float64) float64 {
-	if b == 0 || math.IsNaN(a) || math.IsNaN(b) {
+	if !(a > 0 && b > 0) { // NaN too
 		return math.NaN()
 	}
 	return a / b

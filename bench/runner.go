@@ -95,8 +95,13 @@ type workload struct {
 	// prepare, if set, seeds data every phase of the workload reads; it
 	// runs once per cluster, before any phase.
 	prepare func(ctx context.Context, e *env) error
-	v3      func(ctx context.Context, e *env, c v3Client, p *phase) error
-	v2      func(ctx context.Context, e *env, c v2Client, p *phase) error
+	// warmGoroutines, if set, is about the most goroutines a phase of the
+	// workload runs at once, started and ended before its first phase so
+	// that no client pays for the others' goroutine descriptors (see
+	// warmGoroutines in footprint.go).
+	warmGoroutines int
+	v3             func(ctx context.Context, e *env, c v3Client, p *phase) error
+	v2             func(ctx context.Context, e *env, c v2Client, p *phase) error
 }
 
 func (w *workload) api() string {
@@ -280,6 +285,15 @@ func newEnv(ctx context.Context, cfg *config, cl cluster, endpoints []string) (_
 			return nil, nil, err
 		}
 		closers = append(closers, e.setup3.Close)
+		// grpc connects on the first call. The scale workloads' first phase
+		// (scale-keepalive grants its leases with this connection after its
+		// baseline) would count the goroutines and buffers of connecting
+		// as the client's: connect now.
+		if cfg.scale != nil {
+			if _, err := e.setup3.kv.Range(ctx, &pb.RangeRequest{Key: []byte(warmKeyV3)}); err != nil {
+				return nil, nil, fmt.Errorf("connecting: %w", err)
+			}
+		}
 		return e, closeAll, nil
 	}
 	e.setup2 = dialRawV2(e.urls)
@@ -299,6 +313,9 @@ func runWorkload(ctx context.Context, e *env, cl cluster, w *workload) ([]Result
 		if err := w.prepare(ctx, e); err != nil {
 			return nil, fmt.Errorf("%s: preparing: %w", w.name, err)
 		}
+	}
+	if w.warmGoroutines > 0 {
+		warmGoroutines(w.warmGoroutines)
 	}
 	names := clientNames(cfg)
 	samples := make(map[string][]sample)
@@ -438,7 +455,12 @@ func runPhase(ctx context.Context, e *env, w *workload, client string, p *phase)
 			err = fmt.Errorf("panic: %v", v)
 		}
 		p.finish()
-		quiesce(p.base.goroutines, clientLinger)
+		// The scale workloads' figures depend on the next phase starting
+		// without this one's goroutines: say so when they linger.
+		if !quiesce(p.base.goroutines, clientLinger) && e.cfg.scale != nil {
+			fmt.Fprintf(os.Stderr, "bench: warning: %s %s: %d goroutines still running %v after the phase, %d before it; the next phase's figures may include them\n",
+				w.name, client, runtime.NumGoroutine(), clientLinger, p.base.goroutines)
+		}
 	}()
 	endpoints, urls := e.clientEndpoints(w)
 	if w.v3 != nil {
@@ -474,12 +496,16 @@ const clientLinger = 3 * time.Second
 
 // quiesce waits until no more than n goroutines are left, or for at most
 // limit: a closed client's goroutines winding down must not run in the next
-// client's measured window.
-func quiesce(n int, limit time.Duration) {
+// client's measured window. It reports whether they came down to n.
+func quiesce(n int, limit time.Duration) bool {
 	deadline := time.Now().Add(limit)
-	for runtime.NumGoroutine() > n && time.Now().Before(deadline) {
+	for runtime.NumGoroutine() > n {
+		if !time.Now().Before(deadline) {
+			return false
+		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	return true
 }
 
 // runProfiled runs one more, unmeasured phase with the CPU profiler on, so

@@ -101,12 +101,17 @@ func scaleWorkloads(s *scaleConfig) []workload {
 		size = fmt.Sprintf("%d KiB", s.listValue/1024)
 	}
 	list := fmt.Sprintf("%s keys × %s", grouped(s.listKeys), size)
+	// The workloads that hold goroutines warm the runtime's pool of
+	// goroutine descriptors up first (footprint.go): to about the most any
+	// of them runs, a lease's or a watcher's goroutine in the client and
+	// the harness's reader of its channel.
+	warm := max(s.leases, 2*s.watches)
 	return []workload{
-		{name: "scale-keepalive", unit: "s", oneMember: true, v3: scaleKeepAliveWorkload,
+		{name: "scale-keepalive", unit: "s", oneMember: true, warmGoroutines: warm, v3: scaleKeepAliveWorkload,
 			title: fmt.Sprintf("keep-alive of %s leases, TTL %d s (per second)", grouped(s.leases), s.leaseTTL)},
-		{name: "scale-watch-keys", unit: "event", oneMember: true, v3: scaleWatchWorkload(false),
+		{name: "scale-watch-keys", unit: "event", oneMember: true, warmGoroutines: warm, v3: scaleWatchWorkload(false),
 			title: fmt.Sprintf("%s watchers, one key each, %s puts/s", grouped(s.watches), grouped(s.eventRate))},
-		{name: "scale-watch-prefixes", unit: "event", oneMember: true, v3: scaleWatchWorkload(true),
+		{name: "scale-watch-prefixes", unit: "event", oneMember: true, warmGoroutines: warm, v3: scaleWatchWorkload(true),
 			title: fmt.Sprintf("%s watchers over %s prefixes, %s puts/s", grouped(s.watches), grouped(s.prefixes), grouped(s.eventRate))},
 		{name: "scale-list-get", unit: "read", oneMember: true, prepare: seedScaleList, v3: scaleListWorkload(listGet),
 			title: "list " + list + ": Get(prefix)"},
@@ -163,11 +168,12 @@ func scaleWatchWorkload(prefixes bool) v3Run {
 		puts := max(1, int(float64(s.eventRate)*s.eventsFor.Seconds()))
 		job := writerJob{Endpoints: e.endpoints, Prefix: base, N: puts, Workers: scaleWriters,
 			ValueSize: valueSize, Rate: float64(s.eventRate), Record: true}
-		watched := make([]string, s.watches)
+		var watched []string
 		var want int64
 		if prefixes {
 			// Watcher i watches prefix i mod prefixes; put j writes under
 			// prefix j mod prefixes and reaches all of its watchers.
+			watched = make([]string, s.watches)
 			perPrefix := make([]int64, s.prefixes)
 			for i := range watched {
 				watched[i] = base + strconv.Itoa(i%s.prefixes) + "/"
@@ -178,7 +184,7 @@ func scaleWatchWorkload(prefixes bool) v3Run {
 			}
 			job.Keys, job.Suffix = s.prefixes, "/k"
 		} else {
-			copy(watched, keys(base, s.watches))
+			watched = keys(base, s.watches)
 			want = int64(puts)
 			job.Keys = s.watches
 		}
@@ -205,12 +211,7 @@ func scaleWatchWorkload(prefixes bool) v3Run {
 		if err != nil {
 			return err
 		}
-		stopped := false
-		defer func() {
-			if !stopped {
-				stop()
-			}
-		}()
+		defer stop()
 		w, err := startWriter(ctx, job)
 		if err != nil {
 			return err
@@ -225,7 +226,6 @@ func scaleWatchWorkload(prefixes bool) v3Run {
 		}
 		p.hold(uint64(cap(arrivals)+cap(returned)) * uint64(unsafe.Sizeof(revTime{})))
 		stop() // the arrivals are complete once the watchers' goroutines have ended
-		stopped = true
 		if watchErr != nil {
 			return watchErr
 		}
@@ -284,8 +284,13 @@ func listPaged(ctx context.Context, c v3Client, s *scaleConfig) (int, error) {
 func scaleListWorkload(read listRead) v3Run {
 	return func(ctx context.Context, e *env, c v3Client, p *phase) error {
 		s := e.cfg.scale
-		p.start() // collects the garbage: the peak's base is what is live
-		peak := startHeapPeak()
+		// The sampler is made before the window, its base read at its
+		// opening, after the garbage of everything before (pooled buffers
+		// included) has been collected: the base is what is live.
+		peak := newHeapPeak()
+		collectAll()
+		p.start()
+		peak.begin()
 		t0 := time.Now()
 		n, err := read(ctx, c, s)
 		took := time.Since(t0)
@@ -331,17 +336,11 @@ func scaleCallersWorkload(ctx context.Context, e *env, c v3Client, p *phase) err
 }
 
 // grouped writes n with thousands separators: 10000 is "10,000".
+// The sizes it writes are positive (scaleConfig.check).
 func grouped(n int) string {
 	s := strconv.Itoa(n)
-	neg := len(s) > 0 && s[0] == '-'
-	if neg {
-		s = s[1:]
-	}
 	for i := len(s) - 3; i > 0; i -= 3 {
 		s = s[:i] + "," + s[i:]
-	}
-	if neg {
-		s = "-" + s
 	}
 	return s
 }

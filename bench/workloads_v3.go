@@ -215,7 +215,9 @@ func keepAliveWorkload(ctx context.Context, e *env, c v3Client, p *phase) error 
 	return keepAliveWindow(ctx, e, c, p, ids, e.cfg.leaseTTL, e.cfg.keepAlive, nil)
 }
 
-// grantLeases grants n leases with the setup connection.
+// grantLeases grants n leases with the setup connection. On an error, it
+// returns the ids it granted so far along with it (0 for the leases it did
+// not grant), for revokeLeases.
 func grantLeases(ctx context.Context, e *env, n int, ttl int64) ([]int64, error) {
 	ids := make([]int64, n)
 	var idx atomic.Int64
@@ -225,7 +227,7 @@ func grantLeases(ctx context.Context, e *env, n int, ttl int64) ([]int64, error)
 		ids[i] = id
 		return err
 	}); err != nil {
-		return nil, fmt.Errorf("granting: %w", err)
+		return ids, fmt.Errorf("granting: %w", err)
 	}
 	return ids, nil
 }

@@ -34,7 +34,7 @@ type writerJob struct {
 	N         int      `json:"n"`
 	Workers   int      `json:"workers"`
 	ValueSize int      `json:"value_size"`
-	// Put i writes the key Prefix + i%Keys + Suffix (Keys 0: 1,000).
+	// Put i writes the key Prefix + i%Keys + Suffix (Keys 0: keySpace).
 	Keys   int    `json:"keys,omitempty"`
 	Suffix string `json:"suffix,omitempty"`
 	// Rate, if set, paces the puts: put i is sent i/Rate seconds after the
@@ -75,14 +75,17 @@ func writeJob(job writerJob, in io.Reader, out io.Writer) error {
 	if _, err := c.Get(ctx, warmKeyV3, true); err != nil {
 		return err
 	}
-	keys := make([]string, 1000)
+	n := keySpace
 	if job.Keys > 0 {
-		keys = make([]string, job.Keys)
+		n = job.Keys
 	}
-	for i := range keys {
-		keys[i] = job.Prefix + strconv.Itoa(i) + job.Suffix
+	ks := keys(job.Prefix, n)
+	if job.Suffix != "" {
+		for i := range ks {
+			ks[i] += job.Suffix
+		}
 	}
-	val := []byte(strings.Repeat("v", job.ValueSize))
+	val := []byte(value(job.ValueSize))
 	var revs, returned []int64
 	if job.Record {
 		revs, returned = make([]int64, job.N), make([]int64, job.N)
@@ -107,7 +110,7 @@ func writeJob(job writerJob, in io.Reader, out io.Writer) error {
 				if job.Rate > 0 {
 					time.Sleep(time.Until(began.Add(time.Duration(float64(i) / job.Rate * float64(time.Second)))))
 				}
-				resp, err := c.kv.Put(ctx, &pb.PutRequest{Key: []byte(keys[i%int64(len(keys))]), Value: val})
+				resp, err := c.kv.Put(ctx, &pb.PutRequest{Key: []byte(ks[i%int64(len(ks))]), Value: val})
 				if err != nil {
 					errs <- err
 					cancel()
