@@ -166,14 +166,19 @@ func TestKeepAliveSlowReaderDoesNotStallOtherLeases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Renewals come every TTL/3; four of them span more than a TTL, so the
-	// unread lease would have expired had its renewals stopped.
-	for range 4 {
+	// Renewals come every TTL/3; seven of them span twice the TTL, so the
+	// unread lease would have expired had its renewals stopped. etcd reports
+	// a live lease's remaining seconds rounded down (0 is alive) and -1 for
+	// one that has expired.
+	for range 7 {
 		nextKeepAlive(t, fast)
 	}
 	ttl, err := c.TimeToLive(ctx, slowID)
-	if err != nil || ttl.TTL <= 0 {
-		t.Fatalf("unread lease: TimeToLive = %+v, %v; want it alive", ttl, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl.TTL < 0 {
+		t.Fatalf("unread lease: TimeToLive TTL = %d; want it alive (TTL >= 0)", ttl.TTL)
 	}
 	if r := nextKeepAlive(t, slow); r.ID != slowID {
 		t.Fatalf("unread channel holds a renewal of %d; want %d", r.ID, slowID)
