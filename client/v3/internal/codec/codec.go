@@ -72,7 +72,7 @@ func (Codec) Unmarshal(data mem.BufferSlice, v any) error {
 
 func hasFastDecoder(v any) bool {
 	switch v.(type) {
-	case *pb.RangeResponse, *pb.WatchResponse:
+	case *pb.RangeResponse, *pb.RangeStreamResponse, *pb.WatchResponse:
 		return true
 	}
 	return false
@@ -87,6 +87,8 @@ func decodeFast(b []byte, v any, own bool) bool {
 	switch r := v.(type) {
 	case *pb.RangeResponse:
 		return decodeRangeResponse(b, r, own)
+	case *pb.RangeStreamResponse:
+		return decodeRangeStreamResponse(b, r, own)
 	case *pb.WatchResponse:
 		return decodeWatchResponse(b, r, own)
 	}

@@ -99,6 +99,8 @@ func nilBytes(m proto.Message) string {
 	switch m := m.(type) {
 	case *pb.RangeResponse:
 		kvs = m.Kvs
+	case *pb.RangeStreamResponse:
+		kvs = m.GetRangeResponse().GetKvs()
 	case *pb.WatchResponse:
 		for _, ev := range m.Events {
 			kvs = append(kvs, ev.Kv, ev.PrevKv)
@@ -125,9 +127,16 @@ func btoi(b bool) int {
 func TestDecodedResponsesEqualProtoUnmarshal(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 2000 {
-		var m proto.Message = randomRange(r)
-		if i%2 == 1 {
+		var m proto.Message
+		switch i % 4 {
+		case 0:
+			m = randomRange(r)
+		case 1:
 			m = randomWatch(r)
+		case 2:
+			m = &pb.RangeStreamResponse{RangeResponse: randomRange(r)}
+		case 3:
+			m = &pb.RangeStreamResponse{} // a chunk with nothing in it
 		}
 		b, err := proto.Marshal(m)
 		if err != nil {
@@ -149,6 +158,18 @@ func TestUnexpectedFieldsFallBackToProtoUnmarshal(t *testing.T) {
 		"length beyond the buffer": append(protowire.AppendTag(nil, 2, protowire.BytesType), 0x7f),
 		"kv sent twice in event":   protowire.AppendBytes(protowire.AppendTag(nil, 11, protowire.BytesType), protowire.AppendBytes(protowire.AppendTag(protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), kv), 2, protowire.BytesType), kv)),
 		"invalid UTF-8 reason":     protowire.AppendBytes(protowire.AppendTag(nil, 6, protowire.BytesType), []byte{0xff, 0xfe}),
+	}
+	// A RangeStream chunk wraps a RangeResponse in field 1.
+	inner := protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), kv)
+	chunk := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), inner)
+	chunkCases := map[string][]byte{
+		"range response sent twice in a chunk": append(append([]byte(nil), chunk...), chunk...),
+		"unknown field in a chunk":             protowire.AppendVarint(protowire.AppendTag(append([]byte(nil), chunk...), 7, protowire.VarintType), 1),
+		"range response as a varint":           protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 3),
+		"truncated range response":             chunk[:len(chunk)-1],
+	}
+	for name, b := range chunkCases {
+		t.Run(name, func(t *testing.T) { decodeBoth(t, b, &pb.RangeStreamResponse{}) })
 	}
 	for name, b := range cases {
 		t.Run(name, func(t *testing.T) {

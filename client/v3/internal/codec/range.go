@@ -68,6 +68,35 @@ func decodeRangeResponse(b []byte, r *pb.RangeResponse, own bool) bool {
 	return true
 }
 
+// decodeRangeStreamResponse decodes one chunk of a RangeStream, a
+// RangeResponse wrapped in field 1, as decodeRangeResponse does. A chunk
+// that repeats the field (which the generic decoder would merge) is left
+// to the generic decoder.
+func decodeRangeStreamResponse(b []byte, r *pb.RangeStreamResponse, own bool) bool {
+	var inner []byte
+	seen := false
+	f := fields{b: b}
+	for num, typ := range f.all() {
+		if num != 1 || typ != protowire.BytesType || seen {
+			return false
+		}
+		inner, seen = f.bytes(), true
+	}
+	if !f.ok() {
+		return false
+	}
+	r.Reset()
+	if !seen {
+		return true
+	}
+	rr := new(pb.RangeResponse)
+	if !decodeRangeResponse(inner, rr, own) {
+		return false
+	}
+	r.RangeResponse = rr
+	return true
+}
+
 // measureKVs counts the key-values in the fields numbered field of the
 // message b and, with sized, the bytes of their keys and values. ok is
 // false if b is malformed there.
