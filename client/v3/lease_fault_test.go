@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	"github.com/a74b11dd/etcdkit/etcdtest"
 )
@@ -176,5 +178,39 @@ func (f *keepAliveFault) renewedRightAfterALeader(t *testing.T, what string, act
 	f.leaseAlive(t, "after "+what)
 	f.cli.Close()
 	for range renewed {
+	}
+}
+
+// A keep-alive request is sent once per stream: while its answer is on its
+// way (800 ms here, longer than the 500 ms after which the official lessor
+// asks again), the lease is not asked again. Requests asked again pile up
+// at a slow member ahead of other leases' renewals: with 10,000 leases on
+// a follower they delayed renewals past the TTL and lost leases.
+func TestAKeepAliveIsNotSentAgainWhileItsAnswerIsOnTheWay(t *testing.T) {
+	clus := etcdtest.NewCluster(t)
+	cli := newTestClient(t, clus.Endpoints())
+	lc := &countingLeaseClient{LeaseClient: pb.NewLeaseClient(cli.ActiveConnection())}
+	l := clientv3.NewLeaseFromLeaseClient(lc, nil, 0)
+	defer l.Close()
+	ctx := testCtx(t)
+	id := grant(t, l, 6)
+	ch, err := l.KeepAlive(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextKeepAlive(t, ch)
+	m := clus.Members()[0]
+	m.SetDelay(400 * time.Millisecond) // each way
+	defer m.SetDelay(0)
+	before := lc.sent.Load()
+	const renewals = 3
+	for range renewals {
+		if r := nextKeepAlive(t, ch); r.TTL <= 0 {
+			t.Fatalf("renewal with TTL %d; want a live lease", r.TTL)
+		}
+	}
+	// The next renewal is due a third of the TTL (2 s) after the last.
+	if sent := lc.sent.Load() - before; sent > renewals {
+		t.Fatalf("%d keep-alive requests sent for %d renewals; want one each", sent, renewals)
 	}
 }

@@ -16,10 +16,6 @@ import (
 	"github.com/a74b11dd/etcdkit/client/v3/internal/retry"
 )
 
-// keepAliveResend is how long a keep-alive request may go unanswered
-// before it is sent again on the same stream.
-const keepAliveResend = 500 * time.Millisecond
-
 // keepAliveFirst is how long after KeepAlive a lease is first renewed: a
 // lease is granted with its whole TTL, and the official lessor, whose send
 // loop wakes every 500 ms, renews it within that time, not at once. A
@@ -471,8 +467,15 @@ func (l *lessor) tick(now time.Time, conn *leaseConn) (wakeAt time.Time, silent 
 			if !now.Before(ka.due) {
 				batch = append(batch, ka.req)
 				ka.unsent = false
-				ka.due = now.Add(keepAliveResend)
-				ka.latest = ka.due
+				// Sent once per stream: its answer reschedules it. A member
+				// answers every request of a stream, in order, or ends the
+				// stream; asking again while the answer is on its way (the
+				// official lessor asks every 500 ms) only queues duplicates
+				// ahead of other leases' renewals at a slow member. A stream
+				// that leaves it unanswered is given up (silence), and a new
+				// one sends it again (connect); if no answer comes by its
+				// deadline, it is given up above.
+				ka.due, ka.latest = ka.deadline, ka.deadline
 				silentAt := now.Add(ka.silence())
 				if conn.awaiting.IsZero() {
 					conn.awaiting, conn.silentAt = now, silentAt

@@ -190,16 +190,28 @@ func (s *countingWatchStream) Recv() (*pb.WatchResponse, error) {
 }
 
 // countingLeaseClient is a pb.LeaseClient adapter that counts keep-alive
-// streams.
+// streams and the requests sent on them.
 type countingLeaseClient struct {
 	pb.LeaseClient
 	streams atomic.Int64
+	sent    atomic.Int64
 }
 
 func (c *countingLeaseClient) LeaseKeepAlive(ctx context.Context, opts ...grpc.CallOption) (pb.Lease_LeaseKeepAliveClient, error) {
 	s, err := c.LeaseClient.LeaseKeepAlive(ctx, opts...)
-	if err == nil {
-		c.streams.Add(1)
+	if err != nil {
+		return nil, err
 	}
-	return s, err
+	c.streams.Add(1)
+	return countingKeepAliveStream{s, &c.sent}, nil
+}
+
+type countingKeepAliveStream struct {
+	pb.Lease_LeaseKeepAliveClient
+	sent *atomic.Int64
+}
+
+func (s countingKeepAliveStream) Send(r *pb.LeaseKeepAliveRequest) error {
+	s.sent.Add(1)
+	return s.Lease_LeaseKeepAliveClient.Send(r)
 }
