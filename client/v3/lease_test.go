@@ -376,3 +376,12 @@ func (c *gatedLeaseClient) LeaseKeepAlive(ctx context.Context, opts ...grpc.Call
 	}
 	return s, err
 }
+
+// ttlOf is a TimeToLive answer's TTL, or -2 when there is none (the call
+// failed): printing the response itself shows only its header.
+func ttlOf(r *clientv3.LeaseTimeToLiveResponse) int64 {
+	if r == nil {
+		return -2
+	}
+	return r.TTL
+}
