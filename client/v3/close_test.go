@@ -39,16 +39,30 @@ func ourGoroutines() map[string]string {
 	return out
 }
 
+// exitGrace is how long leftSince lets a goroutine finish returning. A
+// goroutine that has said it ended (closed a channel, called Done) still
+// runs its last instructions when its waiter goes on, and can be seen for
+// that instant (CI saw one, runnable at its closing brace). The grace is
+// far shorter than slowEndDelay, so a goroutine that Close did not wait
+// for is still seen.
+const exitGrace = 50 * time.Millisecond
+
 // leftSince returns the stacks of our goroutines that did not run at the
-// time of before.
+// time of before, once those ending have had exitGrace to return.
 func leftSince(before map[string]string) []string {
-	var left []string
-	for id, g := range ourGoroutines() {
-		if _, ok := before[id]; !ok {
-			left = append(left, g)
+	deadline := time.Now().Add(exitGrace)
+	for {
+		var left []string
+		for id, g := range ourGoroutines() {
+			if _, ok := before[id]; !ok {
+				left = append(left, g)
+			}
 		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	return left
 }
 
 func TestCloseReturnsOnlyOnceEveryGoroutineOfTheClientHasEnded(t *testing.T) {
