@@ -203,10 +203,11 @@ func scaleTarget(workload string, ours, off *Result, cpu float64) (goal, other s
 	case "scale-list-get":
 		return "peak heap ≤ 0.6×", "peak heap " + fmtRatio(heap), heap <= 0.6
 	case "scale-list-stream", "scale-list-paged":
+		goal = "peak heap ≤ 20 MiB (a page, not the list)"
 		if ours == nil || !ours.ok() {
-			return "peak heap ≤ 20 MiB (a page, not the list)", "n/a", false
+			return goal, "n/a", false
 		}
-		return "peak heap ≤ 20 MiB (a page, not the list)", "peak heap " + fmtBytes(ours.HeapBytes), ours.HeapBytes <= maxBoundedPeak
+		return goal, "peak heap " + fmtBytes(ours.HeapBytes), ours.HeapBytes <= maxBoundedPeak
 	case "scale-callers":
 		return "throughput ≥ 1.1×", "throughput " + fmtRatio(tput), tput >= 1.1
 	}
@@ -254,13 +255,11 @@ func (r *Report) writeMarkdown(w io.Writer) {
 		if title != cur {
 			cur = title
 			fmt.Fprintf(w, "\n#### %s\n\n", title)
+			cols := []string{"workload", "client", ">throughput", ">p50", ">p99", ">CPU/unit", ">allocs/unit", ">bytes/unit"}
 			if held {
-				fmt.Fprintln(w, "| workload | client | throughput | p50 | p99 | CPU/unit | allocs/unit | bytes/unit | heap | goroutines |")
-				fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
-			} else {
-				fmt.Fprintln(w, "| workload | client | throughput | p50 | p99 | CPU/unit | allocs/unit | bytes/unit |")
-				fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|")
+				cols = append(cols, ">heap", ">goroutines")
 			}
+			writeTableHeader(w, cols...)
 		}
 		first := true
 		for _, name := range []string{clientEtcdkit, clientOfficial, clientRaw} {
@@ -328,13 +327,11 @@ func (r *Report) writeMarkdown(w io.Writer) {
 		for _, t := range r.Targets {
 			other = other || t.Other != ""
 		}
+		cols := []string{"cluster", "workload", "goal", ">CPU", ">allocs"}
 		if other {
-			fmt.Fprintln(w, "| cluster | workload | goal | CPU | allocs | other | status |")
-			fmt.Fprintln(w, "|---|---|---|--:|--:|--:|---|")
-		} else {
-			fmt.Fprintln(w, "| cluster | workload | goal | CPU | allocs | status |")
-			fmt.Fprintln(w, "|---|---|---|--:|--:|---|")
+			cols = append(cols, ">other")
 		}
+		writeTableHeader(w, append(cols, "status")...)
 		for _, t := range r.Targets {
 			fmt.Fprintf(w, "| %s × %d | %s | %s | %s | %s |", t.API, t.Members, t.Workload, t.Goal,
 				fmtRatio(t.CPURatio), fmtRatio(t.AllocRatio))
@@ -344,6 +341,22 @@ func (r *Report) writeMarkdown(w io.Writer) {
 			fmt.Fprintf(w, " %s |\n", t.Status)
 		}
 	}
+}
+
+// writeTableHeader writes a Markdown table's header row and alignment row;
+// a column whose name starts with ">" is aligned right (figures).
+func writeTableHeader(w io.Writer, cols ...string) {
+	var names, align strings.Builder
+	for _, c := range cols {
+		name, right := strings.CutPrefix(c, ">")
+		fmt.Fprintf(&names, "| %s ", name)
+		if right {
+			align.WriteString("|--:")
+		} else {
+			align.WriteString("|---")
+		}
+	}
+	fmt.Fprintf(w, "%s|\n%s|\n", names.String(), align.String())
 }
 
 // summaryLine is the run's last line: every workload's CPU and allocation
