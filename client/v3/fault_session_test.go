@@ -61,7 +61,7 @@ func TestSessionAndHeldLockSurviveARollingRestart(t *testing.T) {
 		t.Fatalf("IsOwner after the restarts = %v, %v; want the lock still held", resp, err)
 	}
 	left, err := cli.TimeToLive(ctx, sess.Lease())
-	if err != nil || left.TTL < 0 { // -1: expired; 0: alive, under a second left
+	if err != nil || !leaseAlive(left) {
 		t.Fatalf("TimeToLive of the session's lease: TTL %d, %v; want it alive", ttlOf(left), err)
 	}
 	otherSess, err := concurrency.NewSession(other, concurrency.WithTTL(ttl))
