@@ -24,9 +24,12 @@ import (
 // encoding/json, which then decides. Rare inputs therefore keep
 // encoding/json's behaviour by construction rather than by imitation.
 //
-// Strings without escapes are substrings of one copy of the body (or of the
-// body itself, when the caller gives it away), so a decoded Response keeps
-// that copy alive as long as any of its strings is.
+// Decoded strings are stored in slabs that the strings of one reply share
+// (a few allocations per reply, not one per string), sized as the reply
+// goes from what it has needed so far. When the caller gives the body away,
+// strings without escapes are substrings of it instead. Either way a
+// decoded Response keeps what its strings point into alive as long as any
+// of them is.
 
 // maxFastDepth bounds the nesting of nodes the fast path follows; deeper
 // bodies (which etcd does not send) go to encoding/json.
@@ -39,7 +42,13 @@ type keysDecoder struct {
 	s       string
 	i       int
 	scratch []Node
-	slab    []byte // unescaped strings (see unescape)
+	// owned is set when s is a body given away, which strings may
+	// point into.
+	owned bool
+	// slab holds decoded strings (see room); slabbed counts the bytes
+	// in the slabs before it.
+	slab    []byte
+	slabbed int
 }
 
 // scratchPool keeps decoders' scratch space between replies.
@@ -49,15 +58,12 @@ var scratchPool = sync.Pool{New: func() any { return new([]Node) }}
 const maxPooledScratch = 4096
 
 // decodeResponseFast decodes a keys API success body into a new Response.
-// When owned, body is never written again, and the Response's strings point
-// into it rather than into a copy.
+// When owned, body is never written again, and the Response's strings may
+// point into it; otherwise they point into slabs of their own and body may
+// be reused once decodeResponseFast returns.
 func decodeResponseFast(body []byte, owned bool) (*Response, bool) {
 	sp := scratchPool.Get().(*[]Node)
-	s := unsafe.String(unsafe.SliceData(body), len(body))
-	if !owned {
-		s = string(body)
-	}
-	d := keysDecoder{s: s, scratch: (*sp)[:0]}
+	d := keysDecoder{s: unsafe.String(unsafe.SliceData(body), len(body)), owned: owned, scratch: (*sp)[:0]}
 	defer func() {
 		// nodes cleared what it used, so the pool keeps no strings.
 		if cap(d.scratch) <= maxPooledScratch {
@@ -125,54 +131,41 @@ func (d *keysDecoder) literal(lit string) bool {
 func (d *keysDecoder) null() bool { return d.peek() == 'n' && d.literal("null") }
 
 // rawString scans a string literal at d.i and returns its contents as they
-// are in the body, whether they hold an escape, and whether they hold a
-// byte that is not ASCII.
-func (d *keysDecoder) rawString() (raw string, esc, nonASCII, ok bool) {
+// are in the body, failing on any escape (which no field name nor a plain
+// timestamp holds), on a control byte and on invalid UTF-8.
+func (d *keysDecoder) rawString() (string, bool) {
 	if d.peek() != '"' {
-		return "", false, false, false
+		return "", false
 	}
 	start := d.i + 1
 	s := d.s
-	for i := start; i < len(s); i++ {
-		// Most bytes need no look beyond this table, and long runs of
-		// them (values) are skipped a word at a time.
-		for i+8 <= len(s) && !hasSpecialByte(load64(s, i)) {
-			i += 8
-		}
-		for i < len(s) && plainByte[s[i]] {
-			i++
-		}
-		if i >= len(s) {
-			break
-		}
-		c := s[i]
-		switch {
+	nonASCII := false
+	for i := scanPlain(s, start); i < len(s); i = scanPlain(s, i+1) {
+		switch c := s[i]; {
 		case c == '"':
 			d.i = i + 1
-			return s[start:i], esc, nonASCII, true
-		case c < 0x20:
-			return "", false, false, false
+			raw := s[start:i]
+			return raw, !nonASCII || utf8.ValidString(raw)
 		case c >= 0x80:
 			nonASCII = true
-		case c == '\\':
-			esc = true
-			i++
-			if i >= len(s) {
-				return "", false, false, false
-			}
-			switch s[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if i+4 >= len(s) || hex4(s[i+1:i+5]) < 0 {
-					return "", false, false, false
-				}
-				i += 4
-			default:
-				return "", false, false, false
-			}
+		default: // a control byte or a backslash
+			return "", false
 		}
 	}
-	return "", false, false, false
+	return "", false
+}
+
+// scanPlain returns the index of the first byte of s at or after i that a
+// string literal does not hold as it is (see plainByte), or len(s). Long
+// runs of plain bytes (values) are skipped a word at a time.
+func scanPlain(s string, i int) int {
+	for i+8 <= len(s) && !hasSpecialByte(load64(s, i)) {
+		i += 8
+	}
+	for i < len(s) && plainByte[s[i]] {
+		i++
+	}
+	return i
 }
 
 // plainByte tells the bytes that a string literal holds as they are: ASCII
@@ -203,45 +196,187 @@ func hasSpecialByte(w uint64) bool {
 	return ((q-lo)&^q|(b-lo)&^b|(w-lo*0x20)|w)&hi != 0
 }
 
-// str decodes a string literal.
+// str decodes a string literal. Without escapes it is a substring of the
+// body; at the first escape, unescapeFrom takes over the same pass.
 func (d *keysDecoder) str() (string, bool) {
-	raw, esc, nonASCII, ok := d.rawString()
-	if !ok {
+	if d.peek() != '"' {
 		return "", false
 	}
-	// encoding/json replaces invalid UTF-8; leave that to it.
-	if nonASCII && !utf8.ValidString(raw) {
-		return "", false
+	start := d.i + 1
+	s := d.s
+	nonASCII := false
+	for i := scanPlain(s, start); i < len(s); i = scanPlain(s, i+1) {
+		switch c := s[i]; {
+		case c == '"':
+			raw := s[start:i]
+			// encoding/json replaces invalid UTF-8; leave that to it.
+			if nonASCII && !utf8.ValidString(raw) {
+				return "", false
+			}
+			raw = d.keep(raw)
+			d.i = i + 1
+			return raw, true
+		case c >= 0x80:
+			nonASCII = true
+		case c == '\\':
+			return d.unescapeFrom(start, i, nonASCII)
+		default: // a control byte
+			return "", false
+		}
 	}
-	if !esc {
-		return raw, true
-	}
-	return d.unescape(raw), true
+	return "", false
 }
 
-// slabSize is the first size of the space unescaped strings share.
+// slabSize is the smallest slab, unless the rest of the body needs less.
 const slabSize = 4 << 10
 
-// unescape decodes raw into the decoder's slab and returns the result,
-// which points into it: one allocation per slab rather than per string. A
-// decoded string is never longer than its literal, so appending within
-// the slab's capacity never moves what earlier strings point to.
-func (d *keysDecoder) unescape(raw string) string {
-	if cap(d.slab)-len(d.slab) < len(raw) {
-		d.slab = make([]byte, 0, max(len(raw), min(2*cap(d.slab), 1<<20), slabSize))
+// keep returns raw, a substring of the body, as the decoded string: itself
+// when the body is given away, else a copy in the slab.
+func (d *keysDecoder) keep(raw string) string {
+	if d.owned || raw == "" {
+		return raw
 	}
-	start := len(d.slab)
-	d.slab = appendUnescaped(d.slab, raw)
-	out := d.slab[start:]
-	return unsafe.String(unsafe.SliceData(out), len(out))
+	d.room(len(d.slab), len(raw))
+	out := len(d.slab)
+	d.slab = append(d.slab, raw...)
+	v := d.slab[out:]
+	return unsafe.String(unsafe.SliceData(v), len(v))
+}
+
+// unescapeFrom decodes the string literal whose contents start at start,
+// and whose first escape is at i, into the decoder's slab, and returns the
+// result, which points into it: one allocation per slab rather than per
+// string. It decodes the way encoding/json does: a \u escape of a lone or
+// mismatched surrogate becomes U+FFFD, a valid pair one rune. Bytes already
+// in the slab are never written again, so the strings earlier calls
+// returned stay as they were when a full slab is replaced.
+func (d *keysDecoder) unescapeFrom(start, i int, nonASCII bool) (string, bool) {
+	s := d.s
+	out := d.room(len(d.slab), i-start+utf8.UTFMax)
+	b := append(d.slab, s[start:i]...)
+	for i < len(s) {
+		if cap(b)-len(b) < utf8.UTFMax {
+			d.slab = b
+			out = d.room(out, utf8.UTFMax)
+			b = d.slab
+		}
+		switch c := s[i]; {
+		case c == '\\':
+			// \u00XX for an ASCII byte is how JSON spells a control
+			// byte: the bulk of an escaped binary value.
+			if i+6 <= len(s) && s[i+1] == 'u' && s[i+2] == '0' && s[i+3] == '0' {
+				if hi, lo := hexDigit[s[i+4]], hexDigit[s[i+5]]; hi|lo >= 0 && hi < 8 {
+					b = append(b, byte(hi)<<4|byte(lo))
+					i += 6
+					continue
+				}
+			}
+			var ok bool
+			if b, i, ok = appendEscape(b, s, i); !ok {
+				return "", false
+			}
+		case c == '"':
+			d.i, d.slab = i+1, b
+			if nonASCII && !utf8.ValidString(s[start:i]) {
+				return "", false
+			}
+			v := b[out:]
+			return unsafe.String(unsafe.SliceData(v), len(v)), true
+		case c >= 0x80:
+			nonASCII = true
+			b = append(b, c)
+			i++
+		case c < 0x20:
+			return "", false
+		default:
+			j := scanPlain(s, i+1)
+			if cap(b)-len(b) < j-i {
+				d.slab = b
+				out = d.room(out, j-i)
+				b = d.slab
+			}
+			b = append(b, s[i:j]...)
+			i = j
+		}
+	}
+	return "", false
+}
+
+// room makes the slab able to take n more bytes, for the string whose
+// literal starts at d.i and whose decoded bytes so far start at out; it
+// returns where they start after the call. A new slab is sized for the rest
+// of the body from what the body so far needed (a listing's nodes are
+// alike), never for more than the rest of the body can decode to, as no
+// string is longer decoded than in its literal. Only the string being
+// decoded moves to it: the strings in the old slab stay where they are.
+func (d *keysDecoder) room(out, n int) int {
+	if cap(d.slab)-len(d.slab) >= n {
+		return out
+	}
+	partial := d.slab[out:]
+	d.slabbed += out
+	rest := len(d.s) - d.i
+	guess := int(int64(rest) * int64(d.slabbed) / int64(max(d.i, 1)))
+	size := max(len(partial)+n, min(max(guess+guess/16, slabSize), rest))
+	d.slab = append(make([]byte, 0, size), partial...)
+	return 0
+}
+
+// appendEscape decodes the escape at s[i] (a backslash), appends it to b
+// and returns the index after it. b has room for one rune.
+func appendEscape(b []byte, s string, i int) ([]byte, int, bool) {
+	if i+1 >= len(s) {
+		return b, i, false
+	}
+	var c byte
+	switch s[i+1] {
+	case '"', '\\', '/':
+		c = s[i+1]
+	case 'b':
+		c = '\b'
+	case 'f':
+		c = '\f'
+	case 'n':
+		c = '\n'
+	case 'r':
+		c = '\r'
+	case 't':
+		c = '\t'
+	case 'u':
+		if i+6 > len(s) {
+			return b, i, false
+		}
+		r := hex4(s[i+2 : i+6])
+		switch {
+		case r < 0:
+			return b, i, false
+		case r < utf8.RuneSelf:
+			return append(b, byte(r)), i + 6, true
+		case !utf16.IsSurrogate(r):
+			return utf8.AppendRune(b, r), i + 6, true
+		}
+		// A surrogate makes one rune with a \u escape of its pair right
+		// after it; anything else leaves it alone, as U+FFFD.
+		if i+12 <= len(s) && s[i+6] == '\\' && s[i+7] == 'u' {
+			if r2 := hex4(s[i+8 : i+12]); r2 >= 0 {
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					return utf8.AppendRune(b, dec), i + 12, true
+				}
+			}
+		}
+		return utf8.AppendRune(b, utf8.RuneError), i + 6, true
+	default:
+		return b, i, false
+	}
+	return append(b, c), i + 2, true
 }
 
 // key decodes an object key and the colon after it. Only keys spelled
-// exactly as a field name are of use to the fast path, so any escape or
-// non-ASCII byte fails.
+// exactly as a field name are of use to the fast path, so an escape fails
+// here and any other name in the caller's field switch.
 func (d *keysDecoder) key() (string, bool) {
-	raw, esc, nonASCII, ok := d.rawString()
-	if !ok || esc || nonASCII {
+	raw, ok := d.rawString()
+	if !ok {
 		return "", false
 	}
 	d.ws()
@@ -420,7 +555,7 @@ func (d *keysDecoder) node(n *Node, depth int) bool {
 				return 128, true
 			}
 			start := d.i
-			if _, _, _, ok := d.rawString(); !ok {
+			if _, ok := d.rawString(); !ok {
 				return 0, false
 			}
 			// encoding/json hands the literal, quotes included, to
@@ -510,76 +645,26 @@ func (d *keysDecoder) errorBody(e *Error) bool {
 
 // hex4 returns the value of four hex digits, or -1.
 func hex4(s string) rune {
-	var r rune
-	for i := 0; i < 4; i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return -1
-		}
-		r = r<<4 | rune(c)
+	a, b, c, d := hexDigit[s[0]], hexDigit[s[1]], hexDigit[s[2]], hexDigit[s[3]]
+	if a|b|c|d < 0 {
+		return -1
 	}
-	return r
+	return rune(a)<<12 | rune(b)<<8 | rune(c)<<4 | rune(d)
 }
 
-// appendUnescaped appends the contents of a string literal that rawString
-// accepted to b, decoded the way encoding/json does: a \u escape of a lone
-// or mismatched surrogate becomes U+FFFD, a valid pair one rune.
-func appendUnescaped(b []byte, raw string) []byte {
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		if c != '\\' {
-			j := strings.IndexByte(raw[i:], '\\')
-			if j < 0 {
-				j = len(raw) - i
-			}
-			b = append(b, raw[i:i+j]...)
-			i += j
-			continue
+// hexDigit holds each byte's value as a hex digit, or -1.
+var hexDigit = func() (t [256]int8) {
+	for c := range t {
+		switch {
+		case c >= '0' && c <= '9':
+			t[c] = int8(c - '0')
+		case c >= 'a' && c <= 'f':
+			t[c] = int8(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			t[c] = int8(c - 'A' + 10)
+		default:
+			t[c] = -1
 		}
-		i++
-		switch raw[i] {
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'u':
-			r := hex4(raw[i+1 : i+5])
-			i += 5
-			if r < utf8.RuneSelf {
-				b = append(b, byte(r))
-				continue
-			}
-			if utf16.IsSurrogate(r) {
-				if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-					if r2 := hex4(raw[i+2 : i+6]); r2 >= 0 {
-						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-							b = utf8.AppendRune(b, dec)
-							i += 6
-							continue
-						}
-					}
-				}
-				r = utf8.RuneError
-			}
-			b = utf8.AppendRune(b, r)
-			continue
-		default: // '"', '\\', '/'
-			b = append(b, raw[i])
-		}
-		i++
 	}
-	return b
-}
+	return t
+}()

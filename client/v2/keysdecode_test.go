@@ -3,6 +3,7 @@ package client
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -48,6 +49,9 @@ func FuzzFastDecodeMatchesEncodingJSON(f *testing.F) {
 			if !reflect.DeepEqual(*got, want) {
 				t.Fatalf("fast path decoded %q into\n%s\nwant\n%s", body, dump(got), dump(&want))
 			}
+		}
+		if got, ok := decodeResponseFast(slices.Clone(body), true); ok && !reflect.DeepEqual(*got, want) {
+			t.Fatalf("fast path, given the body, decoded %q into\n%s\nwant\n%s", body, dump(got), dump(&want))
 		}
 		got, err := unmarshalResponse(body, false)
 		if (err != nil) != (wantErr != nil) {
@@ -141,6 +145,74 @@ func TestHasSpecialByteAgreesWithPlainByte(t *testing.T) {
 			if want := !plainByte[c]; got != want {
 				t.Errorf("byte %#x at %d: hasSpecialByte = %v, want %v", c, pos, got, want)
 			}
+		}
+	}
+}
+
+// escapedDirectoryBody returns the body of a recursive get of n keys whose
+// values are the given byte repeated, size times for the first and growth
+// more for each after it (so that a slab sized from the first nodes can fall
+// short);
+// encoding/json escapes control bytes as \u00XX, six bytes of reply for
+// one of value. Some values end mid-rune: invalid UTF-8, which the fast
+// path leaves to encoding/json.
+func escapedDirectoryBody(n, size, growth int, c byte) []byte {
+	r := Response{Action: "get", Node: &Node{Key: "/dir", Dir: true}}
+	for i := range n {
+		v := strings.Repeat(string(c), size+i*growth) + "é☃\U0001F600" + strings.Repeat("x", i%7)
+		r.Node.Nodes = append(r.Node.Nodes, &Node{Key: "/dir/k" + strings.Repeat("k", i%5), Value: v[:len(v)-i%3]})
+	}
+	b, err := json.Marshal(&r)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestFastDecodeOfEscapedValuesAcrossSlabsMatchesEncodingJSON(t *testing.T) {
+	for _, size := range []int{1, 100, slabSize / 6, slabSize, 5 * slabSize} {
+		for _, c := range []byte{0, 'a'} {
+			body := escapedDirectoryBody(40, size, size/8, c)
+			var want Response
+			if err := json.Unmarshal(body, &want); err != nil {
+				t.Fatal(err)
+			}
+			for _, owned := range []bool{false, true} {
+				got, err := unmarshalResponse(slices.Clone(body), owned)
+				if err != nil {
+					t.Fatalf("values of %d bytes %q (body given away: %v): %v", size, c, owned, err)
+				}
+				if !reflect.DeepEqual(*got, want) {
+					t.Fatalf("values of %d bytes %q (body given away: %v): decoded differently from encoding/json", size, c, owned)
+				}
+			}
+		}
+	}
+}
+
+func TestFastDecodeKeepsNoStringInABodyItDoesNotOwn(t *testing.T) {
+	body := escapedDirectoryBody(50, 300, 30, 'a')
+	want, err := unmarshalResponse(slices.Clone(body), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := unmarshalResponse(body, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(body) // as the pool's next user of the buffer would
+	if !reflect.DeepEqual(got, want) {
+		t.Fatal("a reply changed when the body it was decoded from was written again")
+	}
+}
+
+func BenchmarkDecodeEscapedDirectory(b *testing.B) {
+	body := escapedDirectoryBody(1000, 256, 0, 0)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := unmarshalResponse(body, false); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
