@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -58,9 +59,12 @@ func TestAReplyOfKnownLengthIsReadIntoABufferOfExactlyThatSize(t *testing.T) {
 	}
 }
 
-func TestAnOwnedBodyIsDecodedWithoutACopyAndTheResultKeepsItsValues(t *testing.T) {
-	body := directoryBody(20000)
+func TestABodyPastThePoolIsDecodedWithoutACopyAndTheResultKeepsItsValues(t *testing.T) {
+	body := directoryBody(50000)
 	r := readBody(t, body, false)
+	if !r.owned {
+		t.Fatalf("a %d-byte body was read into the pool's buffer; want one of its own", len(body))
+	}
 	resp, err := unmarshalResponse(r.body, r.owned)
 	if err != nil {
 		t.Fatal(err)
@@ -74,39 +78,55 @@ func TestAnOwnedBodyIsDecodedWithoutACopyAndTheResultKeepsItsValues(t *testing.T
 	}
 }
 
-// Against etcd: a recursive get of a directory well past the pool's limit,
-// sent chunked and with values etcd escapes, decodes whole, and again once
-// the buffer is sized from the first reply; values read first stay intact.
+// Against etcd: a recursive get of a directory sent chunked, with values
+// etcd escapes, decodes whole, and again once the buffer is sized from the
+// first reply; values read first stay intact after the second reply was
+// read, whether into the pool's buffer the first one used (past 64 KiB) or,
+// past the pool's limit, into one of its own.
 func TestALargeEscapedDirectoryReadsWholeTwice(t *testing.T) {
-	kapi := sharedKeys(t)
-	ctx := testCtx(t)
-	dir := keyDir(t)
-	val := strings.Repeat("\x00\"\\é", 64)
-	const n = 300
-	for i := range n {
-		if _, err := kapi.Set(ctx, fmt.Sprintf("%s/k%03d", dir, i), val+fmt.Sprint(i), nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var first *Response
-	for round := range 2 {
-		resp, err := kapi.Get(ctx, dir, &GetOptions{Recursive: true, Sort: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(resp.Node.Nodes) != n {
-			t.Fatalf("round %d: %d nodes, want %d", round, len(resp.Node.Nodes), n)
-		}
-		for i, node := range resp.Node.Nodes {
-			if want := val + fmt.Sprint(i); node.Value != want {
-				t.Fatalf("round %d: node %d = %q, want %q", round, i, node.Value, want)
+	for _, tc := range []struct {
+		name   string
+		nodes  int
+		repeat int
+		owned  bool
+	}{
+		{name: "pooled", nodes: 300, repeat: 64},
+		{name: "past the pool", nodes: 400, repeat: 1024, owned: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kapi := sharedKeys(t)
+			ctx := testCtx(t)
+			dir := keyDir(t)
+			val := strings.Repeat("\x00\"\\é", tc.repeat)
+			for i := range tc.nodes {
+				if _, err := kapi.Set(ctx, fmt.Sprintf("%s/k%03d", dir, i), val+fmt.Sprint(i), nil); err != nil {
+					t.Fatal(err)
+				}
 			}
-		}
-		if first == nil {
-			first = resp
-		}
-	}
-	if got := first.Node.Nodes[n-1].Value; got != val+fmt.Sprint(n-1) {
-		t.Fatalf("a value of the first reply changed after the second: %q", got)
+			var first *Response
+			for round := range 2 {
+				resp, err := kapi.Get(ctx, dir, &GetOptions{Recursive: true, Sort: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(resp.Node.Nodes) != tc.nodes {
+					t.Fatalf("round %d: %d nodes, want %d", round, len(resp.Node.Nodes), tc.nodes)
+				}
+				for i, node := range resp.Node.Nodes {
+					if want := val + fmt.Sprint(i); node.Value != want {
+						t.Fatalf("round %d: node %d = %q, want %q", round, i, node.Value, want)
+					}
+				}
+				if first == nil {
+					first = resp
+				}
+			}
+			if got := first.Node.Nodes[tc.nodes-1].Value; got != val+fmt.Sprint(tc.nodes-1) {
+				t.Fatalf("a value of the first reply changed after the second: %q", got)
+			}
+			if hint := int(bodyHint(&http.Response{Request: &http.Request{URL: &url.URL{Path: "/v2/keys" + dir}}}).Load()); (hint > maxPooledBody) != tc.owned {
+				t.Errorf("the reply was %d bytes; want it %s the pool's limit of %d", hint, map[bool]string{true: "past", false: "within"}[tc.owned], maxPooledBody)
+			}
+		})
 	}
 }
