@@ -228,8 +228,8 @@ func closedWatchChan() WatchChan {
 }
 
 // attach hands sub to the stream of its metadata, starting that stream if
-// needed, and starts sub's delivery goroutine. It reports false if the
-// watcher is closed.
+// needed, and has sub's channel closed when the Watch call's ctx ends. It
+// reports false if the watcher is closed.
 func (w *watcher) attach(md metadata.MD, sub *subscriber) bool {
 	key := streamKey(md)
 	w.mu.Lock()
@@ -251,17 +251,15 @@ func (w *watcher) attach(md metadata.MD, sub *subscriber) bool {
 	w.nextSeq++
 	sub.seq = w.nextSeq
 	sub.s = s
-	sub.closing = w.ctx.Done()
-	// Posted before the deliverer starts: the stream must learn of sub
-	// before the deliverer's exit can tell it sub is gone.
+	w.wg.Add(1) // done when sub's channel closes, so that Close waits for every deliverer
+	// Posted before anything can close sub's channel: the stream must
+	// learn of sub before it is told sub is gone.
 	s.post(streamOp{kind: opAdd, sub: sub})
-	w.wg.Add(1)
-	if !startTask(w.client, func() { sub.deliver(&w.wg) }) {
-		// The client is closing, so w.ctx has ended and the stream stops,
-		// dropping sub with the rest.
-		w.wg.Done()
-		return false
+	sub.mu.Lock()
+	if !sub.closed {
+		sub.stopCtx = context.AfterFunc(sub.ctx, sub.ctxDone)
 	}
+	sub.mu.Unlock()
 	return true
 }
 

@@ -72,7 +72,7 @@ type streamOpKind int
 
 const (
 	opAdd      streamOpKind = iota // start watching sub
-	opDetach                       // sub's deliverer has exited
+	opDetach                       // sub's channel is closed
 	opResume                       // sub's reader has caught up; create it again
 	opProgress                     // send a progress request
 )

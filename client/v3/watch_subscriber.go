@@ -45,18 +45,21 @@ const (
 // subscriber is one Watch call: the request, the position reached, and the
 // bounded queue between the stream and the caller's channel.
 type subscriber struct {
-	ctx           context.Context
-	ch            chan WatchResponse
-	req           *pb.WatchCreateRequest // template; StartRevision is set on every (re)creation
+	ctx context.Context
+	ch  chan WatchResponse
+	// What every (re)creation asks for, from nextRev on. Kept as fields
+	// rather than as a request: a client may hold many thousands of these.
+	key, end      []byte
+	opts          watchOpts
 	createdNotify bool
 	seq           uint64 // creation order, to resume watches in the order they were made
 
 	// established is closed once the server first accepted (or refused)
 	// the watch, or the watch ended; Watch returns then.
 	established chan struct{}
+	s           *watchStream // set by attach, before anything else sees sub
 
 	// Owned by the stream's loop.
-	s              *watchStream
 	state          subState
 	id             int64
 	nextRev        int64  // first revision not yet queued; 0 = "now", until created
@@ -64,61 +67,73 @@ type subscriber struct {
 	catchUpTo      int64  // created from a past revision: the revision it was created at; else 0
 	frag           *pb.WatchResponse
 	wasEstablished bool
-	stopped        bool
 
-	// Shared between the loop and the deliverer.
+	// Shared between the loop, the deliverer and the end of ctx; see
+	// deliver for who sends on ch and who closes it.
 	mu          sync.Mutex
 	queue       []WatchResponse
 	done        bool // nothing more will be queued: close ch once the queue is empty
 	paused      bool // the loop dropped responses because the queue was full
 	resumeAsked bool
-	notify      chan struct{} // capacity 1: "the queue changed"
-	stopc       chan struct{} // closed to make the deliverer quit without draining
-	// closing is closed when the watcher closes. A watch that ended on its
-	// own is no longer the stream's, and nothing else would stop its
-	// deliverer from waiting for a reader that may never come.
-	closing <-chan struct{}
+	stopped     bool          // close ch at once, dropping whatever is queued
+	delivering  bool          // a deliverer runs: it alone sends on ch, and closes it
+	closed      bool          // ch is closed
+	stopc       chan struct{} // made for the first deliverer; closed by stop while one runs
+	stopCtx     func() bool   // unregisters the call at the end of ctx
 }
 
+// watchOpts are a watch's options that its create requests carry.
+type watchOpts uint8
+
+const (
+	watchProgressNotify watchOpts = 1 << iota
+	watchPrevKV
+	watchFragment
+	watchNoPut
+	watchNoDelete
+)
+
 func newSubscriber(ctx context.Context, op *Op) *subscriber {
-	sub := &subscriber{
-		ctx: ctx,
-		ch:  make(chan WatchResponse),
-		req: &pb.WatchCreateRequest{
-			Key:            op.key,
-			RangeEnd:       op.end,
-			StartRevision:  op.rev,
-			ProgressNotify: op.progressNotify,
-			PrevKv:         op.prevKV,
-			Fragment:       op.fragment,
-		},
+	var opts watchOpts
+	for _, o := range []struct {
+		set  bool
+		flag watchOpts
+	}{
+		{op.progressNotify, watchProgressNotify}, {op.prevKV, watchPrevKV}, {op.fragment, watchFragment},
+		{op.filterPut, watchNoPut}, {op.filterDelete, watchNoDelete},
+	} {
+		if o.set {
+			opts |= o.flag
+		}
+	}
+	return &subscriber{
+		ctx:           ctx,
+		ch:            make(chan WatchResponse),
+		key:           op.key,
+		end:           op.end,
+		opts:          opts,
 		createdNotify: op.createdNotify,
 		nextRev:       op.rev,
 		established:   make(chan struct{}),
-		notify:        make(chan struct{}, 1),
-		stopc:         make(chan struct{}),
 	}
-	if op.filterPut {
-		sub.req.Filters = append(sub.req.Filters, pb.WatchCreateRequest_NOPUT)
-	}
-	if op.filterDelete {
-		sub.req.Filters = append(sub.req.Filters, pb.WatchCreateRequest_NODELETE)
-	}
-	return sub
 }
 
 // createRequest returns the request that (re)creates the watch from the
 // first revision it has not delivered.
 func (sub *subscriber) createRequest() *pb.WatchRequest {
-	t := sub.req
 	cr := &pb.WatchCreateRequest{
-		Key:            t.Key,
-		RangeEnd:       t.RangeEnd,
+		Key:            sub.key,
+		RangeEnd:       sub.end,
 		StartRevision:  sub.nextRev,
-		ProgressNotify: t.ProgressNotify,
-		Filters:        t.Filters,
-		PrevKv:         t.PrevKv,
-		Fragment:       t.Fragment,
+		ProgressNotify: sub.opts&watchProgressNotify != 0,
+		PrevKv:         sub.opts&watchPrevKV != 0,
+		Fragment:       sub.opts&watchFragment != 0,
+	}
+	if sub.opts&watchNoPut != 0 {
+		cr.Filters = append(cr.Filters, pb.WatchCreateRequest_NOPUT)
+	}
+	if sub.opts&watchNoDelete != 0 {
+		cr.Filters = append(cr.Filters, pb.WatchCreateRequest_NODELETE)
 	}
 	return &pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: cr}}
 }
@@ -131,42 +146,39 @@ func (sub *subscriber) markEstablished() {
 	}
 }
 
-// offer queues wr unless the queue is full, in which case it marks the
-// subscriber paused and reports false: the caller must then stop the watch
-// on the server and drop its responses until the deliverer asks to resume.
+// offer hands wr to the reader, or queues it, unless the queue is full, in
+// which case it marks the subscriber paused and reports false: the caller
+// must then stop the watch on the server and drop its responses until the
+// deliverer asks to resume.
 func (sub *subscriber) offer(wr WatchResponse) bool {
 	sub.mu.Lock()
-	if sub.done {
-		sub.mu.Unlock()
+	defer sub.mu.Unlock()
+	if sub.done || sub.closed {
 		return true
 	}
 	if len(sub.queue) >= watchQueueLimit {
 		sub.paused, sub.resumeAsked = true, false
-		sub.mu.Unlock()
 		return false
 	}
-	sub.queue = append(sub.queue, wr)
-	sub.mu.Unlock()
-	sub.poke()
+	sub.sendOrQueue(wr)
 	return true
 }
 
-// offerProgress queues a progress notification. It is always accepted: a
-// notification already waiting at the tail is replaced, since the newer
-// one says all it said, so progress never adds more than one entry.
+// offerProgress hands over or queues a progress notification. It is always
+// accepted: a notification already waiting at the tail is replaced, since
+// the newer one says all it said, so progress never adds more than one
+// entry.
 func (sub *subscriber) offerProgress(wr WatchResponse) {
 	sub.mu.Lock()
-	if sub.done {
-		sub.mu.Unlock()
+	defer sub.mu.Unlock()
+	if sub.done || sub.closed {
 		return
 	}
 	if n := len(sub.queue); n > 0 && sub.queue[n-1].IsProgressNotify() {
 		sub.queue[n-1] = wr
-	} else {
-		sub.queue = append(sub.queue, wr)
+		return
 	}
-	sub.mu.Unlock()
-	sub.poke()
+	sub.sendOrQueue(wr)
 }
 
 // resumed records that the loop has acted on the deliverer's resume
@@ -177,68 +189,123 @@ func (sub *subscriber) resumed() {
 	sub.mu.Unlock()
 }
 
-// finish queues the last response, if any, and makes the deliverer close
-// the channel once everything queued has been delivered.
+// finish hands over or queues the last response, if any, and closes the
+// channel once everything queued has been delivered.
 func (sub *subscriber) finish(last *WatchResponse) {
 	sub.mu.Lock()
-	if !sub.done {
-		sub.done = true
-		if last != nil {
-			sub.queue = append(sub.queue, *last)
+	defer sub.mu.Unlock()
+	if sub.done || sub.closed {
+		return
+	}
+	sub.done = true
+	if last != nil {
+		sub.sendOrQueue(*last)
+	}
+	if !sub.delivering {
+		sub.closeLocked()
+	}
+}
+
+// stop closes the channel at once, dropping whatever is queued. Only the
+// stream's loop calls it.
+func (sub *subscriber) stop() {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.stopped || sub.closed {
+		return
+	}
+	sub.stopped = true
+	if sub.delivering {
+		close(sub.stopc)
+		return
+	}
+	sub.closeLocked()
+}
+
+// ctxDone closes the channel when the Watch call's ctx ends, unless a
+// deliverer runs, which then does.
+func (sub *subscriber) ctxDone() {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if !sub.delivering && !sub.closed {
+		sub.closeLocked()
+	}
+}
+
+// sendOrQueue gives wr to a reader waiting on the channel when nothing is
+// queued before it, so that a reader that keeps up costs no goroutine and
+// one hand-off; otherwise it queues wr for the deliverer, starting one if
+// none runs. After the Watch call's ctx has ended, wr is dropped: the
+// channel is about to close. The caller holds mu.
+func (sub *subscriber) sendOrQueue(wr WatchResponse) {
+	if sub.ctx.Err() != nil {
+		return
+	}
+	if !sub.delivering && len(sub.queue) == 0 {
+		select {
+		case sub.ch <- wr:
+			return
+		default:
 		}
 	}
-	sub.mu.Unlock()
-	sub.poke()
-}
-
-// stop makes the deliverer close the channel at once, dropping whatever is
-// queued. Only the stream's loop calls it.
-func (sub *subscriber) stop() {
-	if !sub.stopped {
-		sub.stopped = true
-		close(sub.stopc)
+	sub.queue = append(sub.queue, wr)
+	if sub.delivering {
+		return
+	}
+	sub.delivering = true
+	if sub.stopc == nil {
+		sub.stopc = make(chan struct{})
+	}
+	if !startTask(sub.s.w.client, sub.deliver) {
+		// The client is closing: nobody will read what is queued.
+		sub.delivering = false
+		sub.closeLocked()
 	}
 }
 
-func (sub *subscriber) poke() {
-	select {
-	case sub.notify <- struct{}{}:
-	default:
+// closeLocked closes the channel and tells the stream the subscriber is
+// gone. The caller holds mu and is the deliverer, or no deliverer runs.
+func (sub *subscriber) closeLocked() {
+	sub.closed, sub.delivering = true, false
+	sub.queue = nil
+	close(sub.ch)
+	if sub.stopCtx != nil {
+		sub.stopCtx()
 	}
+	sub.s.post(streamOp{kind: opDetach, sub: sub})
+	sub.s.w.wg.Done() // see attach
 }
 
-// deliver moves queued responses to the caller's channel, one goroutine
-// per watch so that a slow reader delays no one else. It closes the
-// channel when the watch ends (once its last response is taken), the
-// caller's ctx ends, or the watcher closes (at once, whatever is unread),
-// and then tells the stream the subscriber is gone.
-func (sub *subscriber) deliver(wg *sync.WaitGroup) {
-	defer wg.Done()
-	defer close(sub.ch)
-	defer sub.s.post(streamOp{kind: opDetach, sub: sub})
+// deliver moves queued responses to the caller's channel while some wait
+// for a reader that is not there yet, so that a slow reader delays no one
+// else. It runs only while the queue is not empty (the stream's loop
+// starts it; it returns once the queue is drained), and it alone sends on
+// the channel and closes it meanwhile: when the watch ends (once its last
+// response is taken), the caller's ctx ends, or the watcher closes (at
+// once, whatever is unread). Without a deliverer, whoever ends the watch
+// closes the channel, under mu.
+func (sub *subscriber) deliver() {
 	for {
 		sub.mu.Lock()
-		if len(sub.queue) == 0 {
-			done := sub.done
-			sub.queue = sub.queue[:0]
+		if sub.stopped || sub.ctx.Err() != nil {
+			sub.closeLocked()
 			sub.mu.Unlock()
-			if done {
-				return
+			return
+		}
+		if len(sub.queue) == 0 {
+			if sub.done {
+				sub.closeLocked()
 			}
-			select {
-			case <-sub.notify:
-				continue
-			case <-sub.ctx.Done():
-				return
-			case <-sub.stopc:
-				return
-			case <-sub.closing:
-				return
-			}
+			sub.delivering = false
+			sub.mu.Unlock()
+			return
 		}
 		wr := sub.queue[0]
 		sub.queue[0] = WatchResponse{}
 		sub.queue = sub.queue[1:]
+		if len(sub.queue) == 0 {
+			sub.queue = nil
+		}
 		resume := sub.paused && !sub.resumeAsked && len(sub.queue) <= watchQueueLimit/2
 		if resume {
 			sub.resumeAsked = true
@@ -247,16 +314,17 @@ func (sub *subscriber) deliver(wg *sync.WaitGroup) {
 		if resume {
 			sub.s.post(streamOp{kind: opResume, sub: sub})
 		}
-		if sub.ctx.Err() != nil {
-			return
-		}
 		select {
 		case sub.ch <- wr:
 		case <-sub.ctx.Done():
-			return
 		case <-sub.stopc:
-			return
-		case <-sub.closing:
+		case <-sub.s.w.ctx.Done():
+			// The watcher closed. A watch that ended on its own is no
+			// longer the stream's, and nothing else would stop this
+			// deliverer from waiting for a reader that may never come.
+			sub.mu.Lock()
+			sub.closeLocked()
+			sub.mu.Unlock()
 			return
 		}
 	}

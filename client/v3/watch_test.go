@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -592,6 +593,65 @@ func TestAnUnansweredProgressRequestDoesNotStarveLaterWatches(t *testing.T) {
 		}
 		if i == 4 {
 			t.Fatal("a watch made after unanswered progress requests got no answer to five later ones")
+		}
+	}
+}
+
+func TestIdleWatchesHoldNoGoroutine(t *testing.T) {
+	c := sharedClient(t)
+	w := clientv3.NewWatcher(c)
+	defer w.Close()
+	prefix := testKey(t) + "/"
+	ctx, cancel := context.WithCancel(testCtx(t))
+	defer cancel()
+	before := runtime.NumGoroutine()
+	const n = 500
+	chans := make([]clientv3.WatchChan, n)
+	for i := range chans {
+		chans[i] = w.Watch(ctx, fmt.Sprintf("%s%03d", prefix, i))
+	}
+	if grown := runtime.NumGoroutine() - before; grown > 50 {
+		t.Fatalf("%d idle watches added %d goroutines; want a few for the stream, not one per watch", n, grown)
+	}
+	// Each still gets its event, whether its reader waits for it or not.
+	for i := range chans {
+		put(t, c, fmt.Sprintf("%s%03d", prefix, i), "v")
+	}
+	for i, ch := range chans {
+		if evs := nextEvents(t, ch, 1); string(evs[0].Kv.Key) != fmt.Sprintf("%s%03d", prefix, i) {
+			t.Fatalf("watch %d got an event for %q", i, evs[0].Kv.Key)
+		}
+	}
+	cancel()
+	for _, ch := range chans {
+		expectClosed(t, ch)
+	}
+}
+
+// plainCtx is a context the context package does not know, so that
+// context.AfterFunc has to wait for it in a goroutine of its own.
+type plainCtx struct{ context.Context }
+
+func TestWatchEndsWhenAContextOfAnUnknownTypeEnds(t *testing.T) {
+	c := sharedClient(t)
+	key := testKey(t)
+	inner, cancel := context.WithCancel(testCtx(t))
+	wch := c.Watch(plainCtx{inner}, key)
+	put(t, c, key, "v1")
+	put(t, c, key, "v2") // the reader is not there: queued for a deliverer
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	// What was queued may or may not be delivered before the channel
+	// closes, as with the official client; it must close.
+	timeout := time.After(waitTimeout)
+	for {
+		select {
+		case _, ok := <-wch:
+			if !ok {
+				return
+			}
+		case <-timeout:
+			t.Fatal("watch channel still open after its context ended; want it closed")
 		}
 	}
 }
