@@ -166,9 +166,11 @@ type watcher struct {
 	closed  bool
 	nextSeq uint64
 
-	// wg counts every goroutine of the watcher, so that Close returns only
-	// once they are all gone.
+	// wg counts every goroutine of the watcher and every open watch
+	// channel, so that Close returns only once they are all gone.
 	wg sync.WaitGroup
+	// ctxs closes the channels of watches whose ctx ends.
+	ctxs watchCtxs
 }
 
 // NewWatcher returns a Watcher that uses c's connection.
@@ -210,11 +212,12 @@ func (w *watcher) Watch(ctx context.Context, key string, opts ...OpOption) Watch
 	}
 	md, _ := metadata.FromOutgoingContext(ctx)
 	sub := newSubscriber(ctx, &op)
+	established := sub.established
 	if !w.attach(md, sub) {
 		return closedWatchChan()
 	}
 	select {
-	case <-sub.established:
+	case <-established:
 	case <-ctx.Done():
 	case <-w.ctx.Done():
 	}
@@ -255,11 +258,7 @@ func (w *watcher) attach(md metadata.MD, sub *subscriber) bool {
 	// Posted before anything can close sub's channel: the stream must
 	// learn of sub before it is told sub is gone.
 	s.post(streamOp{kind: opAdd, sub: sub})
-	sub.mu.Lock()
-	if !sub.closed {
-		sub.stopCtx = context.AfterFunc(sub.ctx, sub.ctxDone)
-	}
-	sub.mu.Unlock()
+	w.ctxs.join(sub)
 	return true
 }
 
@@ -307,6 +306,7 @@ func (w *watcher) Close() error {
 	w.mu.Unlock()
 	w.cancel()
 	w.wg.Wait()
+	w.ctxs.stopAll()
 	return nil
 }
 

@@ -55,7 +55,8 @@ type subscriber struct {
 	seq           uint64 // creation order, to resume watches in the order they were made
 
 	// established is closed once the server first accepted (or refused)
-	// the watch, or the watch ended; Watch returns then.
+	// the watch, or the watch ended; Watch returns then. Owned by the
+	// stream's loop once attached.
 	established chan struct{}
 	s           *watchStream // set by attach, before anything else sees sub
 
@@ -79,7 +80,6 @@ type subscriber struct {
 	delivering  bool          // a deliverer runs: it alone sends on ch, and closes it
 	closed      bool          // ch is closed
 	stopc       chan struct{} // made for the first deliverer; closed by stop while one runs
-	stopCtx     func() bool   // unregisters the call at the end of ctx
 }
 
 // watchOpts are a watch's options that its create requests carry.
@@ -143,6 +143,7 @@ func (sub *subscriber) markEstablished() {
 	if !sub.wasEstablished {
 		sub.wasEstablished = true
 		close(sub.established)
+		sub.established = nil // Watch took it before attach; a watch may live long after
 	}
 }
 
@@ -269,9 +270,7 @@ func (sub *subscriber) closeLocked() {
 	sub.closed, sub.delivering = true, false
 	sub.queue = nil
 	close(sub.ch)
-	if sub.stopCtx != nil {
-		sub.stopCtx()
-	}
+	sub.s.w.ctxs.leave(sub)
 	sub.s.post(streamOp{kind: opDetach, sub: sub})
 	sub.s.w.wg.Done() // see attach
 }
