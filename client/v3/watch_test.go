@@ -655,3 +655,22 @@ func TestWatchEndsWhenAContextOfAnUnknownTypeEnds(t *testing.T) {
 		}
 	}
 }
+
+func TestCancelingAContextClosesTheWatchesMadeWithItAndOnlyThose(t *testing.T) {
+	c := sharedClient(t)
+	key := testKey(t)
+	ctx, cancel := context.WithCancel(testCtx(t))
+	type ctxKey struct{}
+	a := c.Watch(ctx, key)
+	b := c.Watch(context.WithValue(ctx, ctxKey{}, 1), key) // the same Done channel
+	other := c.Watch(testCtx(t), key)
+	cancel()
+	expectClosed(t, a)
+	expectClosed(t, b)
+	put(t, c, key, "v")
+	nextEvents(t, other, 1)
+	// A new watch with another context of the same stream is served too.
+	again := c.Watch(testCtx(t), key)
+	put(t, c, key, "w")
+	nextEvents(t, again, 1)
+}

@@ -10,7 +10,10 @@
 //     instead of three or more per key: the messages of one response are
 //     carved out of one block, and their keys and values out of one byte
 //     slab or, for a response too large for one transport buffer, out of
-//     the one copy of it the codec makes anyway. Anything the hand decoder does not expect (an unknown field, a
+//     the one copy of it the codec makes anyway; a range response of a
+//     MiB or more is not copied at all: its keys and values point into the
+//     transport's buffers, which it then keeps from the transport's pool.
+//     Anything the hand decoder does not expect (an unknown field, a
 //     repeated singular message, a malformed message) sends the response
 //     through the generic protobuf decoder instead, so the result is always
 //     what proto.Unmarshal would give.
