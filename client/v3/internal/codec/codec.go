@@ -44,7 +44,8 @@ func (Codec) Marshal(v any) (mem.BufferSlice, error) {
 	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
 }
 
-// minSpansDecode is the smallest range response decoded where the
+// minSpansDecode is the smallest range response (or RangeStream chunk)
+// decoded where the
 // transport's buffers hold it (decodeRangeResponseSpans). Below it, one
 // copy into memory of its own costs less CPU than taking the buffers out
 // of the transport's pool, which then has to make new ones (a 270 KB range:
@@ -60,7 +61,7 @@ func (Codec) Unmarshal(data mem.BufferSlice, v any) error {
 	if !ok {
 		return fmt.Errorf("etcdclient: cannot unmarshal into %T: not a protobuf message", v)
 	}
-	if r, ok := v.(*pb.RangeResponse); ok && len(data) > 1 && data.Len() >= minSpansDecode && decodeRangeResponseSpans(data, r) {
+	if len(data) > 1 && data.Len() >= minSpansDecode && decodeSpans(data, v) {
 		// The keys and values point into the transport's buffers: they
 		// are the response's now, never to go back to the pool.
 		for _, b := range data {
@@ -86,6 +87,18 @@ func (Codec) Unmarshal(data mem.BufferSlice, v any) error {
 		return nil
 	}
 	return proto.Unmarshal(b, m)
+}
+
+// decodeSpans decodes data, which the transport's buffers hold, into v
+// where they hold it, if v is a range response or a RangeStream chunk.
+func decodeSpans(data mem.BufferSlice, v any) bool {
+	switch r := v.(type) {
+	case *pb.RangeResponse:
+		return decodeRangeResponseSpans(data, r)
+	case *pb.RangeStreamResponse:
+		return decodeRangeStreamResponseSpans(data, r)
+	}
+	return false
 }
 
 func hasFastDecoder(v any) bool {

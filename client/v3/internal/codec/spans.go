@@ -15,7 +15,29 @@ import (
 // twice. It reports false, leaving r in no particular state, if data holds
 // anything the decoder does not expect.
 func decodeRangeResponseSpans(data mem.BufferSlice, r *pb.RangeResponse) bool {
-	n, ok := countSpanKVs(newSpans(data))
+	return decodeRangeSpans(newSpans(data), r)
+}
+
+// decodeRangeStreamResponseSpans decodes a RangeStream chunk as
+// decodeRangeResponseSpans does a RangeResponse. Anything but one
+// RangeResponse in field 1 is left to the other decoders.
+func decodeRangeStreamResponseSpans(data mem.BufferSlice, r *pb.RangeStreamResponse) bool {
+	s := newSpans(data)
+	if num, typ := s.tag(); num != 1 || typ != protowire.BytesType || s.varint() != uint64(s.left) || s.failed {
+		return false
+	}
+	rr := new(pb.RangeResponse)
+	if !decodeRangeSpans(s, rr) {
+		return false
+	}
+	r.Reset()
+	r.RangeResponse = rr
+	return true
+}
+
+// decodeRangeSpans decodes the RangeResponse that is the rest of s.
+func decodeRangeSpans(s spans, r *pb.RangeResponse) bool {
+	n, ok := countSpanKVs(s)
 	if !ok {
 		return false
 	}
@@ -27,7 +49,6 @@ func decodeRangeResponseSpans(data mem.BufferSlice, r *pb.RangeResponse) bool {
 		kvs, ptrs = make([]mvccpb.KeyValue, n), make([]*mvccpb.KeyValue, 0, n)
 	}
 	shared := slab{shared: true}
-	s := newSpans(data)
 	for s.more() {
 		switch num, typ := s.tag(); {
 		case num == 1 && typ == protowire.BytesType:
