@@ -130,29 +130,41 @@ func (d *keysDecoder) literal(lit string) bool {
 // null consumes a null if it comes next.
 func (d *keysDecoder) null() bool { return d.peek() == 'n' && d.literal("null") }
 
+// scanString scans the string literal at d.i up to its closing quote or
+// its first backslash. It returns where the literal's contents start, the
+// index of that quote or backslash (or -1 if the literal is malformed or
+// unterminated before either), and whether the contents up to it hold a
+// byte that is not ASCII.
+func (d *keysDecoder) scanString() (start, at int, nonASCII bool) {
+	if d.peek() != '"' {
+		return 0, -1, false
+	}
+	start = d.i + 1
+	s := d.s
+	for i := scanPlain(s, start); i < len(s); i = scanPlain(s, i+1) {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			return start, i, nonASCII
+		case c >= 0x80:
+			nonASCII = true
+		default: // a control byte
+			return start, -1, false
+		}
+	}
+	return start, -1, false
+}
+
 // rawString scans a string literal at d.i and returns its contents as they
 // are in the body, failing on any escape (which no field name nor a plain
 // timestamp holds), on a control byte and on invalid UTF-8.
 func (d *keysDecoder) rawString() (string, bool) {
-	if d.peek() != '"' {
+	start, at, nonASCII := d.scanString()
+	if at < 0 || d.s[at] != '"' {
 		return "", false
 	}
-	start := d.i + 1
-	s := d.s
-	nonASCII := false
-	for i := scanPlain(s, start); i < len(s); i = scanPlain(s, i+1) {
-		switch c := s[i]; {
-		case c == '"':
-			d.i = i + 1
-			raw := s[start:i]
-			return raw, !nonASCII || utf8.ValidString(raw)
-		case c >= 0x80:
-			nonASCII = true
-		default: // a control byte or a backslash
-			return "", false
-		}
-	}
-	return "", false
+	d.i = at + 1
+	raw := d.s[start:at]
+	return raw, !nonASCII || utf8.ValidString(raw)
 }
 
 // scanPlain returns the index of the first byte of s at or after i that a
@@ -199,32 +211,20 @@ func hasSpecialByte(w uint64) bool {
 // str decodes a string literal. Without escapes it is a substring of the
 // body; at the first escape, unescapeFrom takes over the same pass.
 func (d *keysDecoder) str() (string, bool) {
-	if d.peek() != '"' {
+	start, at, nonASCII := d.scanString()
+	switch {
+	case at < 0:
+		return "", false
+	case d.s[at] == '\\':
+		return d.unescapeFrom(start, at, nonASCII)
+	}
+	raw := d.s[start:at]
+	// encoding/json replaces invalid UTF-8; leave that to it.
+	if nonASCII && !utf8.ValidString(raw) {
 		return "", false
 	}
-	start := d.i + 1
-	s := d.s
-	nonASCII := false
-	for i := scanPlain(s, start); i < len(s); i = scanPlain(s, i+1) {
-		switch c := s[i]; {
-		case c == '"':
-			raw := s[start:i]
-			// encoding/json replaces invalid UTF-8; leave that to it.
-			if nonASCII && !utf8.ValidString(raw) {
-				return "", false
-			}
-			raw = d.keep(raw)
-			d.i = i + 1
-			return raw, true
-		case c >= 0x80:
-			nonASCII = true
-		case c == '\\':
-			return d.unescapeFrom(start, i, nonASCII)
-		default: // a control byte
-			return "", false
-		}
-	}
-	return "", false
+	d.i = at + 1
+	return d.keep(raw), true
 }
 
 // slabSize is the smallest slab, unless the rest of the body needs less.
