@@ -227,6 +227,31 @@ func TestTxnsOnCachedKeysAreAnsweredWithoutTheCluster(t *testing.T) {
 	}
 }
 
+func TestATxnThatLooksAtNoKeyIsAnsweredWithoutTheCluster(t *testing.T) {
+	// As the official cache does (etcd's own suite relies on it): no
+	// comparison and an empty branch read nothing, and get the header of
+	// the newest revision the cache has seen.
+	cli, m, lkv := stoppableKV(t)
+	ctx := sharedcluster.Context(t)
+	put, err := cli.Put(ctx, "k", "v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lkv.Get(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := lkv.Txn(shortCtx(t)).Then().Else(clientv3.OpPut("k", "w")).Commit()
+	if err != nil {
+		t.Fatalf("an empty txn with the member stopped: %v", err)
+	}
+	if !resp.Succeeded || len(resp.Responses) != 0 || resp.Header.Revision < put.Header.Revision {
+		t.Fatalf("empty txn = %v; want succeeded, no responses, revision at least %d", resp, put.Header.Revision)
+	}
+}
+
 func TestWritesThroughTheKVLeaveTheCacheExact(t *testing.T) {
 	// Whatever the writes' options, and whichever nested branch a
 	// transaction took, the owner's cache holds etcd's state afterwards

@@ -15,13 +15,20 @@ import (
 // the latest revision. Since we hold the lease of each of those keys,
 // their cached states are current: the answer is the one etcd would give
 // at the newest revision the cache has seen, whose header it carries.
-// It returns nil for a transaction that must go to etcd, including one
-// that looks at no key at all (its answer would be the cache's header
-// alone, which may be old).
+// A transaction that looks at no key at all (no comparison, an empty
+// branch) is answered with that header too, as the official cache does:
+// sending it to etcd would make it wait for a cluster the cache otherwise
+// does without. It returns nil for a transaction that must go to etcd.
 func (lkv *leasingKV) txnFromCache(cmps []v3.Cmp, thenOps, elseOps []v3.Op) *v3.TxnResponse {
 	lkv.mu.Lock()
 	defer lkv.mu.Unlock()
-	if lkv.leaseLocked() == v3.NoLease || lkv.hdr == nil {
+	if lkv.hdr == nil {
+		return nil
+	}
+	if len(cmps) == 0 && len(thenOps) == 0 {
+		return &v3.TxnResponse{Header: copyHeader(lkv.hdr), Succeeded: true}
+	}
+	if lkv.leaseLocked() == v3.NoLease {
 		return nil
 	}
 	cachedState := func(key []byte) (*mvccpb.KeyValue, bool) {
@@ -48,9 +55,6 @@ func (lkv *leasingKV) txnFromCache(cmps []v3.Cmp, thenOps, elseOps []v3.Op) *v3.
 	ops := thenOps
 	if !succeeded {
 		ops = elseOps
-	}
-	if len(cmps) == 0 && len(ops) == 0 {
-		return nil
 	}
 	// Like etcd, the responses nested in a transaction's carry only the
 	// revision in their headers.
