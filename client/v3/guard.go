@@ -142,12 +142,16 @@ func (g *hedge) copyTo(reply any) error {
 	return nil
 }
 
-// invokeGuarded runs one attempt of a guarded call. It returns
-// errHedgeWon if the call's hedge answered instead (the reply is then
-// cs.hedge's), errMemberDown if the attempt was abandoned, else what the
-// attempt returned.
+// invokeGuarded runs one attempt of a guarded call of ctx, under
+// cs.actx. It returns errHedgeWon if the call's hedge answered instead (the
+// reply is then cs.hedge's), errMemberDown if the attempt was abandoned,
+// else what the attempt returned.
+//
+// Hedges run under ctx, the call's own context, never under cs.actx: a
+// hedge may outlive the attempt that launched it, and the retry loop
+// rewrites cs.actx for the next attempt.
 func (c *Client) invokeGuarded(ctx context.Context, h *balancer.Health, cs *callState, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
-	actx, cancel := context.WithCancelCause(ctx)
+	actx, cancel := context.WithCancelCause(&cs.actx)
 	defer cancel(nil)
 	g := &cs.hedge
 	if !g.begin(cancel) {

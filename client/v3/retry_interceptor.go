@@ -91,7 +91,7 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 		var err error
 		switch {
 		case h != nil:
-			err = c.invokeGuarded(actx, h, cs, method, req, reply, cc, invoker, opts)
+			err = c.invokeGuarded(ctx, h, cs, method, req, reply, cc, invoker, opts)
 		default:
 			err = invoker(actx, method, req, reply, cc, opts...)
 		}
