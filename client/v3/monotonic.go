@@ -7,6 +7,7 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
 	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
+	"github.com/a74b11dd/etcdkit/internal/backoff"
 )
 
 // A client's serializable reads never go back in time: a member may answer
@@ -81,5 +82,8 @@ func (c *Client) behindWait(tries int) time.Duration {
 	if extra < 0 {
 		return 0
 	}
-	return 5 * time.Millisecond << extra
+	return behindBackoff.Delay(extra + 1)
 }
+
+// behindBackoff paces the behindWaits last askings: 5, 10 and 20 ms.
+var behindBackoff = backoff.Exponential{Base: 5 * time.Millisecond, Max: 20 * time.Millisecond}

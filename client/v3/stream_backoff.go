@@ -1,18 +1,16 @@
 package clientv3
 
 import (
-	"math/rand/v2"
 	"time"
+
+	"github.com/a74b11dd/etcdkit/internal/backoff"
 )
 
 // Reconnection delays of the watch and lease keep-alive streams. The first
 // retry is almost immediate, because the usual cause is one member going
 // away while the balancer already has others ready; the delay then grows
 // so that a cluster that is down is not hammered.
-const (
-	streamRetryMin = 25 * time.Millisecond
-	streamRetryMax = 2 * time.Second
-)
+var streamRetry = backoff.Exponential{Base: 25 * time.Millisecond, Max: 2 * time.Second}
 
 // streamBackoff yields exponentially growing, jittered delays between
 // attempts to reopen a stream. Jitter spreads the reconnections of many
@@ -23,12 +21,8 @@ type streamBackoff struct {
 
 // next returns the delay before the next attempt.
 func (b *streamBackoff) next() time.Duration {
-	d := streamRetryMax
-	if b.attempt < 16 {
-		d = min(streamRetryMin<<b.attempt, streamRetryMax)
-	}
 	b.attempt++
-	return d/2 + rand.N(d/2+1)
+	return backoff.Half(streamRetry.Delay(b.attempt))
 }
 
 // reset makes the next delay the shortest again; call it once a stream

@@ -3,13 +3,14 @@ package retry
 import (
 	"errors"
 	"io"
-	"math/rand/v2"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/a74b11dd/etcdkit/internal/backoff"
 )
 
 // Defaults of Policy, used for zero Config fields.
@@ -226,7 +227,7 @@ func (p Policy) WithDefaults() Policy {
 // base wait, randomized by up to ±JitterFraction of it.
 func (p Policy) Backoff(attempt uint) time.Duration {
 	_ = attempt // linear pacing: the picker, not the wait, avoids bad members
-	return p.jitter(p.WaitBetween)
+	return backoff.Jitter(p.WaitBetween, p.JitterFraction)
 }
 
 // MaxNoLeaderWait bounds the wait between retries of a call that members
@@ -256,17 +257,6 @@ func NoLeaderExhausted(waited time.Duration, bounded bool) bool {
 // about a second or two, so the wait doubles up to MaxNoLeaderWait
 // instead of spending the retry budget in a few seconds.
 func (p Policy) NoLeaderBackoff(streak uint) time.Duration {
-	w := p.WaitBetween
-	if streak > 1 {
-		w = min(w<<min(streak-1, 8), max(MaxNoLeaderWait, p.WaitBetween))
-	}
-	return p.jitter(w)
-}
-
-func (p Policy) jitter(w time.Duration) time.Duration {
-	if p.JitterFraction > 0 && w > 0 {
-		j := float64(w) * p.JitterFraction
-		w += time.Duration((rand.Float64()*2 - 1) * j)
-	}
-	return max(w, 0)
+	e := backoff.Exponential{Base: p.WaitBetween, Max: max(MaxNoLeaderWait, p.WaitBetween)}
+	return backoff.Jitter(e.Delay(int(min(streak, 64))), p.JitterFraction)
 }
