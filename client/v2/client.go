@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/api/v3/version"
+
+	"github.com/a74b11dd/etcdkit/internal/attemptclock"
+	"github.com/a74b11dd/etcdkit/internal/wake"
 )
 
 // DefaultRequestTimeout is a conventional overall timeout for one call. The
@@ -239,10 +242,10 @@ type httpClusterClient struct {
 	syncMu sync.Mutex
 
 	prober     prober
-	watchdog   watchdog
+	clock      attemptclock.Clock
 	lat        latencies
-	recoveries atomic.Uint64 // how many times an endpoint came back up
-	recovery   broadcast     // signalled after each of those
+	recoveries atomic.Uint64  // how many times an endpoint came back up
+	recovery   wake.Broadcast // signalled after each of those
 	// failedAt is when a call last found a member failing, in unix
 	// nanoseconds: a write goes only to a member that proved it can commit
 	// since (writeCheck).

@@ -326,7 +326,7 @@ func slow(st *endpointState, p int) bool {
 func (c *httpClusterClient) awaitRecovery(ctx context.Context, recovered uint64, until time.Time) error {
 	// Taken before the count is read: a recovery counted after the read
 	// closes it.
-	woken := c.recovery.wait()
+	woken := c.recovery.Wait()
 	if c.recoveries.Load() != recovered {
 		return nil
 	}

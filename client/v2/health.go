@@ -122,33 +122,7 @@ func (c *httpClusterClient) markUp(h *health) {
 	if h.down.CompareAndSwap(true, false) {
 		h.upGen.Add(1)
 		c.recoveries.Add(1)
-		c.recovery.signal()
-	}
-}
-
-// broadcast wakes every goroutine waiting on it at once. Its zero value is
-// ready for use.
-type broadcast struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-// wait returns a channel that is closed at the next signal.
-func (b *broadcast) wait() <-chan struct{} {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.ch == nil {
-		b.ch = make(chan struct{})
-	}
-	return b.ch
-}
-
-func (b *broadcast) signal() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.ch != nil {
-		close(b.ch)
-		b.ch = nil
+		c.recovery.Signal()
 	}
 }
 

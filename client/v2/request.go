@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/a74b11dd/etcdkit/internal/attemptclock"
 )
 
 // requestKind tells the failover rules what resending a request could do.
@@ -279,8 +281,8 @@ func isCut(err error) bool {
 // guard cuts one attempt short: when its deadline (bound, if not zero)
 // passes before the response headers arrive, and, for reads and watches
 // (health), when its endpoint's health says it should move. The client's
-// watchdog checks it at the deadline and every checkInterval, so that an
-// attempt that ends quickly costs no timer of its own.
+// attempt clock checks it at the deadline and every checkInterval, so that
+// an attempt that ends quickly costs no timer of its own.
 //
 // A guard is also where send keeps the rest of the attempt's small state
 // (the first hop's URL, the write's connection trace), so that an attempt
@@ -300,10 +302,8 @@ type guard struct {
 	// latency is how long the response headers took, once they came.
 	latency time.Duration
 
-	// The watchdog's: its list links and when the next check is due
-	// (zero: none), guarded by its mutex.
-	prev, next *guard
-	due        time.Time
+	// The client's attempt clock's record of the attempt.
+	clock attemptclock.Entry
 
 	// url is the first hop's URL. The transport may keep a reference to
 	// it until the response body is read, so it is never reused.
@@ -333,8 +333,8 @@ func (g *guard) nextCheck() (time.Duration, bool) {
 }
 
 // check cuts the attempt if it must be, and otherwise returns when to check
-// again, as nextCheck does. The watchdog calls it.
-func (g *guard) check() (time.Duration, bool) {
+// again, as nextCheck does. The attempt clock calls it.
+func (g *guard) Check() (time.Duration, bool) {
 	if g.bound > 0 && !g.headers.Load() && time.Since(g.start) >= g.bound {
 		g.cancel(&headerTimeoutError{endpoint: g.ep.raw, after: g.bound})
 		return 0, false
@@ -373,9 +373,9 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 		g.wasDown, g.recovered = ep.h.down.Load(), &c.recoveries
 		g.recoveries = c.recoveries.Load()
 		d, ok := g.nextCheck()
-		c.watchdog.add(g, d, ok)
+		c.clock.Add(&g.clock, g, d, ok)
 		defer func() {
-			c.watchdog.remove(g)
+			c.clock.Remove(&g.clock)
 			cancel(nil)
 		}()
 	}

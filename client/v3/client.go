@@ -18,6 +18,7 @@ import (
 	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
 	"github.com/a74b11dd/etcdkit/client/v3/internal/endpoint"
 	"github.com/a74b11dd/etcdkit/client/v3/internal/retry"
+	"github.com/a74b11dd/etcdkit/internal/attemptclock"
 )
 
 // Defaults for zero Config fields.
@@ -68,7 +69,7 @@ type Client struct {
 	closeErr  error
 	bg        sync.WaitGroup
 
-	guards guardClock
+	guards attemptclock.Clock // the guards of slow attempts (guard.go)
 	tasks  tasks
 
 	mu  sync.RWMutex
@@ -166,7 +167,7 @@ func newClient(cfg *Config) (*Client, error) {
 		c.userToken = true
 	}
 
-	c.guards.tasks = &c.tasks
+	c.guards.Slack = guardTick
 	c.resolver = balancer.NewResolver(balancer.NewHealth())
 	c.resolver.SetEndpoints(eps)
 	conn, err := c.dial(c.resolver, eps[0])

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
+	"github.com/a74b11dd/etcdkit/internal/attemptclock"
 )
 
 // Guarded calls: idempotent unary calls on the client's connection that
@@ -161,14 +162,14 @@ func (c *Client) invokeGuarded(ctx context.Context, h *balancer.Health, cs *call
 	bound := h.AttemptBound()
 	start := time.Now()
 	cs.guard = guardedAttempt{
-		due: start.Add(bound), start: start, bound: bound,
+		start: start, bound: bound,
 		callCtx: ctx, ctx: actx, cancel: cancel,
 		h: h, att: &cs.actx.Attempt, g: g, tasks: &c.tasks,
 		method: method, req: req, reply: reply, cc: cc, invoker: invoker, opts: opts,
 	}
-	c.guards.add(&cs.guard)
+	c.guards.Add(&cs.guard.clock, &cs.guard, bound, true)
 	err := invoker(actx, method, req, reply, cc, opts...)
-	c.guards.remove(&cs.guard)
+	c.guards.Remove(&cs.guard.clock)
 	if err == nil {
 		return nil
 	}
@@ -184,11 +185,10 @@ func (c *Client) invokeGuarded(ctx context.Context, h *balancer.Health, cs *call
 // guardedAttempt is what guarding one attempt takes, kept in the call's
 // callState while the attempt runs.
 type guardedAttempt struct {
-	prev, next *guardedAttempt // in guardClock's list while linked
-	tasks      *tasks
-	linked     bool
+	clock attemptclock.Entry // in the client's guard clock while the attempt runs
+	tasks *tasks
 
-	due, start time.Time
+	start      time.Time
 	bound      time.Duration
 	callCtx    context.Context // the call's, which hedges run under
 	ctx        context.Context // the attempt's
@@ -201,6 +201,14 @@ type guardedAttempt struct {
 	cc         *grpc.ClientConn
 	invoker    grpc.UnaryInvoker
 	opts       []grpc.CallOption
+}
+
+// Check starts the guard of an attempt that has reached its bound, on a
+// copy of its record: the call reuses the record for its next attempt once
+// the clock has let go of it.
+func (a *guardedAttempt) Check() (time.Duration, bool) {
+	a.tasks.start((*a).watch)
+	return 0, false
 }
 
 // watch guards an attempt past its bound: it watches the attempt's member
@@ -229,85 +237,8 @@ func (a guardedAttempt) watch() {
 	}
 }
 
-// guardTick is how often the guard clock looks for attempts past their
-// bound (at least 300 ms): a guard starts at most this late.
+// guardTick is the least time between two firings of the client's guard
+// clock: a guard starts at most this late after its bound (itself at
+// least 300 ms), and a client with many slow calls in flight looks at
+// them no more often than this.
 const guardTick = 50 * time.Millisecond
-
-// guardClock starts the guard of every attempt still running at its
-// bound. One timer serves all of a client's calls, armed only while some
-// are in flight, so that an attempt costs no timer of its own; only an
-// attempt that outlives its bound costs a goroutine.
-type guardClock struct {
-	mu         sync.Mutex
-	head, tail *guardedAttempt
-	timer      *time.Timer
-	armed      bool
-	tasks      *tasks // runs the guards; set before first use
-}
-
-// add links a, which must not be linked, and arms the clock.
-func (w *guardClock) add(a *guardedAttempt) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	a.linked, a.prev, a.next = true, w.tail, nil
-	if w.tail != nil {
-		w.tail.next = a
-	} else {
-		w.head = a
-	}
-	w.tail = a
-	if w.armed {
-		return
-	}
-	w.armed = true
-	if w.timer == nil {
-		w.timer = time.AfterFunc(guardTick, w.fire)
-	} else {
-		w.timer.Reset(guardTick)
-	}
-}
-
-// remove unlinks a unless the clock already started its guard.
-func (w *guardClock) remove(a *guardedAttempt) {
-	w.mu.Lock()
-	w.unlink(a)
-	w.mu.Unlock()
-}
-
-func (w *guardClock) unlink(a *guardedAttempt) {
-	if !a.linked {
-		return
-	}
-	if a.prev != nil {
-		a.prev.next = a.next
-	} else {
-		w.head = a.next
-	}
-	if a.next != nil {
-		a.next.prev = a.prev
-	} else {
-		w.tail = a.prev
-	}
-	a.linked, a.prev, a.next = false, nil, nil
-}
-
-// fire starts the guard of each attempt past its bound, and re-arms the
-// clock while attempts remain.
-func (w *guardClock) fire() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	now := time.Now()
-	for a := w.head; a != nil; {
-		next := a.next
-		if !now.Before(a.due) {
-			w.unlink(a)
-			w.tasks.start((*a).watch)
-		}
-		a = next
-	}
-	if w.head == nil {
-		w.armed = false
-		return
-	}
-	w.timer.Reset(guardTick)
-}

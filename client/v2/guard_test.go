@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/a74b11dd/etcdkit/internal/attemptclock"
 )
 
 // watchedGuard returns a guard of an attempt on a healthy endpoint that
@@ -17,15 +19,15 @@ func watchedGuard(bound time.Duration) (*guard, context.Context) {
 	return g, ctx
 }
 
-func TestWatchdogCutsEachAttemptAtItsOwnDeadline(t *testing.T) {
-	var w watchdog
+func TestAGuardCutsEachAttemptAtItsOwnDeadline(t *testing.T) {
+	var w attemptclock.Clock
 	bounds := []time.Duration{60 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond}
 	ctxs := make([]context.Context, len(bounds))
 	for i, b := range bounds {
 		g, ctx := watchedGuard(b)
 		d, ok := g.nextCheck()
-		w.add(g, d, ok)
-		t.Cleanup(func() { w.remove(g) })
+		w.Add(&g.clock, g, d, ok)
+		t.Cleanup(func() { w.Remove(&g.clock) })
 		ctxs[i] = ctx
 	}
 	for i, ctx := range ctxs {
@@ -41,19 +43,19 @@ func TestWatchdogCutsEachAttemptAtItsOwnDeadline(t *testing.T) {
 	}
 }
 
-func TestWatchdogNeverChecksARemovedAttempt(t *testing.T) {
-	var w watchdog
+func TestAGuardRemovedFromTheClockNeverCutsItsAttempt(t *testing.T) {
+	var w attemptclock.Clock
 	removed, removedCtx := watchedGuard(10 * time.Millisecond)
 	d, ok := removed.nextCheck()
-	w.add(removed, d, ok)
-	w.remove(removed)
+	w.Add(&removed.clock, removed, d, ok)
+	w.Remove(&removed.clock)
 
 	// A later attempt keeps the timer running past the removed one's
 	// deadline.
 	later, laterCtx := watchedGuard(50 * time.Millisecond)
 	d, ok = later.nextCheck()
-	w.add(later, d, ok)
-	defer w.remove(later)
+	w.Add(&later.clock, later, d, ok)
+	defer w.Remove(&later.clock)
 	select {
 	case <-laterCtx.Done():
 	case <-time.After(10 * time.Second):
@@ -64,14 +66,14 @@ func TestWatchdogNeverChecksARemovedAttempt(t *testing.T) {
 	}
 }
 
-func TestWatchdogCutsAnAttemptWhoseEndpointGoesDown(t *testing.T) {
-	var w watchdog
+func TestAGuardCutsAnAttemptWhoseEndpointGoesDown(t *testing.T) {
+	var w attemptclock.Clock
 	ctx, cancel := context.WithCancelCause(context.Background())
 	g := &guard{ep: &endpoint{raw: "http://down", h: new(health)}, health: true}
 	g.start, g.cancel, g.recovered = time.Now(), cancel, new(atomic.Uint64)
 	d, ok := g.nextCheck()
-	w.add(g, d, ok)
-	defer w.remove(g)
+	w.Add(&g.clock, g, d, ok)
+	defer w.Remove(&g.clock)
 	g.ep.h.markDown()
 	select {
 	case <-ctx.Done():
@@ -81,18 +83,5 @@ func TestWatchdogCutsAnAttemptWhoseEndpointGoesDown(t *testing.T) {
 	var ue *unhealthyError
 	if cause := context.Cause(ctx); !errors.As(cause, &ue) {
 		t.Errorf("attempt cut by %v, want an unhealthy endpoint error", cause)
-	}
-}
-
-func TestWatchdogStopsAFarTimerWhenIdle(t *testing.T) {
-	var w watchdog
-	g, _ := watchedGuard(time.Hour)
-	d, ok := g.nextCheck()
-	w.add(g, d, ok)
-	w.remove(g)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.armed.IsZero() {
-		t.Errorf("timer still armed for %v after the last attempt ended, want it stopped", w.armed)
 	}
 }
