@@ -12,6 +12,11 @@
 // down channel (Down), which streams and slow attempts wait on. The probes
 // also tell which member leads.
 //
+// Health's files, one concern each: health.go (the records), verdict.go
+// (what outcomes and probes say, and who is told), latency.go (the
+// attempt bound), leader.go (which member leads), lag.go (revision lag),
+// probe.go (the prober and when it runs).
+//
 // The picker sends writes to the leader when it is fit, and spreads other
 // calls round-robin over READY endpoints that are not avoided (over all
 // READY endpoints when every one is). Per-RPC options travel in the

@@ -146,3 +146,87 @@ func (h *Health) probeOnce(ctx context.Context, st *endpointState, probe ProbeFu
 	st.mu.Unlock()
 	h.poke()
 }
+
+// removedProbePause is how long a member removed through the client is not
+// probed: long enough for it to have shut down.
+const removedProbePause = 5 * time.Second
+
+// MemberRemoved holds probes off the endpoints of the member with ID id,
+// which the client has just removed from the cluster, for
+// removedProbePause. A removed member may still answer for a moment, and
+// etcd 3.7.3 panics on a Status call in that window ("failed to find local
+// ID in cluster members"), killing the process; the official client never
+// calls Status, so that must not be this client's doing. Calls still go
+// where the picker sends them, and fail over as usual.
+func (h *Health) MemberRemoved(id uint64) {
+	until := time.Now().Add(removedProbePause)
+	h.mu.Lock()
+	states := make([]*endpointState, 0, len(h.eps))
+	for _, st := range h.eps {
+		states = append(states, st)
+	}
+	h.mu.Unlock()
+	for _, st := range states {
+		if st.member.Load() == id {
+			st.mu.Lock()
+			st.noProbeUntil = until
+			st.mu.Unlock()
+		}
+	}
+}
+
+// probeSoon asks the prober to probe st now, unless a probe of it is
+// under way.
+func (h *Health) probeSoon(st *endpointState) {
+	st.mu.Lock()
+	st.nextProbe = time.Time{}
+	st.mu.Unlock()
+	// The others go to the suspect pace too: a lag shows only against
+	// fresh revisions of the others.
+	h.probeAllBy(time.Now().Add(h.timing.SuspectProbeInterval))
+	h.poke()
+}
+
+// probeAllBy brings the next probe of every READY endpoint forward to soon
+// at the latest. It reports whether it moved any.
+func (h *Health) probeAllBy(soon time.Time) bool {
+	moved := false
+	for _, st := range h.readyStates() {
+		st.mu.Lock()
+		if st.nextProbe.After(soon) {
+			st.nextProbe = soon
+			moved = true
+		}
+		st.mu.Unlock()
+	}
+	return moved
+}
+
+// suspicious reports whether some READY endpoint is avoided or suspect:
+// every endpoint is then probed at the suspect pace.
+func (h *Health) suspicious(now int64) bool {
+	for _, st := range h.readyStates() {
+		if st.avoided(now) || st.suspectUntil.Load() > now {
+			return true
+		}
+	}
+	return false
+}
+func (h *Health) poke() {
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// used records a pick for a call or stream (not a probe).
+func (h *Health) used(now int64) {
+	h.inflight.Add(1)
+	h.lastUse.Store(now)
+	if h.idle.Load() && h.idle.CompareAndSwap(true, false) {
+		h.poke()
+	}
+}
+func (h *Health) inUse(now time.Time) bool {
+	return h.inflight.Load() > 0 || now.UnixNano()-h.lastUse.Load() < int64(h.timing.IdleAfter)
+}
