@@ -28,146 +28,195 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 	if balancer.IsProbe(ctx) {
 		return invoker(ctx, method, req, reply, cc, opts...)
 	}
+	cs := c.beginCall(ctx, method, req, cc, opts)
+	if cs.guarded != nil {
+		defer cs.hedge.stop()
+	}
+	for n := uint(0); ; {
+		if err := cs.holdForLeader(); err != nil {
+			return err
+		}
+		tok := c.currentToken()
+		var err error
+		if cs.guarded != nil {
+			err = c.invokeGuarded(ctx, cs.guarded, cs, method, req, reply, cc, invoker, opts)
+		} else {
+			err = invoker(&cs.actx, method, req, reply, cc, opts...)
+		}
+		switch {
+		case err == errHedgeWon:
+			// The hedge went to another member already: its answer
+			// is taken as it is.
+			if err = cs.hedge.copyTo(reply); err == nil {
+				c.fresh(ctx, reply, math.MaxInt)
+			}
+			return err
+		case err == nil:
+			again, err := c.askAgainIfBehind(cs, reply)
+			if !again {
+				return err
+			}
+			continue
+		case ctx.Err() != nil:
+			return err
+		}
+		switch c.renewToken(ctx, &cs.authRenewed, tok, err) {
+		case sendAgain:
+			cs.actx.Attempt.Reset()
+			continue
+		case giveUp:
+			return err
+		}
+		wait, err := c.retryWait(cs, n, method, err)
+		if err != nil {
+			return err
+		}
+		if answered, err := cs.sleepUnlessHedgeAnswered(wait, reply); answered || err != nil {
+			return err
+		}
+		n++
+		cs.actx.Attempt.Reset()
+	}
+}
+
+// beginCall classifies a call and makes its records (one allocation).
+// Calls through this package's API get this file's fault handling: reads
+// are guarded, writes are held while the leader is out of reach. Calls a
+// user makes with raw stubs over the connection are retried as the
+// official client retries them, only when provably unsent, as if they were
+// all writes, and are neither guarded nor held.
+func (c *Client) beginCall(ctx context.Context, method string, req any, cc *grpc.ClientConn, opts []grpc.CallOption) *callState {
 	kind := retry.Classify(method, req)
-	// Calls through this package's API get the fault handling below;
-	// calls a user makes with raw stubs over the connection are retried
-	// as the official client retries them, only when provably unsent, as
-	// if they were all writes, and are neither hedged nor held.
 	api := isAPICall(opts)
-	policyKind := kind
+	cs := &callState{ctx: ctx, kind: kind, policyKind: kind, hold: leaderHold}
 	if !api {
-		policyKind = retry.Mutating
+		cs.policyKind = retry.Mutating
 	}
 	// A caller that asked for require-leader wants a member without a
 	// leader to say so: its writes are not held for a leader, and a
 	// rejection is retried as the official client retries it (see
 	// retry.Retryable).
-	callerLeader := callerRequiresLeader(ctx)
-	// One allocation for the call's records.
-	cs := &callState{}
+	cs.callerLeader = callerRequiresLeader(ctx)
 	cs.actx.Context = ctx
-	att := &cs.actx.Attempt
 	if kind == retry.Mutating {
-		att.MarkWrite()
+		cs.actx.Attempt.MarkWrite()
 	}
 	if requiresLeader(ctx, method, opts) {
-		att.MarkRequireLeader()
+		cs.actx.Attempt.MarkRequireLeader()
 	}
-	actx := &cs.actx
-	var h, wh *balancer.Health // guard reads; hold writes
-	var g *hedge
 	if api && cc == c.conn && !balancer.Pinned(ctx) {
 		switch kind {
 		case retry.Idempotent:
-			if h = c.health(); h != nil {
-				g = &cs.hedge
-				defer g.stop()
-			}
+			cs.guarded = c.health()
 		case retry.Mutating:
-			if !callerLeader {
-				wh = c.health()
+			if !cs.callerLeader {
+				cs.held = c.health()
 			}
 		}
 	}
-	authRetried := false
-	var noLeader uint  // consecutive ErrNoLeader rejections
-	hold := leaderHold // what is left of the call's time to wait for a leader
-	// leaderWait is when the call first waited for a leader (held, or
-	// refused with ErrNoLeader); zero until then.
-	var leaderWait time.Time
-	behindTries := 0 // serializable answers found older than one already had
-	for n := uint(0); ; {
-		if wh != nil {
-			held, err := wh.AwaitLeader(ctx, hold)
-			if err != nil {
-				return err
-			}
-			if held > 0 && leaderWait.IsZero() {
-				leaderWait = time.Now().Add(-held)
-			}
-			hold -= held
-		}
-		tok := c.currentToken()
-		var err error
-		switch {
-		case h != nil:
-			err = c.invokeGuarded(ctx, h, cs, method, req, reply, cc, invoker, opts)
-		default:
-			err = invoker(actx, method, req, reply, cc, opts...)
-		}
-		if err == errHedgeWon {
-			// The hedge went to another member already: its answer
-			// is taken as it is.
-			if err = g.copyTo(reply); err == nil {
-				c.fresh(ctx, reply, math.MaxInt)
-			}
-			return err
-		}
-		if err == nil {
-			if c.fresh(ctx, reply, behindTries) {
-				return nil
-			}
-			// Ask a member other than the one that answered from
-			// the past (see monotonic.go).
-			if err := sleep(ctx, c.behindWait(behindTries)); err != nil {
-				return err
-			}
-			behindTries++
-			actx.Context = balancer.WithAvoid(ctx, att.Addr())
-			att.Reset()
-			continue
-		}
-		if ctx.Err() != nil {
-			return err
-		}
-		if !authRetried && c.canRefreshToken() && isAuthTokenErr(err) {
-			// The server rejected the token before doing anything,
-			// so one more attempt cannot apply a write twice.
-			authRetried = true
-			if c.refreshToken(ctx, tok) {
-				att.Reset()
-				continue
-			}
-			return err
-		}
-		if n >= c.policy.MaxRetries || !retry.Retryable(c.failure(policyKind, att, callerLeader, err)) {
-			return err
-		}
-		c.GetLogger().Debug("retrying RPC", zap.String("method", method), zap.Uint("attempt", n),
-			zap.String("endpoint", att.Addr()), zap.Stringer("kind", kind), zap.Error(err))
-		wait := c.policy.Backoff(n)
-		switch {
-		case err == errMemberDown:
-			// The picker already avoids that member: re-send at once.
-			wait = 0
-		case retry.IsNoLeader(err) && !callerLeader:
-			if leaderWait.IsZero() {
-				leaderWait = time.Now()
-			} else if _, bounded := ctx.Deadline(); retry.NoLeaderExhausted(time.Since(leaderWait), bounded) {
-				return err
-			}
-			noLeader++
-			wait = c.policy.NoLeaderBackoff(noLeader)
-		default:
-			noLeader = 0
-		}
-		if g != nil {
-			// A hedge still running may answer during the wait.
-			wonc := g.wonChan()
-			select {
-			case <-wonc:
-				return g.copyTo(reply)
-			default:
-			}
-			if err := sleepOr(ctx, wait, wonc); err != nil {
-				return err
-			}
-		} else if err := sleep(ctx, wait); err != nil {
-			return err
-		}
-		n++
-		att.Reset()
+	return cs
+}
+
+// holdForLeader is the leader-hold step of a write's attempt: while the
+// leader is out of reach the write waits for one, up to leaderHold over
+// all of the call's attempts.
+func (cs *callState) holdForLeader() error {
+	if cs.held == nil {
+		return nil
 	}
+	held, err := cs.held.AwaitLeader(cs.ctx, cs.hold)
+	if err != nil {
+		return err
+	}
+	if held > 0 && cs.leaderWait.IsZero() {
+		cs.leaderWait = time.Now().Add(-held)
+	}
+	cs.hold -= held
+	return nil
+}
+
+// askAgainIfBehind is the step after an answer: it reports whether the
+// answer, from the past, is to be asked of another member (see
+// monotonic.go), after the wait that takes; else the call returns err.
+func (c *Client) askAgainIfBehind(cs *callState, reply any) (again bool, err error) {
+	if c.fresh(cs.ctx, reply, cs.behindTries) {
+		return false, nil
+	}
+	if err := sleep(cs.ctx, c.behindWait(cs.behindTries)); err != nil {
+		return false, err
+	}
+	cs.behindTries++
+	att := &cs.actx.Attempt
+	cs.actx.Context = balancer.WithAvoid(cs.ctx, att.Addr())
+	att.Reset()
+	return true, nil
+}
+
+// tokenStep is what renewToken decided.
+type tokenStep int
+
+const (
+	notTokenErr tokenStep = iota // the failure is not about the token
+	sendAgain                    // the token was renewed: send again
+	giveUp                       // the token could not be renewed
+)
+
+// renewToken is the auth step of a call's or a stream's retry loop: when
+// the server rejected the token tok that an attempt carried, before doing
+// anything (so that one more attempt cannot apply a write twice), the
+// token is renewed once per call; renewed records that.
+func (c *Client) renewToken(ctx context.Context, renewed *bool, tok string, err error) tokenStep {
+	if *renewed || !c.canRefreshToken() || !isAuthTokenErr(err) {
+		return notTokenErr
+	}
+	*renewed = true
+	if c.refreshToken(ctx, tok) {
+		return sendAgain
+	}
+	return giveUp
+}
+
+// retryWait is the retry step after a failed attempt n: it returns the wait
+// before the next attempt, or err itself when the call is not retried.
+func (c *Client) retryWait(cs *callState, n uint, method string, err error) (time.Duration, error) {
+	att := &cs.actx.Attempt
+	if n >= c.policy.MaxRetries || !retry.Retryable(c.failure(cs.policyKind, att, cs.callerLeader, err)) {
+		return 0, err
+	}
+	c.GetLogger().Debug("retrying RPC", zap.String("method", method), zap.Uint("attempt", n),
+		zap.String("endpoint", att.Addr()), zap.Stringer("kind", cs.kind), zap.Error(err))
+	switch {
+	case err == errMemberDown:
+		// The picker already avoids that member: re-send at once.
+		return 0, nil
+	case retry.IsNoLeader(err) && !cs.callerLeader:
+		if cs.leaderWait.IsZero() {
+			cs.leaderWait = time.Now()
+		} else if _, bounded := cs.ctx.Deadline(); retry.NoLeaderExhausted(time.Since(cs.leaderWait), bounded) {
+			return 0, err
+		}
+		cs.noLeader++
+		return c.policy.NoLeaderBackoff(cs.noLeader), nil
+	}
+	cs.noLeader = 0
+	return c.policy.Backoff(n), nil
+}
+
+// sleepUnlessHedgeAnswered waits out a retry's wait. A guarded call's
+// hedge, still running, may have answered: its answer is then the call's
+// (answered, with copyTo's error). One that answers during the wait ends
+// it, and the next attempt finds the hedge has won.
+func (cs *callState) sleepUnlessHedgeAnswered(wait time.Duration, reply any) (answered bool, err error) {
+	if cs.guarded == nil {
+		return false, sleep(cs.ctx, wait)
+	}
+	wonc := cs.hedge.wonChan()
+	select {
+	case <-wonc:
+		return true, cs.hedge.copyTo(reply)
+	default:
+	}
+	return false, sleepOr(cs.ctx, wait, wonc)
 }
 
 // leaderHold bounds how long a write, over all its attempts, waits for a
@@ -176,13 +225,29 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 // to two seconds.
 const leaderHold = 3 * time.Second
 
-// callState is what the unary interceptor records about one call: its
-// context with the current attempt's record, its hedge, and the guard of
-// the current attempt.
+// callState is what the unary interceptor records about one call: how it
+// is handled, its context with the current attempt's record, its hedge,
+// the guard of the current attempt, and the state of its retry loop.
 type callState struct {
+	ctx          context.Context // the call's
+	kind         retry.Kind
+	policyKind   retry.Kind // kind as the retry policy sees it
+	callerLeader bool       // the caller asked for require-leader
+	// guarded is the client's Health for a guarded read, held for a
+	// write held while the leader is out of reach; nil otherwise.
+	guarded, held *balancer.Health
+
 	actx  balancer.AttemptContext
 	hedge hedge
 	guard guardedAttempt
+
+	authRenewed bool
+	noLeader    uint          // consecutive ErrNoLeader rejections
+	hold        time.Duration // what is left of the call's time to wait for a leader
+	// leaderWait is when the call first waited for a leader (held, or
+	// refused with ErrNoLeader); zero until then.
+	leaderWait  time.Time
+	behindTries int // serializable answers found older than one already had
 }
 
 // streamInterceptor runs the creation of every stream of the client's
@@ -194,7 +259,7 @@ func (c *Client) streamInterceptor(ctx context.Context, desc *grpc.StreamDesc, c
 	if !isAPICall(opts) {
 		kind = retry.Mutating // as for unary calls: a raw stub's stream
 	}
-	authRetried := false
+	authRenewed := false
 	// A stream's owner may pass an Attempt to learn which member the
 	// stream went to.
 	att := balancer.AttemptFrom(ctx)
@@ -213,11 +278,10 @@ func (c *Client) streamInterceptor(ctx context.Context, desc *grpc.StreamDesc, c
 		if err == nil || ctx.Err() != nil {
 			return s, err
 		}
-		if !authRetried && c.canRefreshToken() && isAuthTokenErr(err) {
-			authRetried = true
-			if c.refreshToken(ctx, tok) {
-				continue
-			}
+		switch c.renewToken(ctx, &authRenewed, tok, err) {
+		case sendAgain:
+			continue
+		case giveUp:
 			return nil, err
 		}
 		if n >= c.policy.MaxRetries || !retry.Retryable(c.failure(kind, att, callerRequiresLeader(ctx), err)) {
