@@ -2,9 +2,10 @@
 // (go.etcd.io/etcd/tests/v3 integration/clientv3/..., at the version pinned
 // below) with etcdkit's client/v3 in place of the official client.
 //
-// It copies our client/v3 tree (no test files, no test-only packages) into a
-// temporary module named go.etcd.io/etcd/client/v3, with our import paths
-// rewritten, and runs go test on etcd's packages from a second temporary
+// It copies our client/v3 tree (no test files, no test-only packages), and
+// the shared kernel it uses (the module's internal/, as the copy's
+// internal/etcdkit/), into a temporary module named go.etcd.io/etcd/client/v3,
+// with our import paths rewritten, and runs go test on etcd's packages from a second temporary
 // module that replaces the official client with that copy. etcd's tests are
 // run from the module cache; nothing of theirs is copied into this repository.
 //
@@ -59,7 +60,7 @@ func main() {
 
 	clientDir := filepath.Join(work, "client")
 	runnerDir := filepath.Join(work, "runner")
-	if err := copyClient(filepath.Join(*repo, "client", "v3"), filepath.Join(*repo, "go.mod"), clientDir); err != nil {
+	if err := copyClient(filepath.Join(*repo, "client", "v3"), filepath.Join(*repo, "internal"), filepath.Join(*repo, "go.mod"), clientDir); err != nil {
 		fatal(err)
 	}
 	if err := writeRunner(runnerDir, clientDir); err != nil {

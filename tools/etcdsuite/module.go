@@ -14,10 +14,42 @@ import (
 
 // copyClient writes our client/v3 tree into dst as a module named
 // officialClient: every non-test Go file, with our import paths rewritten.
-// A package that imports anything of ours outside client/v3 (test helpers
-// built on etcdtest) is left out: the official module has no such package
-// and etcd's tests cannot import it.
-func copyClient(src, goMod, dst string) error {
+// The shared kernel both our clients use (kernel, the module's internal/)
+// goes with it, as officialClient's internal/etcdkit/. A package that
+// imports anything else of ours outside client/v3 (test helpers built on
+// etcdtest) is left out: the official module has no such package and
+// etcd's tests cannot import it.
+func copyClient(src, kernel, goMod, dst string) error {
+	if err := copyTree(src, dst); err != nil {
+		return err
+	}
+	if err := copyTree(kernel, filepath.Join(dst, "internal", "etcdkit")); err != nil {
+		return err
+	}
+	mod, err := os.ReadFile(goMod)
+	if err != nil {
+		return err
+	}
+	mod = moduleLine.ReplaceAll(mod, []byte("module "+officialClient))
+	return os.WriteFile(filepath.Join(dst, "go.mod"), mod, 0o644)
+}
+
+// ourKernel is the import path of our shared kernel, and kernelCopy that
+// of its copy inside the transplanted client.
+var (
+	ourKernel  = strings.TrimSuffix(ourClient, "/client/v3") + "/internal"
+	kernelCopy = officialClient + "/internal/etcdkit"
+)
+
+// rewrite points the imports of one of our files at the transplanted tree.
+func rewrite(b []byte) []byte {
+	b = bytes.ReplaceAll(b, []byte(`"`+ourKernel+`/`), []byte(`"`+kernelCopy+`/`))
+	return bytes.ReplaceAll(b, []byte(`"`+ourClient), []byte(`"`+officialClient))
+}
+
+// copyTree copies the non-test Go files of src into dst, rewritten, leaving
+// out the packages that import what the transplanted tree does not hold.
+func copyTree(src, dst string) error {
 	dirs := map[string][]string{}
 	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -53,7 +85,7 @@ func copyClient(src, goMod, dst string) error {
 				keep = false
 				break
 			}
-			out[filepath.Base(f)] = bytes.ReplaceAll(b, []byte(`"`+ourClient), []byte(`"`+officialClient))
+			out[filepath.Base(f)] = rewrite(b)
 		}
 		if !keep {
 			continue
@@ -67,18 +99,13 @@ func copyClient(src, goMod, dst string) error {
 			}
 		}
 	}
-	mod, err := os.ReadFile(goMod)
-	if err != nil {
-		return err
-	}
-	mod = moduleLine.ReplaceAll(mod, []byte("module "+officialClient))
-	return os.WriteFile(filepath.Join(dst, "go.mod"), mod, 0o644)
+	return nil
 }
 
 var moduleLine = regexp.MustCompile(`(?m)^module .*$`)
 
 // outsideClient reports whether the Go file imports a package of our module
-// that is not under client/v3.
+// that is neither under client/v3 nor in the shared kernel.
 func outsideClient(name string, src []byte) bool {
 	f, err := parser.ParseFile(token.NewFileSet(), name, src, parser.ImportsOnly)
 	if err != nil {
@@ -87,7 +114,7 @@ func outsideClient(name string, src []byte) bool {
 	ourModule := strings.TrimSuffix(ourClient, "/client/v3")
 	for _, imp := range f.Imports {
 		p, _ := strconv.Unquote(imp.Path.Value)
-		if strings.HasPrefix(p, ourModule+"/") && p != ourClient && !strings.HasPrefix(p, ourClient+"/") {
+		if strings.HasPrefix(p, ourModule+"/") && p != ourClient && !strings.HasPrefix(p, ourClient+"/") && !strings.HasPrefix(p, ourKernel+"/") {
 			return true
 		}
 	}
