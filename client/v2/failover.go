@@ -39,8 +39,9 @@ import (
 //     that succeeded as failed, or overwrite a newer value. Such a call
 //     returns a *ClusterError at once; the next call starts at the next
 //     endpoint.
-//   - A read whose reply carries an X-Etcd-Index below the highest one this
-//     client had received when the read began comes from a member that lags
+//   - A read whose reply shows a store index (the keys API's X-Etcd-Index:
+//     the API says how, in the request's replyChecks) below the highest one
+//     this client had received when the read began comes from a member that lags
 //     behind what the client has seen: it is kept aside and the read moves
 //     on. (Indexes received during the read do not count: the client's own
 //     concurrent writes would otherwise make every member look behind.) Only when
@@ -70,56 +71,17 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 	} else {
 		tried = make([]uint64, n)
 	}
-
-	var bound time.Duration
-	derived := false
-	switch {
-	case req.kind == kindWatch:
-	case c.headerTimeout > 0:
-		bound = c.headerTimeout
-	case req.kind == kindRead:
-		bound, derived = c.lat.readBound(), true
-	}
-
-	floor := c.floor.Load()
-	var (
-		errs      []error
-		stale     *reply // the freshest reply from a lagging member
-		staleIdx  uint64
-		transient bool      // some failure says the cluster may recover soon
-		waitUntil time.Time // when waiting for a recovery gives up
-	)
-	defer func() {
-		if stale != nil {
-			stale.release()
-		}
-	}()
+	cl := callLog{floor: c.floor.Load()}
+	cl.bound, cl.derived = c.attemptBound(req.kind)
+	defer cl.dropStale()
 	for {
-		recovered := c.recoveries.Load()
-		retry := req.kind == kindWatch || (!waitUntil.IsZero() && time.Now().Before(waitUntil))
-		k, ok := pick(st, tried, retry)
-		if !ok {
-			// A write gets here unsent: one that may have been sent
-			// returned at once. It may wait for a recovery as reads do.
-			if !transient {
-				break
-			}
-			if waitUntil.IsZero() {
-				// From now on an endpoint the call tried is open again
-				// once it has recovered, which some may have done
-				// already, while the call tried the others.
-				waitUntil = time.Now().Add(recoveryWait)
-				continue
-			}
-			if err := c.awaitRecovery(ctx, recovered, waitUntil); err != nil {
-				return nil, err
-			}
-			if !time.Now().Before(waitUntil) && c.recoveries.Load() == recovered {
-				break
-			}
-			continue
+		k, err := c.next(ctx, st, tried, req.kind, &cl)
+		if err != nil {
+			return nil, err
 		}
-
+		if k < 0 {
+			break
+		}
 		ep := &st.eps[k]
 		tried[k] = ep.h.upGen.Load() + 1
 		if req.kind == kindWrite {
@@ -128,75 +90,165 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 				return nil, err
 			}
 			if !ok {
-				errs = append(errs, &uncheckedError{endpoint: ep.raw})
-				transient = true
+				cl.errs = append(cl.errs, &uncheckedError{endpoint: ep.raw})
+				cl.transient = true
 				continue
 			}
 		}
-		rep := newReply()
-		sentAt := time.Now().UnixNano()
-		g := guard{ep: ep, bound: bound, health: req.kind != kindWrite}
-		sent, err := c.send(ctx, &g, req, rep)
-		if err == nil && rep.status < 500 {
-			idx, hasIdx := etcdIndex(rep.header)
-			if req.kind == kindRead && hasIdx && idx < floor {
-				if stale == nil || idx > staleIdx {
-					if stale != nil {
-						stale.release()
-					}
-					stale, staleIdx = rep, idx
-				} else {
-					rep.release()
-				}
-				errs = append(errs, &laggingError{endpoint: ep.raw, index: idx})
-				continue
-			}
-			if hasIdx && req.kind != kindWatch {
-				c.raiseFloor(idx)
-			}
-			if req.kind == kindRead {
-				c.lat.observe(g.latency)
-			}
-			if req.kind == kindWrite {
-				// Applied: the member had a leader. (A plain read
-				// proves nothing of the kind.)
-				ep.h.okAt.Store(sentAt)
-			}
-			c.pin(st, k)
-			return rep, nil
+		if rep, done, err := c.attempt(ctx, st, k, req, &cl); done {
+			return rep, err
 		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			rep.release()
-			return nil, ctxErr
-		}
-		if err == nil {
-			err = memberFailure(ep, rep)
-			sent = true
-			transient = true
-		}
-		rep.release()
-		ep.h.markDown()
-		c.failedAt.Store(time.Now().UnixNano())
-		if isCut(err) {
-			transient = true
-			if derived {
-				bound *= 2
-			}
-		}
-		if req.kind == kindWrite && sent {
-			errs = append(errs, &maybeAppliedError{method: req.method, endpoint: ep.raw, err: err})
-			c.pin(st, (k+1)%n)
-			return nil, &ClusterError{Errors: errs}
-		}
-		errs = append(errs, err)
 	}
-	if stale != nil {
-		rep := stale
-		stale = nil
+	if rep := cl.stale; rep != nil {
+		cl.stale = nil
 		return rep, nil
 	}
 	c.pin(st, (st.pinned+1)%n)
-	return nil, &ClusterError{Errors: errs}
+	return nil, &ClusterError{Errors: cl.errs}
+}
+
+// callLog is what one call has learned on its way through the endpoints.
+type callLog struct {
+	bound   time.Duration // each attempt's deadline for the response headers; zero: none
+	derived bool          // bound comes from recent reads' latency, not the Config
+	floor   uint64        // the highest index the client had seen when the call began
+	errs    []error       // every failed attempt's error, in order
+	stale   *reply        // the freshest reply from a lagging member
+	staleAt uint64        // its index
+	// transient: some failure says the cluster may recover soon.
+	transient bool
+	waitUntil time.Time // when waiting for a recovery gives up
+}
+
+// keepStale keeps rep, a reply at index idx from a lagging member, if it is
+// the freshest such so far, and releases it otherwise.
+func (cl *callLog) keepStale(rep *reply, idx uint64) {
+	if cl.stale != nil && idx <= cl.staleAt {
+		rep.release()
+		return
+	}
+	cl.dropStale()
+	cl.stale, cl.staleAt = rep, idx
+}
+
+func (cl *callLog) dropStale() {
+	if cl.stale != nil {
+		cl.stale.release()
+		cl.stale = nil
+	}
+}
+
+// attemptBound returns the deadline of a call's attempts for the response
+// headers: HeaderTimeoutPerRequest when set, else for a read one derived
+// from recent reads (derived), else none.
+func (c *httpClusterClient) attemptBound(kind requestKind) (bound time.Duration, derived bool) {
+	switch {
+	case kind == kindWatch:
+		return 0, false
+	case c.headerTimeout > 0:
+		return c.headerTimeout, false
+	case kind == kindRead:
+		return c.lat.readBound(), true
+	}
+	return 0, false
+}
+
+// next is the pick step of a call: the endpoint of st for its next attempt,
+// or -1 when it has tried every one it may. When every endpoint failed and
+// some failure says the cluster may recover soon, it waits up to
+// recoveryWait for one to recover; the error is ctx's if it ends first.
+func (c *httpClusterClient) next(ctx context.Context, st *endpointState, tried []uint64, kind requestKind, cl *callLog) (int, error) {
+	for {
+		recovered := c.recoveries.Load()
+		retry := kind == kindWatch || (!cl.waitUntil.IsZero() && time.Now().Before(cl.waitUntil))
+		if k, ok := pick(st, tried, retry); ok {
+			return k, nil
+		}
+		// A write gets here unsent: one that may have been sent
+		// returned at once. It may wait for a recovery as reads do.
+		if !cl.transient {
+			return -1, nil
+		}
+		if cl.waitUntil.IsZero() {
+			// From now on an endpoint the call tried is open again
+			// once it has recovered, which some may have done
+			// already, while the call tried the others.
+			cl.waitUntil = time.Now().Add(recoveryWait)
+			continue
+		}
+		if err := c.awaitRecovery(ctx, recovered, cl.waitUntil); err != nil {
+			return -1, err
+		}
+		if !time.Now().Before(cl.waitUntil) && c.recoveries.Load() == recovered {
+			return -1, nil
+		}
+	}
+}
+
+// attempt is one attempt of req on endpoint k of st, and its verdict: done
+// with what the call returns, or not done when the call goes on to another
+// endpoint.
+func (c *httpClusterClient) attempt(ctx context.Context, st *endpointState, k int, req *request, cl *callLog) (rep *reply, done bool, err error) {
+	ep := &st.eps[k]
+	rep = newReply()
+	sentAt := time.Now().UnixNano()
+	g := guard{ep: ep, bound: cl.bound, health: req.kind != kindWrite}
+	sent, err := c.send(ctx, &g, req, rep)
+	if err == nil && rep.status < 500 {
+		return c.answered(st, k, req, rep, g.latency, sentAt, cl)
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		rep.release()
+		return nil, true, ctxErr
+	}
+	if err == nil {
+		err = req.failure(ep, rep)
+		sent = true
+		cl.transient = true
+	}
+	rep.release()
+	ep.h.markDown()
+	c.failedAt.Store(time.Now().UnixNano())
+	if isCut(err) {
+		cl.transient = true
+		if cl.derived {
+			cl.bound *= 2
+		}
+	}
+	if req.kind == kindWrite && sent {
+		cl.errs = append(cl.errs, &maybeAppliedError{method: req.method, endpoint: ep.raw, err: err})
+		c.pin(st, (k+1)%len(st.eps))
+		return nil, true, &ClusterError{Errors: cl.errs}
+	}
+	cl.errs = append(cl.errs, err)
+	return nil, false, nil
+}
+
+// answered judges a reply below 500 from endpoint k: it is the call's
+// answer, unless it is a read from a member behind the index the client
+// had seen when the call began, which is kept aside (the freshest of them
+// is returned if no endpoint does better) while the call goes on.
+func (c *httpClusterClient) answered(st *endpointState, k int, req *request, rep *reply, latency time.Duration, sentAt int64, cl *callLog) (*reply, bool, error) {
+	ep := &st.eps[k]
+	idx, hasIdx := req.index(rep)
+	if req.kind == kindRead && hasIdx && idx < cl.floor {
+		cl.keepStale(rep, idx)
+		cl.errs = append(cl.errs, &laggingError{endpoint: ep.raw, index: idx})
+		return nil, false, nil
+	}
+	if hasIdx && req.kind != kindWatch {
+		c.raiseFloor(idx)
+	}
+	switch req.kind {
+	case kindRead:
+		c.lat.observe(latency)
+	case kindWrite:
+		// Applied: the member had a leader. (A plain read proves
+		// nothing of the kind.)
+		ep.h.okAt.Store(sentAt)
+	}
+	c.pin(st, k)
+	return rep, true, nil
 }
 
 // writeCheck reports whether a write may go to ep. After a member failed,
@@ -341,17 +393,6 @@ func (c *httpClusterClient) awaitRecovery(ctx context.Context, recovered uint64,
 	return nil
 }
 
-// etcdIndex returns the X-Etcd-Index of a keys API reply: the member's
-// store index when it answered.
-func etcdIndex(h http.Header) (uint64, bool) {
-	v := h["X-Etcd-Index"]
-	if len(v) == 0 {
-		return 0, false
-	}
-	idx, err := strconv.ParseUint(v[0], 10, 64)
-	return idx, err == nil
-}
-
 // raiseFloor records that the cluster has reached index idx.
 func (c *httpClusterClient) raiseFloor(idx uint64) {
 	for {
@@ -362,12 +403,41 @@ func (c *httpClusterClient) raiseFloor(idx uint64) {
 	}
 }
 
-// memberFailure describes a 5xx reply from ep.
-func memberFailure(ep *endpoint, rep *reply) error {
-	msg := "client: etcd member " + ep.raw + " returned " + strconv.Itoa(rep.status) + " " + http.StatusText(rep.status)
-	if e, ok := decodeKeysError(rep.body); ok {
-		return &wrappedError{msg: msg + ": " + e.Error(), err: e}
+// replyChecks is what an API tells the failover engine about its replies,
+// whose bodies and headers the engine does not read itself. A request
+// without them (members, auth, version) has replies that show no index
+// and whose failures carry a plain server message.
+type replyChecks interface {
+	// index returns the store index at which a member answered rep, if
+	// it says: a read answered below an index the client had already
+	// seen comes from a lagging member.
+	index(rep *reply) (uint64, bool)
+	// failure describes rep, a reply with a 5xx status from ep.
+	failure(ep *endpoint, rep *reply) error
+}
+
+func (req *request) index(rep *reply) (uint64, bool) {
+	if req.replies == nil {
+		return 0, false
 	}
+	return req.replies.index(rep)
+}
+
+func (req *request) failure(ep *endpoint, rep *reply) error {
+	if req.replies == nil {
+		return serverFailure(ep, rep)
+	}
+	return req.replies.failure(ep, rep)
+}
+
+// failurePrefix is how every description of a 5xx reply from ep begins.
+func failurePrefix(ep *endpoint, rep *reply) string {
+	return "client: etcd member " + ep.raw + " returned " + strconv.Itoa(rep.status) + " " + http.StatusText(rep.status)
+}
+
+// serverFailure describes a 5xx reply from ep by the server's message.
+func serverFailure(ep *endpoint, rep *reply) error {
+	msg := failurePrefix(ep, rep)
 	var se serverError
 	if decodeMessage(rep.body, &se) {
 		return &wrappedError{msg: msg + ": " + se.Message, err: se}

@@ -282,7 +282,7 @@ var getQueries = func() [8]string {
 }()
 
 func (k *httpKeysAPI) Get(ctx context.Context, key string, opts *GetOptions) (*Response, error) {
-	req := request{method: http.MethodGet, path: keyPath(k.prefix, key), kind: kindRead}
+	req := request{method: http.MethodGet, path: keyPath(k.prefix, key), kind: kindRead, replies: keysReplies{}}
 	if opts != nil {
 		i := 0
 		if opts.Recursive {
@@ -329,7 +329,7 @@ func (k *httpKeysAPI) Set(ctx context.Context, key, value string, opts *SetOptio
 	if o.NoValueOnSuccess {
 		f.add("noValueOnSuccess", "true")
 	}
-	req := request{method: http.MethodPut, path: keyPath(k.prefix, key), body: f.String(), bodyType: bodyForm, kind: kindWrite}
+	req := request{method: http.MethodPut, path: keyPath(k.prefix, key), body: f.String(), bodyType: bodyForm, kind: kindWrite, replies: keysReplies{}}
 	return k.call(ctx, &req)
 }
 
@@ -348,12 +348,12 @@ func (k *httpKeysAPI) CreateInOrder(ctx context.Context, dir, value string, opts
 	if opts != nil && opts.TTL > 0 {
 		f.addUint("ttl", uint64(opts.TTL/time.Second))
 	}
-	req := request{method: http.MethodPost, path: keyPath(k.prefix, dir), body: f.String(), bodyType: bodyForm, kind: kindWrite}
+	req := request{method: http.MethodPost, path: keyPath(k.prefix, dir), body: f.String(), bodyType: bodyForm, kind: kindWrite, replies: keysReplies{}}
 	return k.call(ctx, &req)
 }
 
 func (k *httpKeysAPI) Delete(ctx context.Context, key string, opts *DeleteOptions) (*Response, error) {
-	req := request{method: http.MethodDelete, path: keyPath(k.prefix, key), kind: kindWrite}
+	req := request{method: http.MethodDelete, path: keyPath(k.prefix, key), kind: kindWrite, replies: keysReplies{}}
 	if opts != nil {
 		var f form
 		if opts.PrevValue != "" {
@@ -390,7 +390,7 @@ func (k *httpKeysAPI) Watcher(key string, opts *WatcherOptions) Watcher {
 			w.next = opts.AfterIndex + 1
 		}
 	}
-	w.req = request{method: http.MethodGet, path: w.path, kind: kindWatch, onHeader: w.onHeader}
+	w.req = request{method: http.MethodGet, path: w.path, kind: kindWatch, onHeader: w.onHeader, replies: keysReplies{}}
 	return w
 }
 

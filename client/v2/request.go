@@ -57,6 +57,9 @@ type request struct {
 	// learn where a long poll started; it may change query for the next
 	// attempt.
 	onHeader func(http.Header)
+	// replies reads what the failover engine needs of the API's replies;
+	// nil for replies that show no index (see replyChecks).
+	replies replyChecks
 }
 
 // HTTPRequest returns req for the endpoint whose base URL is ep, without a
