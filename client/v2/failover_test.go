@@ -97,6 +97,10 @@ func TestFailoverWhenPreferredMemberIsKilled(t *testing.T) {
 		// The killed member's proxy still accepts connections: the
 		// request leaves the client, so it may not be sent elsewhere.
 		cl, rec := clientPinnedTo(t, dead, urls, Config{})
+		// No probes: one that found the killed member down first would
+		// spare the write its first attempt, which this test is about
+		// (CI saw it happen once).
+		impl(cl).prober.running.Store(true)
 		k := NewKeysAPI(cl)
 		_, err := k.Create(ctx, key(t, "k"), "v")
 		cerr := wantClusterError(t, err, 1)
