@@ -70,33 +70,26 @@ type faultFactory struct {
 	new  func(ctx context.Context, endpoints []string) (faultClient, error)
 }
 
-// faultScenario is one fault. The member it strikes serves the watch and
-// has the given role.
+// faultScenario is one of etcdtest's faults striking the member in role,
+// which serves the watch.
 type faultScenario struct {
-	name   string
-	title  string
-	leader bool // strike the leader (else a follower)
-	silent bool // the member stops answering (else it is killed or cut off)
-	fault  func(m *etcdtest.Member) error
-	heal   func(m *etcdtest.Member) error
+	name  string // the fault's name and the role: "kill-leader"
+	title string
+	role  etcdtest.Role
+	fault etcdtest.Fault
 }
 
 func faultScenarios() []faultScenario {
-	kill := func(m *etcdtest.Member) error { return m.Kill() }
-	restart := func(m *etcdtest.Member) error { return m.Restart() }
-	isolate := func(m *etcdtest.Member) error { m.Isolate(); return nil }
-	heal := func(m *etcdtest.Member) error { m.Heal(); return nil }
+	sc := func(f etcdtest.Fault, r etcdtest.Role) faultScenario {
+		return faultScenario{name: f.Name + "-" + r.String(), title: r.String() + " " + f.Title, role: r, fault: f}
+	}
 	return []faultScenario{
-		{name: "kill-follower", title: "follower killed (SIGKILL), then restarted", fault: kill, heal: restart},
-		{name: "kill-leader", title: "leader killed (SIGKILL), then restarted", leader: true, fault: kill, heal: restart},
-		{name: "stop-follower", title: "follower stopped (SIGSTOP), then continued", silent: true,
-			fault: func(m *etcdtest.Member) error { return m.Stop() },
-			heal:  func(m *etcdtest.Member) error { return m.Resume() }},
-		{name: "blackhole-follower", title: "follower's client traffic blackholed", silent: true,
-			fault: func(m *etcdtest.Member) error { m.Blackhole(); return nil },
-			heal:  func(m *etcdtest.Member) error { m.Unblackhole(); return nil }},
-		{name: "isolate-follower", title: "follower cut off from its peers", fault: isolate, heal: heal},
-		{name: "isolate-leader", title: "leader cut off from its peers", leader: true, fault: isolate, heal: heal},
+		sc(etcdtest.Kill, etcdtest.Follower),
+		sc(etcdtest.Kill, etcdtest.Leader),
+		sc(etcdtest.Stop, etcdtest.Follower),
+		sc(etcdtest.Blackhole, etcdtest.Follower),
+		sc(etcdtest.Isolate, etcdtest.Follower),
+		sc(etcdtest.Isolate, etcdtest.Leader),
 	}
 }
 
@@ -257,7 +250,7 @@ type ackedWrite struct {
 }
 
 func runFault(ctx context.Context, ft faultTiming, api faultAPI, sc faultScenario, f faultFactory) (res FaultResult) {
-	res = FaultResult{API: api.name, Scenario: sc.name, Title: sc.title, Client: f.name, Silent: sc.silent, Leader: sc.leader}
+	res = FaultResult{API: api.name, Scenario: sc.name, Title: sc.title, Client: f.name, Silent: sc.fault.Silent, Leader: sc.role == etcdtest.Leader}
 	fail := func(err error) FaultResult { res.Err = err.Error(); return res }
 
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -300,7 +293,7 @@ func runFault(ctx context.Context, ft faultTiming, api faultAPI, sc faultScenari
 			return fail(fmt.Errorf("watch: %w", err))
 		}
 		m := ref.member(clus)
-		if m != nil && (m == leader) == sc.leader {
+		if m != nil && (m == leader) == (sc.role == etcdtest.Leader) {
 			victim, stopWatch, wl = m, stop, attempt
 			break
 		}
@@ -320,7 +313,7 @@ func runFault(ctx context.Context, ft faultTiming, api faultAPI, sc faultScenari
 		missed = m
 	}
 	if victim == nil {
-		return fail(fmt.Errorf("no watch landed on a %s", map[bool]string{true: "leader", false: "follower"}[sc.leader]))
+		return fail(fmt.Errorf("no watch landed on a %s", sc.role))
 	}
 	defer func() { stopWatch() }()
 	var others []*etcdtest.Member
@@ -394,7 +387,7 @@ func runFault(ctx context.Context, ft faultTiming, api faultAPI, sc faultScenari
 
 	sleepCtx(cctx, ft.warm)
 	var election *electionWatch
-	if sc.leader {
+	if sc.role == etcdtest.Leader {
 		if election, err = watchElection(cctx, others, victim.ID()); err != nil {
 			close(stop)
 			wg.Wait()
@@ -402,7 +395,7 @@ func runFault(ctx context.Context, ft faultTiming, api faultAPI, sc faultScenari
 		}
 	}
 	from := time.Now()
-	if err := sc.fault(victim); err != nil {
+	if err := sc.fault.Strike(victim); err != nil {
 		close(stop)
 		wg.Wait()
 		if election != nil {
@@ -416,7 +409,7 @@ func runFault(ctx context.Context, ft faultTiming, api faultAPI, sc faultScenari
 			res.ElectionMs = ms(d)
 		}
 	}
-	healErr := sc.heal(victim)
+	healErr := sc.fault.Heal(victim)
 	sleepCtx(cctx, ft.after)
 	close(stop)
 	wg.Wait()

@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/a74b11dd/etcdkit/etcdtest"
-	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // The tests in this file each break one member of a 3-member cluster while a
@@ -259,29 +256,17 @@ func (l *faultLoad) finish() {
 }
 
 // faultCluster starts a 3-member cluster and a client under test whose
-// preferred endpoint is the member that choose returns.
-func faultCluster(t *testing.T, choose func(*etcdtest.Cluster, *etcdtest.Member) *etcdtest.Member) (*etcdtest.Cluster, *etcdtest.Member, Client) {
+// preferred endpoint is the member in role.
+func faultCluster(t *testing.T, role etcdtest.Role) (*etcdtest.Cluster, *etcdtest.Member, Client) {
 	t.Helper()
 	c := newV2Cluster(t, 3)
-	leader, err := c.WaitLeader(testCtx(t))
+	m, err := c.MemberIn(testCtx(t), role)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := choose(c, leader)
 	cl, _ := clientPinnedTo(t, m.ClientURL(), c.ClientURLs(), Config{})
 	return c, m, cl
 }
-
-func aFollower(c *etcdtest.Cluster, leader *etcdtest.Member) *etcdtest.Member {
-	for _, m := range c.Members() {
-		if m != leader {
-			return m
-		}
-	}
-	return nil
-}
-
-func theLeader(_ *etcdtest.Cluster, leader *etcdtest.Member) *etcdtest.Member { return leader }
 
 // during runs the load for a while before, during and after a fault.
 func during(t *testing.T, c *etcdtest.Cluster, under Client, fault, heal func()) {
@@ -297,51 +282,53 @@ func during(t *testing.T, c *etcdtest.Cluster, under Client, fault, heal func())
 	l.finish()
 }
 
+// strikeOf and healOf return, for during, etcdtest's fault f on m and its
+// undoing.
+func strikeOf(t *testing.T, m *etcdtest.Member, f etcdtest.Fault) func() {
+	return func() {
+		if err := f.Strike(m); err != nil {
+			t.Fatalf("%s %s: %v", f.Name, m.Name(), err)
+		}
+	}
+}
+
+func healOf(t *testing.T, m *etcdtest.Member, f etcdtest.Fault) func() {
+	return func() {
+		if err := f.Heal(m); err != nil {
+			t.Fatalf("healing %s of %s: %v", f.Name, m.Name(), err)
+		}
+	}
+}
+
 func TestFaultStoppedPreferredMemberStallsNoRead(t *testing.T) {
-	c, m, cl := faultCluster(t, aFollower)
-	during(t, c, cl, func() {
-		if err := m.Stop(); err != nil {
-			t.Fatal(err)
-		}
-	}, func() {
-		if err := m.Resume(); err != nil {
-			t.Fatal(err)
-		}
-	})
+	c, m, cl := faultCluster(t, etcdtest.Follower)
+	during(t, c, cl, strikeOf(t, m, etcdtest.Stop), healOf(t, m, etcdtest.Stop))
 }
 
 func TestFaultBlackholedPreferredMemberStallsNoRead(t *testing.T) {
-	c, m, cl := faultCluster(t, theLeader)
-	during(t, c, cl, m.Blackhole, m.Unblackhole)
+	c, m, cl := faultCluster(t, etcdtest.Leader)
+	during(t, c, cl, strikeOf(t, m, etcdtest.Blackhole), healOf(t, m, etcdtest.Blackhole))
 }
 
 func TestFaultIsolatedPreferredFollowerServesNothingOutdated(t *testing.T) {
-	c, m, cl := faultCluster(t, aFollower)
-	during(t, c, cl, m.Isolate, m.Heal)
+	c, m, cl := faultCluster(t, etcdtest.Follower)
+	during(t, c, cl, strikeOf(t, m, etcdtest.Isolate), healOf(t, m, etcdtest.Isolate))
 }
 
 func TestFaultKilledPreferredFollowerStallsNoRead(t *testing.T) {
-	c, m, cl := faultCluster(t, aFollower)
-	during(t, c, cl, func() {
-		if err := m.Kill(); err != nil {
-			t.Fatal(err)
-		}
-	}, nil)
+	c, m, cl := faultCluster(t, etcdtest.Follower)
+	during(t, c, cl, strikeOf(t, m, etcdtest.Kill), nil)
 }
 
 // Quorum reads wait here for the election that a leader's death causes,
 // which etcd's default timing makes last one to two seconds.
 func TestFaultKilledPreferredLeaderStallsNoRead(t *testing.T) {
-	c, m, cl := faultCluster(t, theLeader)
-	during(t, c, cl, func() {
-		if err := m.Kill(); err != nil {
-			t.Fatal(err)
-		}
-	}, nil)
+	c, m, cl := faultCluster(t, etcdtest.Leader)
+	during(t, c, cl, strikeOf(t, m, etcdtest.Kill), nil)
 }
 
 func TestFaultLeaderChangesStallNoRead(t *testing.T) {
-	c, m, cl := faultCluster(t, theLeader)
+	c, m, cl := faultCluster(t, etcdtest.Leader)
 	during(t, c, cl, func() {
 		// Leadership moves away from the preferred member, then on to
 		// the third.
@@ -356,7 +343,7 @@ func TestFaultLeaderChangesStallNoRead(t *testing.T) {
 }
 
 func TestFaultRollingRestartStallsNoRead(t *testing.T) {
-	c, m, cl := faultCluster(t, aFollower)
+	c, m, cl := faultCluster(t, etcdtest.Follower)
 	order := []*etcdtest.Member{m}
 	for _, o := range c.Members() {
 		if o != m {
@@ -374,7 +361,7 @@ func TestFaultRollingRestartStallsNoRead(t *testing.T) {
 }
 
 // moveLeader transfers leadership from the current leader to the next
-// member, with the v3 Maintenance API, which etcd serves alongside v2.
+// member.
 func moveLeader(t *testing.T, c *etcdtest.Cluster) {
 	t.Helper()
 	ctx := testCtx(t)
@@ -382,14 +369,7 @@ func moveLeader(t *testing.T, c *etcdtest.Cluster) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms := c.Members()
-	next := ms[(slices.Index(ms, leader)+1)%len(ms)]
-	conn, err := grpc.NewClient("passthrough:///"+leader.DirectEndpoint(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
+	if err := c.MoveLeader(ctx, c.NextMember(leader)); err != nil {
 		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := pb.NewMaintenanceClient(conn).MoveLeader(ctx, &pb.MoveLeaderRequest{TargetID: next.ID()}); err != nil {
-		t.Fatalf("moving leadership from %s to %s: %v", leader.Name(), next.Name(), err)
 	}
 }

@@ -42,28 +42,33 @@ type faultCase struct {
 	heal   func(t *testing.T, clus *etcdtest.Cluster, m *etcdtest.Member)
 }
 
-func aFollower(t *testing.T, clus *etcdtest.Cluster) *etcdtest.Member {
+// memberIn returns the member of clus in role r, once it has a leader.
+func memberIn(t *testing.T, clus *etcdtest.Cluster, r etcdtest.Role) *etcdtest.Member {
 	t.Helper()
-	leader, err := clus.WaitLeader(testCtx(t))
+	m, err := clus.MemberIn(testCtx(t), r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range clus.Members() {
-		if m != leader {
-			return m
-		}
-	}
-	t.Fatal("no follower")
-	return nil
+	return m
+}
+
+func aFollower(t *testing.T, clus *etcdtest.Cluster) *etcdtest.Member {
+	return memberIn(t, clus, etcdtest.Follower)
 }
 
 func theLeader(t *testing.T, clus *etcdtest.Cluster) *etcdtest.Member {
-	t.Helper()
-	leader, err := clus.WaitLeader(testCtx(t))
-	if err != nil {
-		t.Fatal(err)
+	return memberIn(t, clus, etcdtest.Leader)
+}
+
+// strike is the faultCase of one of etcdtest's faults on the member in
+// role r, held for 3 s.
+func strike(r etcdtest.Role, f etcdtest.Fault) faultCase {
+	return faultCase{
+		victim: func(t *testing.T, clus *etcdtest.Cluster) *etcdtest.Member { return memberIn(t, clus, r) },
+		fault:  func(t *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { must(t, f.Name, f.Strike(m)) },
+		hold:   3 * time.Second,
+		heal:   func(t *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { must(t, "heal "+f.Name, f.Heal(m)) },
 	}
-	return leader
 }
 
 func must(t *testing.T, what string, err error) {
@@ -73,64 +78,26 @@ func must(t *testing.T, what string, err error) {
 	}
 }
 
-func TestFaultStoppedMember(t *testing.T) {
-	runFault(t, faultCase{
-		victim: aFollower,
-		fault:  func(t *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { must(t, "stop", m.Stop()) },
-		hold:   3 * time.Second,
-		heal:   func(t *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { must(t, "resume", m.Resume()) },
-	})
-}
+func TestFaultStoppedMember(t *testing.T) { runFault(t, strike(etcdtest.Follower, etcdtest.Stop)) }
 
 func TestFaultBlackholedMember(t *testing.T) {
-	runFault(t, faultCase{
-		victim: aFollower,
-		fault:  func(_ *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { m.Blackhole() },
-		hold:   3 * time.Second,
-		heal:   func(_ *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { m.Unblackhole() },
-	})
+	runFault(t, strike(etcdtest.Follower, etcdtest.Blackhole))
 }
 
 func TestFaultIsolatedFollower(t *testing.T) {
-	runFault(t, faultCase{
-		victim: aFollower,
-		fault:  func(_ *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { m.Isolate() },
-		hold:   3 * time.Second,
-		heal:   func(_ *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { m.Heal() },
-	})
+	runFault(t, strike(etcdtest.Follower, etcdtest.Isolate))
 }
 
-func TestFaultIsolatedLeader(t *testing.T) {
-	runFault(t, faultCase{
-		victim: theLeader,
-		fault:  func(_ *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { m.Isolate() },
-		hold:   3 * time.Second,
-		heal:   func(_ *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { m.Heal() },
-	})
-}
+func TestFaultIsolatedLeader(t *testing.T) { runFault(t, strike(etcdtest.Leader, etcdtest.Isolate)) }
 
 // The leader is the harder member to lose: an election follows.
-func TestFaultKilledLeader(t *testing.T) {
-	runFault(t, faultCase{
-		victim: theLeader,
-		fault:  func(t *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { must(t, "kill", m.Kill()) },
-		hold:   3 * time.Second,
-		heal:   func(t *testing.T, _ *etcdtest.Cluster, m *etcdtest.Member) { must(t, "restart", m.Restart()) },
-	})
-}
+func TestFaultKilledLeader(t *testing.T) { runFault(t, strike(etcdtest.Leader, etcdtest.Kill)) }
 
 func TestFaultLeaderMoved(t *testing.T) {
 	runFault(t, faultCase{
 		victim: theLeader,
 		fault: func(t *testing.T, clus *etcdtest.Cluster, m *etcdtest.Member) {
-			to := clus.Members()[0]
-			if to == m {
-				to = clus.Members()[1]
-			}
-			// MoveLeader must reach the leader.
-			cli := newTestClient(t, []string{m.Endpoint()})
-			_, err := cli.MoveLeader(testCtx(t), to.ID())
-			must(t, "move leader", err)
+			must(t, "move leader", clus.MoveLeader(testCtx(t), clus.NextMember(m)))
 		},
 		hold: 2 * time.Second,
 	})

@@ -105,12 +105,8 @@ func TestKeepAliveSurvivesItsMemberFallingSilent(t *testing.T) {
 func TestKeepAliveResumesRightAfterAnElection(t *testing.T) {
 	const ttl = 5
 	f := startKeepAliveFault(t, ttl)
-	if leader := theLeader(t, f.clus); leader != f.member {
-		// MoveLeader must reach the leader.
-		cli := newTestClient(t, []string{leader.Endpoint()})
-		if _, err := cli.MoveLeader(f.ctx, f.member.ID()); err != nil {
-			t.Fatalf("moving the leadership to the keep-alive's member: %v", err)
-		}
+	if err := f.clus.MoveLeader(f.ctx, f.member); err != nil {
+		t.Fatalf("moving the leadership to the keep-alive's member: %v", err)
 	}
 	if l := theLeader(t, f.clus); l != f.member {
 		t.Fatalf("leader %s, want the keep-alive's member %s", l.Name(), f.member.Name())
