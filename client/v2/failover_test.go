@@ -18,43 +18,6 @@ import (
 	"github.com/a74b11dd/etcdkit/etcdtest"
 )
 
-func newV2Cluster(t *testing.T, size int, opts ...etcdtest.Option) *etcdtest.Cluster {
-	opts = append([]etcdtest.Option{etcdtest.WithVersion(etcdtest.V3_5), etcdtest.WithV2(), etcdtest.WithSize(size)}, opts...)
-	return etcdtest.NewCluster(t, opts...)
-}
-
-// clientPinnedTo returns a client of urls whose preferred endpoint is first,
-// which must be one of urls: New shuffles, so try until it comes first.
-func clientPinnedTo(t *testing.T, first string, urls []string, cfg Config) (Client, *recorder) {
-	t.Helper()
-	for range 200 {
-		c, rec := newClient(t, urls, cfg)
-		if c.Endpoints()[0] == first {
-			return c, rec
-		}
-	}
-	t.Fatalf("New never put %s first", first)
-	return nil, nil
-}
-
-// attempts returns the hosts requested since the recorder had sent n.
-func attempts(rec *recorder, n int) []string { return rec.sent()[n:] }
-
-func wantClusterError(t *testing.T, err error, n int) *ClusterError {
-	t.Helper()
-	cerr, ok := err.(*ClusterError)
-	if !ok {
-		t.Fatalf("got %v (%T), want a *ClusterError", err, err)
-	}
-	if len(cerr.Errors) != n {
-		t.Fatalf("got %d attempt errors (%s), want %d", len(cerr.Errors), cerr.Detail(), n)
-	}
-	if !strings.HasPrefix(cerr.Error(), ErrClusterUnavailable.Error()) {
-		t.Fatalf("message %q does not start with %q", cerr.Error(), ErrClusterUnavailable)
-	}
-	return cerr
-}
-
 func TestFailoverWhenPreferredMemberIsKilled(t *testing.T) {
 	c := newV2Cluster(t, 3)
 	ctx := testCtx(t)
@@ -135,11 +98,6 @@ func TestFailoverWhenPreferredMemberIsKilled(t *testing.T) {
 			t.Fatalf("Set was sent to %v, want two attempts", hosts)
 		}
 	})
-}
-
-func mustClient(t *testing.T, urls []string) Client {
-	c, _ := newClient(t, urls, Config{})
-	return c
 }
 
 func TestFailoverWhenPreferredMemberHangs(t *testing.T) {

@@ -69,9 +69,9 @@ func TestCloseReturnsOnlyOnceEveryGoroutineOfTheClientHasEnded(t *testing.T) {
 	clus := startCluster(t, 3)
 	before := ourGoroutines()
 	cli := newClientOf(t, clus)
-	ctx := testCtx(t)
+	ctx := ctxT(t)
 	k := key(t, "k")
-	mustPut(t, cli, k, "v")
+	put(t, cli, k, "v")
 	// A silent member leaves reads unanswered past their bound: their
 	// guards and hedges run in goroutines of the client's.
 	must(t, "Stop", aFollower(t, clus).Stop())
@@ -120,7 +120,7 @@ func TestClosingTheConnectionItselfEndsTheClientsBackgroundWork(t *testing.T) {
 	before := ourGoroutines()
 	cli := newClient(t)
 	ctx := ctxT(t)
-	mustPut(t, cli, key(t, "k"), "v")
+	put(t, cli, key(t, "k"), "v")
 	if _, err := cli.Get(ctx, key(t, "k")); err != nil {
 		t.Fatalf("Get: %v", err)
 	}

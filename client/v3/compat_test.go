@@ -21,8 +21,8 @@ func TestCompatibilityWithOlderServers(t *testing.T) {
 			ctx := ctxT(t)
 
 			k := key(t, "k")
-			mustPut(t, cli, k+"/a", "1")
-			mustPut(t, cli, k+"/b", "2")
+			put(t, cli, k+"/a", "1")
+			put(t, cli, k+"/b", "2")
 			get, err := cli.Get(ctx, k+"/", clientv3.WithPrefix())
 			if err != nil || keysOf(get) != "a,b" {
 				t.Fatalf("Get prefix = %v, %v; want a,b", get, err)

@@ -15,10 +15,10 @@ import (
 // no other session can take it.
 func TestSessionAndHeldLockSurviveARollingRestart(t *testing.T) {
 	clus := startCluster(t, 3)
-	cli := newTestClient(t, clus.Endpoints())
-	other := newTestClient(t, clus.Endpoints())
-	ctx := testCtx(t)
-	pfx := testKey(t) + "/lock"
+	cli := newClientAt(t, clus.Endpoints())
+	other := newClientAt(t, clus.Endpoints())
+	ctx := ctxT(t)
+	pfx := keyPrefix(t) + "/lock"
 
 	// The TTL must outlast an election with the last renewal a third of a
 	// TTL before the leader's restart: etcd's default election takes 1 to

@@ -45,7 +45,7 @@ type faultCase struct {
 // memberIn returns the member of clus in role r, once it has a leader.
 func memberIn(t *testing.T, clus *etcdtest.Cluster, r etcdtest.Role) *etcdtest.Member {
 	t.Helper()
-	m, err := clus.MemberIn(testCtx(t), r)
+	m, err := clus.MemberIn(ctxT(t), r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,13 +71,6 @@ func strike(r etcdtest.Role, f etcdtest.Fault) faultCase {
 	}
 }
 
-func must(t *testing.T, what string, err error) {
-	t.Helper()
-	if err != nil {
-		t.Errorf("%s: %v", what, err)
-	}
-}
-
 func TestFaultStoppedMember(t *testing.T) { runFault(t, strike(etcdtest.Follower, etcdtest.Stop)) }
 
 func TestFaultBlackholedMember(t *testing.T) {
@@ -97,7 +90,7 @@ func TestFaultLeaderMoved(t *testing.T) {
 	runFault(t, faultCase{
 		victim: theLeader,
 		fault: func(t *testing.T, clus *etcdtest.Cluster, m *etcdtest.Member) {
-			must(t, "move leader", clus.MoveLeader(testCtx(t), clus.NextMember(m)))
+			must(t, "move leader", clus.MoveLeader(ctxT(t), clus.NextMember(m)))
 		},
 		hold: 2 * time.Second,
 	})
@@ -140,15 +133,15 @@ func runFault(t *testing.T, fc faultCase) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	victim := fc.victim(t, clus)
-	prefix := testKey(t) + "/"
-	readKey := testKey(t) + "-read"
-	readCli := newTestClient(t, clus.Endpoints())
+	prefix := keyPrefix(t) + "/"
+	readKey := keyPrefix(t) + "-read"
+	readCli := newClientAt(t, clus.Endpoints())
 	if _, err := readCli.Put(ctx, readKey, "v"); err != nil {
 		t.Fatal(err)
 	}
 	wch := watchOn(t, ctx, clus, victim, prefix)
 	leaseCli, lease, kch := keepAliveOn(t, ctx, clus, victim)
-	writeCli := newTestClient(t, clus.Endpoints())
+	writeCli := newClientAt(t, clus.Endpoints())
 
 	var fig faultFigures
 	watched := collectWatch(ctx, wch)
@@ -261,7 +254,7 @@ func watchOn(t *testing.T, ctx context.Context, clus *etcdtest.Cluster, m *etcdt
 	for range 30 {
 		// The member first, so that its connection tends to be up
 		// before the others' when the stream is opened.
-		cli := newTestClient(t, append([]string{m.Endpoint()}, otherEndpoints(clus, m)...))
+		cli := newClientAt(t, append([]string{m.Endpoint()}, otherEndpoints(clus, m)...))
 		wctx, wcancel := context.WithCancel(ctx)
 		wch := cli.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithCreatedNotify())
 		if r := next(t, wch); r.Header.GetMemberId() == m.ID() {
@@ -280,7 +273,7 @@ func watchOn(t *testing.T, ctx context.Context, clus *etcdtest.Cluster, m *etcdt
 func keepAliveOn(t *testing.T, ctx context.Context, clus *etcdtest.Cluster, m *etcdtest.Member) (*clientv3.Client, clientv3.LeaseID, <-chan *clientv3.LeaseKeepAliveResponse) {
 	t.Helper()
 	for range 30 {
-		cli := newTestClient(t, append([]string{m.Endpoint()}, otherEndpoints(clus, m)...))
+		cli := newClientAt(t, append([]string{m.Endpoint()}, otherEndpoints(clus, m)...))
 		id := grant(t, cli, 5)
 		kctx, kcancel := context.WithCancel(ctx)
 		ch, err := cli.KeepAlive(kctx, id)
@@ -379,10 +372,10 @@ func (l *watchLog) wait(t *testing.T, n int) ([]*clientv3.Event, time.Duration) 
 func TestLinearizableGetThroughAnIsolatedMemberIsNeverStale(t *testing.T) {
 	clus := startCluster(t, 3)
 	victim := aFollower(t, clus)
-	k := testKey(t)
-	writer := newTestClient(t, otherEndpoints(clus, victim))
-	pinned := newTestClient(t, []string{victim.Endpoint()})
-	ctx := testCtx(t)
+	k := keyPrefix(t)
+	writer := newClientAt(t, otherEndpoints(clus, victim))
+	pinned := newClientAt(t, []string{victim.Endpoint()})
+	ctx := ctxT(t)
 	if _, err := writer.Put(ctx, k, "0"); err != nil {
 		t.Fatal(err)
 	}
@@ -491,7 +484,7 @@ func clientWritingToTheLeader(t *testing.T) (*etcdtest.Cluster, *clientv3.Client
 	t.Helper()
 	clus := startCluster(t, 3)
 	cli := newClientOf(t, clus)
-	ctx := testCtx(t)
+	ctx := ctxT(t)
 	leader := theLeader(t, clus)
 	writeUntilTheLeaderAnswers(t, ctx, cli, leader)
 	return clus, cli, ctx, leader
@@ -561,9 +554,9 @@ func TestAMemberWithoutALeaderStillServesSerializableReadsAndWatches(t *testing.
 	// without WithRequireLeader.
 	clus := startCluster(t, 3)
 	cli := newClientOf(t, clus)
-	ctx := testCtx(t)
+	ctx := ctxT(t)
 	k := key(t, "k")
-	mustPut(t, cli, k, "v")
+	put(t, cli, k, "v")
 	var alive *etcdtest.Member
 	for i, m := range clus.Members() {
 		if i < 2 {

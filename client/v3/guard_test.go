@@ -68,13 +68,13 @@ func TestAHedgeStillRunningWhenItsReadIsAskedAgainSharesNothingWithTheNextAttemp
 	cli := newClient(t, func(c *clientv3.Config) {
 		c.DialOptions = append(c.DialOptions, grpc.WithChainUnaryInterceptor(spy))
 	})
-	put := mustPut(t, cli, k, "v")
+	putRev := put(t, cli, k, "v")
 
 	resp, err := cli.Get(ctxT(t), k, clientv3.WithSerializable())
 	if err != nil {
 		t.Fatalf("Get: %v", err)
 	}
-	if got, want := resp.Header.Revision, put.Header.Revision; got < want {
+	if got, want := resp.Header.Revision, putRev; got < want {
 		t.Errorf("Get answered at revision %d, older than the put's %d", got, want)
 	}
 	if calls.Load() < 3 || hedgeLookedUp.Load() == 0 {

@@ -39,7 +39,7 @@ func TestPutWithPrevKVReturnsTheOldValue(t *testing.T) {
 	cli := newClient(t)
 	ctx := ctxT(t)
 	k := key(t, "k")
-	mustPut(t, cli, k, "old")
+	put(t, cli, k, "old")
 	resp, err := cli.Put(ctx, k, "new", clientv3.WithPrevKV())
 	if err != nil {
 		t.Fatal(err)
@@ -54,9 +54,9 @@ func TestGetWithPrefixReturnsSortedKeys(t *testing.T) {
 	ctx := ctxT(t)
 	p := key(t, "")
 	for _, s := range []string{"c", "a", "b"} {
-		mustPut(t, cli, p+s, s)
+		put(t, cli, p+s, s)
 	}
-	mustPut(t, cli, p[:len(p)-1]+"X", "outside") // shares all but the prefix's last byte
+	put(t, cli, p[:len(p)-1]+"X", "outside") // shares all but the prefix's last byte
 	resp, err := cli.Get(ctx, p, clientv3.WithPrefix())
 	if err != nil {
 		t.Fatal(err)
@@ -79,8 +79,8 @@ func TestGetOptionsShapeTheResult(t *testing.T) {
 	p := key(t, "")
 	var revs []int64
 	for _, s := range []string{"a", "b", "c", "d"} {
-		r := mustPut(t, cli, p+s, "val-"+s)
-		revs = append(revs, r.Header.Revision)
+		r := put(t, cli, p+s, "val-"+s)
+		revs = append(revs, r)
 	}
 	check := func(name, want string, opts ...clientv3.OpOption) {
 		t.Helper()
@@ -134,9 +134,9 @@ func TestDeleteWithPrefixDeletesOnlyThoseKeys(t *testing.T) {
 	cli := newClient(t)
 	ctx := ctxT(t)
 	p := key(t, "")
-	mustPut(t, cli, p+"a", "1")
-	mustPut(t, cli, p+"b", "2")
-	mustPut(t, cli, p[:len(p)-1]+"-keep", "3")
+	put(t, cli, p+"a", "1")
+	put(t, cli, p+"b", "2")
+	put(t, cli, p[:len(p)-1]+"-keep", "3")
 	resp, err := cli.Delete(ctx, p, clientv3.WithPrefix(), clientv3.WithPrevKV())
 	if err != nil {
 		t.Fatal(err)
@@ -165,16 +165,16 @@ func TestGetCompactedRevisionFailsWithErrCompacted(t *testing.T) {
 	cli := newClient(t)
 	ctx := ctxT(t)
 	k := key(t, "k")
-	first := mustPut(t, cli, k, "1")
-	last := mustPut(t, cli, k, "2")
-	if _, err := cli.Compact(ctx, last.Header.Revision); err != nil {
+	first := put(t, cli, k, "1")
+	last := put(t, cli, k, "2")
+	if _, err := cli.Compact(ctx, last); err != nil {
 		t.Fatalf("Compact: %v", err)
 	}
-	_, err := cli.Get(ctx, k, clientv3.WithRev(first.Header.Revision))
+	_, err := cli.Get(ctx, k, clientv3.WithRev(first))
 	if err != rpctypes.ErrCompacted {
 		t.Fatalf("Get at compacted revision: err = %v, want ErrCompacted", err)
 	}
-	if _, err := cli.Compact(ctx, last.Header.Revision, clientv3.WithCompactPhysical()); err != rpctypes.ErrCompacted {
+	if _, err := cli.Compact(ctx, last, clientv3.WithCompactPhysical()); err != rpctypes.ErrCompacted {
 		t.Fatalf("second Compact: err = %v, want ErrCompacted", err)
 	}
 }
@@ -239,7 +239,7 @@ func TestGetStreamDeliversEveryKeyOfALargeRange(t *testing.T) {
 	const n = 300
 	val := strings.Repeat("x", 4096)
 	for i := range n {
-		mustPut(t, cli, fmt.Sprintf("%s%04d", p, i), val)
+		put(t, cli, fmt.Sprintf("%s%04d", p, i), val)
 	}
 	ch, err := cli.GetStream(ctx, p, clientv3.WithPrefix())
 	if err != nil {
@@ -275,8 +275,8 @@ func TestGetStreamDeliversEveryKeyOfALargeRange(t *testing.T) {
 func TestGetStreamReportsEveryServerErrorAsItsTerminalChunk(t *testing.T) {
 	cli := newClient(t)
 	k := key(t, "k")
-	r1 := mustPut(t, cli, k, "1").Header.Revision
-	mustPut(t, cli, k, "2")
+	r1 := put(t, cli, k, "1")
+	put(t, cli, k, "2")
 	if _, err := cli.Compact(ctxT(t), r1+1); err != nil {
 		t.Fatalf("Compact: %v", err)
 	}
@@ -307,7 +307,7 @@ func TestGetStreamEndsWithTheContextsErrorWhenCanceled(t *testing.T) {
 	p := key(t, "")
 	val := strings.Repeat("x", 4096)
 	for i := range 300 {
-		mustPut(t, cli, fmt.Sprintf("%s%04d", p, i), val)
+		put(t, cli, fmt.Sprintf("%s%04d", p, i), val)
 	}
 	ctx, cancel := context.WithCancel(ctxT(t))
 	ch, err := cli.GetStream(ctx, p, clientv3.WithPrefix())
@@ -326,15 +326,6 @@ func TestGetStreamEndsWithTheContextsErrorWhenCanceled(t *testing.T) {
 	if last.Err() != context.Canceled {
 		t.Fatalf("last chunk after cancel: err %v; want context.Canceled, so that a partial range never looks whole", last.Err())
 	}
-}
-
-func mustPut(t testing.TB, cli *clientv3.Client, k, v string, opts ...clientv3.OpOption) *clientv3.PutResponse {
-	t.Helper()
-	resp, err := cli.Put(ctxT(t), k, v, opts...)
-	if err != nil {
-		t.Fatalf("Put(%q): %v", k, err)
-	}
-	return resp
 }
 
 // keysOf lists the keys of resp without their common test prefix.

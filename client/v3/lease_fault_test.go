@@ -24,8 +24,8 @@ type keepAliveFault struct {
 
 func startKeepAliveFault(t *testing.T, ttl int64) *keepAliveFault {
 	t.Helper()
-	f := &keepAliveFault{clus: etcdtest.NewCluster(t, etcdtest.WithSize(3)), ctx: testCtx(t)}
-	f.cli = newTestClient(t, f.clus.Endpoints())
+	f := &keepAliveFault{clus: etcdtest.NewCluster(t, etcdtest.WithSize(3)), ctx: ctxT(t)}
+	f.cli = newClientAt(t, f.clus.Endpoints())
 	f.id = grant(t, f.cli, ttl)
 	ch, err := f.cli.KeepAlive(f.ctx, f.id)
 	if err != nil {
@@ -184,11 +184,11 @@ func (f *keepAliveFault) renewedRightAfterALeader(t *testing.T, what string, act
 // a follower they delayed renewals past the TTL and lost leases.
 func TestAKeepAliveIsNotSentAgainWhileItsAnswerIsOnTheWay(t *testing.T) {
 	clus := etcdtest.NewCluster(t)
-	cli := newTestClient(t, clus.Endpoints())
+	cli := newClientAt(t, clus.Endpoints())
 	lc := &countingLeaseClient{LeaseClient: pb.NewLeaseClient(cli.ActiveConnection())}
 	l := clientv3.NewLeaseFromLeaseClient(lc, nil, 0)
 	defer l.Close()
-	ctx := testCtx(t)
+	ctx := ctxT(t)
 	id := grant(t, l, 6)
 	ch, err := l.KeepAlive(ctx, id)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 
 func grant(t testing.TB, l clientv3.Lease, ttl int64) clientv3.LeaseID {
 	t.Helper()
-	resp, err := l.Grant(testCtx(t), ttl)
+	resp, err := l.Grant(ctxT(t), ttl)
 	if err != nil {
 		t.Fatalf("Grant(%d): %v", ttl, err)
 	}
@@ -58,10 +58,10 @@ func expectKeepAliveClosed(t testing.TB, ch <-chan *clientv3.LeaseKeepAliveRespo
 }
 
 func TestLeaseGrantTimeToLiveAndRevoke(t *testing.T) {
-	c := sharedClient(t)
-	ctx := testCtx(t)
+	c := newClient(t)
+	ctx := ctxT(t)
 	id := grant(t, c, 30)
-	key := testKey(t)
+	key := keyPrefix(t)
 	put(t, c, key, "v", clientv3.WithLease(id))
 
 	ttl, err := c.TimeToLive(ctx, id, clientv3.WithAttachedKeys())
@@ -100,7 +100,7 @@ func TestLeasesListsGrantedLeases(t *testing.T) {
 	c := pinnedClient(t)
 	id := grant(t, c, 30)
 	defer c.Revoke(context.Background(), id)
-	resp, err := c.Leases(testCtx(t))
+	resp, err := c.Leases(ctxT(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,9 +113,9 @@ func TestLeasesListsGrantedLeases(t *testing.T) {
 }
 
 func TestKeepAliveRenewsUntilItsContextEnds(t *testing.T) {
-	c := sharedClient(t)
+	c := newClient(t)
 	id := grant(t, c, 10)
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(ctxT(t))
 	ch, err := c.KeepAlive(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -129,22 +129,22 @@ func TestKeepAliveRenewsUntilItsContextEnds(t *testing.T) {
 }
 
 func TestKeepAliveChannelClosesWhenTheLeaseIsRevoked(t *testing.T) {
-	c := sharedClient(t)
+	c := newClient(t)
 	id := grant(t, c, 2)
-	ch, err := c.KeepAlive(testCtx(t), id)
+	ch, err := c.KeepAlive(ctxT(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	nextKeepAlive(t, ch)
-	if _, err := c.Revoke(testCtx(t), id); err != nil {
+	if _, err := c.Revoke(ctxT(t), id); err != nil {
 		t.Fatal(err)
 	}
 	expectKeepAliveClosed(t, ch)
 }
 
 func TestKeepAliveOfAnUnknownLeaseClosesTheChannel(t *testing.T) {
-	c := sharedClient(t)
-	ch, err := c.KeepAlive(testCtx(t), clientv3.LeaseID(0x7eadbeef))
+	c := newClient(t)
+	ch, err := c.KeepAlive(ctxT(t), clientv3.LeaseID(0x7eadbeef))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,8 +155,8 @@ func TestKeepAliveSlowReaderDoesNotStallOtherLeases(t *testing.T) {
 	defer func(n int) { clientv3.LeaseResponseChSize = n }(clientv3.LeaseResponseChSize)
 	clientv3.LeaseResponseChSize = 1
 
-	c := sharedClient(t)
-	ctx := testCtx(t)
+	c := newClient(t)
+	ctx := ctxT(t)
 	slowID, fastID := grant(t, c, 2), grant(t, c, 2)
 	slow, err := c.KeepAlive(ctx, slowID)
 	if err != nil {
@@ -184,12 +184,12 @@ func TestKeepAliveSlowReaderDoesNotStallOtherLeases(t *testing.T) {
 }
 
 func TestKeepAlivesOfManyLeasesShareOneStream(t *testing.T) {
-	c := sharedClient(t)
+	c := newClient(t)
 	lc := &countingLeaseClient{LeaseClient: pb.NewLeaseClient(c.ActiveConnection())}
 	// An adapter and no Client: the Lease needs no connection of its own.
 	l := clientv3.NewLeaseFromLeaseClient(lc, nil, 0)
 	defer l.Close()
-	ctx := testCtx(t)
+	ctx := ctxT(t)
 	for range 3 {
 		id := grant(t, l, 10)
 		ch, err := l.KeepAlive(ctx, id)
@@ -204,8 +204,8 @@ func TestKeepAlivesOfManyLeasesShareOneStream(t *testing.T) {
 }
 
 func TestKeepAliveOnceRenewsOrReportsLeaseNotFound(t *testing.T) {
-	c := sharedClient(t)
-	ctx := testCtx(t)
+	c := newClient(t)
+	ctx := ctxT(t)
 	id := grant(t, c, 10)
 	r, err := c.KeepAliveOnce(ctx, id)
 	if err != nil || r.ID != id || r.TTL != 10 {
@@ -221,10 +221,10 @@ func TestKeepAliveOnceRenewsOrReportsLeaseNotFound(t *testing.T) {
 }
 
 func TestKeepAliveAfterCloseReturnsErrKeepAliveHalted(t *testing.T) {
-	c := sharedClient(t)
+	c := newClient(t)
 	l := clientv3.NewLease(c)
 	id := grant(t, l, 10)
-	ch, err := l.KeepAlive(testCtx(t), id)
+	ch, err := l.KeepAlive(ctxT(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestKeepAliveAfterCloseReturnsErrKeepAliveHalted(t *testing.T) {
 	}
 	expectKeepAliveClosed(t, ch)
 
-	ch, err = l.KeepAlive(testCtx(t), id)
+	ch, err = l.KeepAlive(ctxT(t), id)
 	var halted clientv3.ErrKeepAliveHalted
 	if !errors.As(err, &halted) || halted.Reason != context.Canceled || !errors.Is(err, context.Canceled) {
 		t.Fatalf("KeepAlive after Close = %v; want clientv3.ErrKeepAliveHalted{Reason: context.Canceled}", err)
@@ -242,16 +242,16 @@ func TestKeepAliveAfterCloseReturnsErrKeepAliveHalted(t *testing.T) {
 	expectKeepAliveClosed(t, ch)
 
 	// KeepAliveOnce does not need the halted loop.
-	if _, err := l.KeepAliveOnce(testCtx(t), id); err != nil {
+	if _, err := l.KeepAliveOnce(ctxT(t), id); err != nil {
 		t.Fatalf("KeepAliveOnce after Close: %v", err)
 	}
 }
 
 func TestKeepAliveOnALeaseClosedBeforeUseReturnsErrKeepAliveHalted(t *testing.T) {
-	c := sharedClient(t)
+	c := newClient(t)
 	l := clientv3.NewLease(c)
 	l.Close()
-	if _, err := l.KeepAlive(testCtx(t), 1); !errors.As(err, new(clientv3.ErrKeepAliveHalted)) {
+	if _, err := l.KeepAlive(ctxT(t), 1); !errors.As(err, new(clientv3.ErrKeepAliveHalted)) {
 		t.Fatalf("KeepAlive = %v; want clientv3.ErrKeepAliveHalted", err)
 	}
 }
@@ -261,10 +261,10 @@ func TestLeaseWithoutConnectionFailsClearly(t *testing.T) {
 	defer c.Close()
 	l := clientv3.NewLease(c)
 	defer l.Close()
-	if _, err := l.Grant(testCtx(t), 10); err == nil {
+	if _, err := l.Grant(ctxT(t), 10); err == nil {
 		t.Fatal("Grant without a connection succeeded; want an error")
 	}
-	ch, err := l.KeepAlive(testCtx(t), 1)
+	ch, err := l.KeepAlive(ctxT(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestLeaseWithoutConnectionFailsClearly(t *testing.T) {
 
 	w := clientv3.NewWatcher(c)
 	defer w.Close()
-	wr := next(t, w.Watch(testCtx(t), "k"))
+	wr := next(t, w.Watch(ctxT(t), "k"))
 	if !wr.Canceled || wr.Err() == nil {
 		t.Fatalf("watch without a connection got %+v; want a canceled response with an error", wr)
 	}
@@ -283,8 +283,8 @@ func TestKeepAliveOfALeaseRevokedAtOnceClosesWithoutAResponse(t *testing.T) {
 	// 500 ms, as the official lessor renews it, so a lease revoked right
 	// away closes its channel without a response while the others keep
 	// theirs.
-	c := sharedClient(t)
-	ctx := testCtx(t)
+	c := newClient(t)
+	ctx := ctxT(t)
 	kept := grant(t, c, 5)
 	keptCh, err := c.KeepAlive(ctx, kept)
 	if err != nil {
@@ -309,7 +309,7 @@ func TestKeepAliveFirstRenewalIsNotBroughtForwardByTheStreamOpening(t *testing.T
 	// 500 ms after its KeepAlive, as with the official lessor: renewed the
 	// moment the stream opened, a lease revoked right after KeepAlive would
 	// deliver a response before its channel closes.
-	c := sharedClient(t)
+	c := newClient(t)
 	gate := &gatedLeaseClient{
 		LeaseClient: pb.NewLeaseClient(c.ActiveConnection()),
 		release:     make(chan struct{}),
@@ -317,7 +317,7 @@ func TestKeepAliveFirstRenewalIsNotBroughtForwardByTheStreamOpening(t *testing.T
 	}
 	l := clientv3.NewLeaseFromLeaseClient(gate, c, 0)
 	defer l.Close()
-	ctx := testCtx(t)
+	ctx := ctxT(t)
 	kept, revoked := grant(t, l, 5), grant(t, l, 5)
 	keptCh, err := l.KeepAlive(ctx, kept)
 	if err != nil {

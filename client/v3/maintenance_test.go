@@ -70,7 +70,7 @@ func TestDefragmentAMember(t *testing.T) {
 func TestSnapshotStreamsADatabaseWithItsVersion(t *testing.T) {
 	cli := newClient(t)
 	ctx := ctxT(t)
-	mustPut(t, cli, key(t, "k"), "v")
+	put(t, cli, key(t, "k"), "v")
 	resp, err := cli.SnapshotWithVersion(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -14,10 +14,10 @@ import (
 func TestSerializableReadsOfOneClientNeverGoBackInTime(t *testing.T) {
 	clus := startCluster(t, 3)
 	victim := aFollower(t, clus)
-	k := testKey(t)
-	ctx := testCtx(t)
+	k := keyPrefix(t)
+	ctx := ctxT(t)
 	// The victim first, so that its connection is up before the others'.
-	cli := newTestClient(t, append([]string{victim.Endpoint()}, otherEndpoints(clus, victim)...))
+	cli := newClientAt(t, append([]string{victim.Endpoint()}, otherEndpoints(clus, victim)...))
 	if _, err := cli.Put(ctx, k, "0"); err != nil {
 		t.Fatal(err)
 	}

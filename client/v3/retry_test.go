@@ -17,7 +17,7 @@ func TestRetriesAcrossMemberFaults(t *testing.T) {
 	c := startCluster(t, 3)
 	cli := newClientOf(t, c)
 	ctx := ctxT(t)
-	mustPut(t, cli, "/retry/k", "v")
+	put(t, cli, "/retry/k", "v")
 
 	t.Run("GetSucceedsWhileAMemberIsKilled", func(t *testing.T) {
 		victim := c.Members()[0]

@@ -10,8 +10,7 @@ func TestTxnRunsThenWhenAllComparisonsHold(t *testing.T) {
 	cli := newClient(t)
 	ctx := ctxT(t)
 	k := key(t, "k")
-	put := mustPut(t, cli, k, "v1")
-	rev := put.Header.Revision
+	rev := put(t, cli, k, "v1")
 	cmps := map[string]clientv3.Cmp{
 		"value =":          clientv3.Compare(clientv3.Value(k), "=", "v1"),
 		"value !=":         clientv3.Compare(clientv3.Value(k), "!=", "v2"),
@@ -43,7 +42,7 @@ func TestTxnRunsElseWhenAComparisonFails(t *testing.T) {
 	cli := newClient(t)
 	ctx := ctxT(t)
 	k := key(t, "k")
-	mustPut(t, cli, k, "v1")
+	put(t, cli, k, "v1")
 	resp, err := cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.Value(k), "=", "v1"), clientv3.Compare(clientv3.Version(k), "=", 7)).
 		Then(clientv3.OpPut(k, "then")).
@@ -72,7 +71,7 @@ func TestNestedTxnRunsItsOwnBranch(t *testing.T) {
 	cli := newClient(t)
 	ctx := ctxT(t)
 	a, b := key(t, "a"), key(t, "b")
-	mustPut(t, cli, a, "1")
+	put(t, cli, a, "1")
 	inner := clientv3.OpTxn(
 		[]clientv3.Cmp{clientv3.Compare(clientv3.Value(a), "=", "nope")},
 		[]clientv3.Op{clientv3.OpPut(b, "inner-then")},

@@ -17,8 +17,8 @@ import (
 // on the same stream are unaffected.
 func TestWatchRefusedByTheServerEndsWithItsReason(t *testing.T) {
 	clus := etcdtest.NewCluster(t)
-	root := newTestClient(t, clus.Endpoints())
-	ctx := testCtx(t)
+	root := newClientAt(t, clus.Endpoints())
+	ctx := ctxT(t)
 	must := func(_ any, err error) {
 		t.Helper()
 		if err != nil {

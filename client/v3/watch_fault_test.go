@@ -53,8 +53,8 @@ func watchThroughFault(t *testing.T, clus *etcdtest.Cluster, plan faultPlan) *et
 	const n = 60
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	prefix := testKey(t) + "/"
-	watchCli := newTestClient(t, clus.Endpoints())
+	prefix := keyPrefix(t) + "/"
+	watchCli := newClientAt(t, clus.Endpoints())
 	wch := watchCli.Watch(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCreatedNotify())
 	created := next(t, wch)
 	serving := memberByID(t, clus, created.Header.MemberId)
@@ -62,7 +62,7 @@ func watchThroughFault(t *testing.T, clus *etcdtest.Cluster, plan faultPlan) *et
 	if plan.writers != nil {
 		writerEps = plan.writers(serving)
 	}
-	writeCli := newTestClient(t, writerEps)
+	writeCli := newClientAt(t, writerEps)
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -154,14 +154,14 @@ func TestWatchResumesWithoutGapOrDuplicateWhenConnectionsDrop(t *testing.T) {
 // asked for WithRequireLeader, in which case it ends with ErrNoLeader.
 func TestWatchLeavesAMemberThatLostItsLeader(t *testing.T) {
 	clus := etcdtest.NewCluster(t, etcdtest.WithSize(3))
-	ctx := testCtx(t)
+	ctx := ctxT(t)
 	var rlw clientv3.WatchChan
 	broken := watchThroughFault(t, clus, faultPlan{
 		// Writes go to the members that keep a leader; on the way, a
 		// require-leader watch is pinned to the member about to be cut off.
 		writers: func(serving *etcdtest.Member) []string {
-			pinned := newTestClient(t, []string{serving.Endpoint()})
-			rlw = pinned.Watch(clientv3.WithRequireLeader(ctx), testKey(t)+"/", clientv3.WithPrefix())
+			pinned := newClientAt(t, []string{serving.Endpoint()})
+			rlw = pinned.Watch(clientv3.WithRequireLeader(ctx), keyPrefix(t)+"/", clientv3.WithPrefix())
 			return otherEndpoints(clus, serving)
 		},
 		fault: func(m *etcdtest.Member) { m.Isolate() },

@@ -18,9 +18,9 @@ import (
 )
 
 func TestWatchDeliversPutsAndDeletesInOrder(t *testing.T) {
-	c := sharedClient(t)
-	key := testKey(t)
-	wch := c.Watch(testCtx(t), key)
+	c := newClient(t)
+	key := keyPrefix(t)
+	wch := c.Watch(ctxT(t), key)
 
 	r1 := put(t, c, key, "v1")
 	r2 := put(t, c, key, "v2")
@@ -42,13 +42,13 @@ func TestWatchDeliversPutsAndDeletesInOrder(t *testing.T) {
 }
 
 func TestWatchSeesAWriteMadeAfterWatchReturns(t *testing.T) {
-	c := sharedClient(t)
-	key := testKey(t)
+	c := newClient(t)
+	key := keyPrefix(t)
 	before := put(t, c, key, "before")
 	// Watch returns once the server has the watch, so a write made after
 	// it returns is seen. (One made just before may be seen too: the
 	// watch's member may not have applied it yet when the watch starts.)
-	wch := c.Watch(testCtx(t), key)
+	wch := c.Watch(ctxT(t), key)
 	rev := put(t, c, key, "after")
 	ev := nextEvents(t, wch, 1)[0]
 	if ev.Kv.ModRevision == before {
@@ -60,11 +60,11 @@ func TestWatchSeesAWriteMadeAfterWatchReturns(t *testing.T) {
 }
 
 func TestWatchWithPrefixSeesOnlyKeysUnderThePrefix(t *testing.T) {
-	c := sharedClient(t)
-	prefix := testKey(t) + "/p/"
-	wch := c.Watch(testCtx(t), prefix, clientv3.WithPrefix())
+	c := newClient(t)
+	prefix := keyPrefix(t) + "/p/"
+	wch := c.Watch(ctxT(t), prefix, clientv3.WithPrefix())
 	put(t, c, prefix+"a", "1")
-	put(t, c, testKey(t)+"/q", "2")
+	put(t, c, keyPrefix(t)+"/q", "2")
 	put(t, c, prefix+"b", "3")
 	evs := nextEvents(t, wch, 2)
 	if got := eventKeys(evs); got != prefix+"a,"+prefix+"b" {
@@ -73,9 +73,9 @@ func TestWatchWithPrefixSeesOnlyKeysUnderThePrefix(t *testing.T) {
 }
 
 func TestWatchWithRangeCoversTheHalfOpenInterval(t *testing.T) {
-	c := sharedClient(t)
-	k := testKey(t) + "/"
-	wch := c.Watch(testCtx(t), k+"b", clientv3.WithRange(k+"d"))
+	c := newClient(t)
+	k := keyPrefix(t) + "/"
+	wch := c.Watch(ctxT(t), k+"b", clientv3.WithRange(k+"d"))
 	for _, s := range []string{"a", "b", "c", "d", "e", "bb"} {
 		put(t, c, k+s, s)
 	}
@@ -86,9 +86,9 @@ func TestWatchWithRangeCoversTheHalfOpenInterval(t *testing.T) {
 }
 
 func TestWatchWithFromKeySeesEveryKeyFromTheKeyOn(t *testing.T) {
-	c := sharedClient(t)
-	k := testKey(t) + "/"
-	wch := c.Watch(testCtx(t), k+"b", clientv3.WithFromKey())
+	c := newClient(t)
+	k := keyPrefix(t) + "/"
+	wch := c.Watch(ctxT(t), k+"b", clientv3.WithFromKey())
 	for _, s := range []string{"a", "b", "z"} {
 		put(t, c, k+s, s)
 	}
@@ -107,12 +107,12 @@ func TestWatchWithFromKeySeesEveryKeyFromTheKeyOn(t *testing.T) {
 }
 
 func TestWatchWithRevReplaysHistory(t *testing.T) {
-	c := sharedClient(t)
-	key := testKey(t)
+	c := newClient(t)
+	key := keyPrefix(t)
 	first := put(t, c, key, "1")
 	put(t, c, key, "2")
 	put(t, c, key, "3")
-	evs := nextEvents(t, c.Watch(testCtx(t), key, clientv3.WithRev(first)), 3)
+	evs := nextEvents(t, c.Watch(ctxT(t), key, clientv3.WithRev(first)), 3)
 	for i, ev := range evs {
 		if want := fmt.Sprint(i + 1); string(ev.Kv.Value) != want || ev.Kv.ModRevision != first+int64(i) {
 			t.Errorf("event %d: %q at %d; want %q at %d", i, ev.Kv.Value, ev.Kv.ModRevision, want, first+int64(i))
@@ -121,10 +121,10 @@ func TestWatchWithRevReplaysHistory(t *testing.T) {
 }
 
 func TestWatchWithPrevKVCarriesThePreviousValue(t *testing.T) {
-	c := sharedClient(t)
-	key := testKey(t)
+	c := newClient(t)
+	key := keyPrefix(t)
 	old := put(t, c, key, "old")
-	wch := c.Watch(testCtx(t), key, clientv3.WithPrevKV(), clientv3.WithRev(old+1))
+	wch := c.Watch(ctxT(t), key, clientv3.WithPrevKV(), clientv3.WithRev(old+1))
 	put(t, c, key, "new")
 	ev := nextEvents(t, wch, 1)[0]
 	if ev.PrevKv == nil || string(ev.PrevKv.Value) != "old" {
@@ -133,9 +133,9 @@ func TestWatchWithPrevKVCarriesThePreviousValue(t *testing.T) {
 }
 
 func TestWatchFiltersDropTheFilteredEventType(t *testing.T) {
-	c := sharedClient(t)
-	key := testKey(t)
-	ctx := testCtx(t)
+	c := newClient(t)
+	key := keyPrefix(t)
+	ctx := ctxT(t)
 	noPut := c.Watch(ctx, key, clientv3.WithFilterPut())
 	noDelete := c.Watch(ctx, key, clientv3.WithFilterDelete())
 	put(t, c, key, "v")
@@ -149,9 +149,9 @@ func TestWatchFiltersDropTheFilteredEventType(t *testing.T) {
 }
 
 func TestWatchWithCreatedNotifyDeliversCreatedFirst(t *testing.T) {
-	c := sharedClient(t)
-	key := testKey(t)
-	wch := c.Watch(testCtx(t), key, clientv3.WithCreatedNotify())
+	c := newClient(t)
+	key := keyPrefix(t)
+	wch := c.Watch(ctxT(t), key, clientv3.WithCreatedNotify())
 	wr := next(t, wch)
 	if !wr.Created || len(wr.Events) > 0 || wr.Err() != nil || wr.IsProgressNotify() {
 		t.Fatalf("first response %+v; want Created with no events and no error", wr)
@@ -167,9 +167,9 @@ func TestWatchWithCreatedNotifyDeliversCreatedFirst(t *testing.T) {
 }
 
 func TestRequestProgressNotifiesEveryWatchOfTheContextsStream(t *testing.T) {
-	c := sharedClient(t)
-	key := testKey(t)
-	ctx := testCtx(t)
+	c := newClient(t)
+	key := keyPrefix(t)
+	ctx := ctxT(t)
 	w1 := c.Watch(ctx, key+"/1")
 	w2 := c.Watch(ctx, key+"/2")
 	other := c.Watch(clientv3.WithRequireLeader(ctx), key+"/3")
@@ -199,20 +199,20 @@ func TestRequestProgressNotifiesEveryWatchOfTheContextsStream(t *testing.T) {
 }
 
 func TestRequestProgressWithoutAStreamDoesNothing(t *testing.T) {
-	c := sharedClient(t)
-	ctx := metadata.AppendToOutgoingContext(testCtx(t), "no-stream", "here")
+	c := newClient(t)
+	ctx := metadata.AppendToOutgoingContext(ctxT(t), "no-stream", "here")
 	if err := c.RequestProgress(ctx); err != nil {
 		t.Fatalf("RequestProgress = %v; want nil", err)
 	}
 }
 
 func TestWatchesShareOneStreamPerOutgoingMetadata(t *testing.T) {
-	c := sharedClient(t)
+	c := newClient(t)
 	wc := &countingWatchClient{WatchClient: pb.NewWatchClient(c.ActiveConnection())}
 	w := clientv3.NewWatchFromWatchClient(wc, c)
 	defer w.Close()
-	ctx := testCtx(t)
-	key := testKey(t)
+	ctx := ctxT(t)
+	key := keyPrefix(t)
 
 	w.Watch(ctx, key+"/a")
 	w.Watch(ctx, key+"/b")
@@ -229,12 +229,12 @@ func TestWatchesShareOneStreamPerOutgoingMetadata(t *testing.T) {
 
 func TestWatchCompactedStartEndsWithErrCompacted(t *testing.T) {
 	c := pinnedClient(t)
-	key := testKey(t)
+	key := keyPrefix(t)
 	first := put(t, c, key, "1")
 	last := put(t, c, key, "2")
 	compact(t, c, last)
 
-	wch := c.Watch(testCtx(t), key, clientv3.WithRev(first))
+	wch := c.Watch(ctxT(t), key, clientv3.WithRev(first))
 	wr := next(t, wch)
 	if wr.CompactRevision == 0 || !wr.Canceled {
 		t.Fatalf("got %+v; want a canceled response with CompactRevision set", wr)
@@ -246,42 +246,42 @@ func TestWatchCompactedStartEndsWithErrCompacted(t *testing.T) {
 }
 
 func TestWatchCancelingTheContextClosesTheChannel(t *testing.T) {
-	c := sharedClient(t)
-	ctx, cancel := context.WithCancel(testCtx(t))
-	wch := c.Watch(ctx, testKey(t))
+	c := newClient(t)
+	ctx, cancel := context.WithCancel(ctxT(t))
+	wch := c.Watch(ctx, keyPrefix(t))
 	cancel()
 	expectClosed(t, wch)
 
 	// The stream goes on serving other watches.
-	other := c.Watch(testCtx(t), testKey(t))
-	put(t, c, testKey(t), "v")
+	other := c.Watch(ctxT(t), keyPrefix(t))
+	put(t, c, keyPrefix(t), "v")
 	nextEvents(t, other, 1)
 }
 
 func TestWatchWithDoneContextReturnsClosedChannel(t *testing.T) {
-	c := sharedClient(t)
+	c := newClient(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	expectClosed(t, c.Watch(ctx, testKey(t)))
+	expectClosed(t, c.Watch(ctx, keyPrefix(t)))
 }
 
 func TestWatcherCloseClosesEveryChannel(t *testing.T) {
-	c := sharedClient(t)
+	c := newClient(t)
 	w := clientv3.NewWatcher(c)
-	ctx := testCtx(t)
-	a := w.Watch(ctx, testKey(t)+"/a")
-	b := w.Watch(metadata.AppendToOutgoingContext(ctx, "k", "v"), testKey(t)+"/b")
+	ctx := ctxT(t)
+	a := w.Watch(ctx, keyPrefix(t)+"/a")
+	b := w.Watch(metadata.AppendToOutgoingContext(ctx, "k", "v"), keyPrefix(t)+"/b")
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
 	expectClosed(t, a)
 	expectClosed(t, b)
-	expectClosed(t, w.Watch(ctx, testKey(t)+"/c"))
+	expectClosed(t, w.Watch(ctx, keyPrefix(t)+"/c"))
 }
 
 func TestWatchWithOptionsThatDoNotApplyReportsAnError(t *testing.T) {
-	c := sharedClient(t)
-	wch := c.Watch(testCtx(t), testKey(t), clientv3.WithLimit(3))
+	c := newClient(t)
+	wch := c.Watch(ctxT(t), keyPrefix(t), clientv3.WithLimit(3))
 	wr := next(t, wch)
 	if !wr.Canceled || wr.Err() == nil {
 		t.Fatalf("got %+v; want a canceled response with an error", wr)
@@ -291,7 +291,7 @@ func TestWatchWithOptionsThatDoNotApplyReportsAnError(t *testing.T) {
 
 func TestWatchReassemblesFragmentedResponses(t *testing.T) {
 	c := pinnedClient(t)
-	key := testKey(t)
+	key := keyPrefix(t)
 	// Three values that together exceed the server's 1.5 MiB request
 	// limit arrive in one catch-up response, which the server splits.
 	val := strings.Repeat("x", 700*1024)
@@ -303,7 +303,7 @@ func TestWatchReassemblesFragmentedResponses(t *testing.T) {
 	wc := &countingWatchClient{WatchClient: pb.NewWatchClient(c.ActiveConnection())}
 	w := clientv3.NewWatchFromWatchClient(wc, nil)
 	defer w.Close()
-	wr := next(t, w.Watch(testCtx(t), key, clientv3.WithPrefix(), clientv3.WithRev(first), clientv3.WithFragment()))
+	wr := next(t, w.Watch(ctxT(t), key, clientv3.WithPrefix(), clientv3.WithRev(first), clientv3.WithFragment()))
 	if len(wr.Events) != 3 {
 		t.Fatalf("first response has %d events; want all 3 in one response", len(wr.Events))
 	}
@@ -320,12 +320,12 @@ func TestWatchReassemblesFragmentedResponses(t *testing.T) {
 func TestWatchSlowReaderNeitherBlocksOthersNorLosesEvents(t *testing.T) {
 	defer clientv3.SetWatchQueueLimit(4)()
 
-	c := sharedClient(t)
+	c := newClient(t)
 	wc := &countingWatchClient{WatchClient: pb.NewWatchClient(c.ActiveConnection())}
 	w := clientv3.NewWatchFromWatchClient(wc, c)
 	defer w.Close()
-	prefix := testKey(t) + "/"
-	ctx := testCtx(t)
+	prefix := keyPrefix(t) + "/"
+	ctx := ctxT(t)
 	slow := w.Watch(ctx, prefix, clientv3.WithPrefix())
 	fast := w.Watch(ctx, prefix, clientv3.WithPrefix())
 	const n = 40
@@ -421,7 +421,7 @@ func TestWatcherCloseReturnsWhileAnEndedWatchsLastResponseIsUnread(t *testing.T)
 	// those of the watches still running.
 	c := pinnedClient(t)
 	w := clientv3.NewWatcher(c)
-	key := testKey(t)
+	key := keyPrefix(t)
 	first := put(t, c, key, "1")
 	last := put(t, c, key, "2")
 	compact(t, c, last)
@@ -456,7 +456,7 @@ func TestClientCloseEndsTheGoroutinesOfWatchersAndLeasesMadeOnItAndNeverClosed(t
 	c := newClient(t)
 	ctx := context.Background()
 	w := clientv3.NewWatchFromWatchClient(&slowEndWatchClient{pb.NewWatchClient(c.ActiveConnection())}, c)
-	wch := w.Watch(ctx, testKey(t))
+	wch := w.Watch(ctx, keyPrefix(t))
 	l := clientv3.NewLeaseFromLeaseClient(&slowEndLeaseClient{pb.NewLeaseClient(c.ActiveConnection())}, c, 0)
 	id := grant(t, l, 10)
 	kch, err := l.KeepAlive(ctx, id)
@@ -464,7 +464,7 @@ func TestClientCloseEndsTheGoroutinesOfWatchersAndLeasesMadeOnItAndNeverClosed(t
 		t.Fatal(err)
 	}
 	nextKeepAlive(t, kch)
-	put(t, c, testKey(t), "v")
+	put(t, c, keyPrefix(t), "v")
 	nextEvents(t, wch, 1)
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -529,9 +529,9 @@ func (s *slowEndLeaseStream) RecvMsg(m any) error {
 // the answer. The answer does not speak for it: a watch from a past revision
 // must get its events, not a progress notification past them.
 func TestAProgressAnswerSkipsWatchesMadeAfterItsRequest(t *testing.T) {
-	c := sharedClient(t)
-	key := testKey(t)
-	ctx := testCtx(t)
+	c := newClient(t)
+	key := keyPrefix(t)
+	ctx := ctxT(t)
 	first := put(t, c, key+"/k", "0")
 	for i := 1; i < 300; i++ {
 		put(t, c, key+"/k", fmt.Sprint(i))
@@ -557,9 +557,9 @@ func TestAProgressAnswerSkipsWatchesMadeAfterItsRequest(t *testing.T) {
 // while a watcher is catching up) must not keep the answers to later
 // requests from watches made after it.
 func TestAnUnansweredProgressRequestDoesNotStarveLaterWatches(t *testing.T) {
-	c := sharedClient(t)
-	key := testKey(t)
-	ctx := testCtx(t)
+	c := newClient(t)
+	key := keyPrefix(t)
+	ctx := ctxT(t)
 	first := put(t, c, key+"/old", "0")
 	const n = 2000
 	for i := 1; i < n; i++ {
@@ -598,11 +598,11 @@ func TestAnUnansweredProgressRequestDoesNotStarveLaterWatches(t *testing.T) {
 }
 
 func TestIdleWatchesHoldNoGoroutine(t *testing.T) {
-	c := sharedClient(t)
+	c := newClient(t)
 	w := clientv3.NewWatcher(c)
 	defer w.Close()
-	prefix := testKey(t) + "/"
-	ctx, cancel := context.WithCancel(testCtx(t))
+	prefix := keyPrefix(t) + "/"
+	ctx, cancel := context.WithCancel(ctxT(t))
 	defer cancel()
 	before := runtime.NumGoroutine()
 	const n = 500
@@ -633,9 +633,9 @@ func TestIdleWatchesHoldNoGoroutine(t *testing.T) {
 type plainCtx struct{ context.Context }
 
 func TestWatchEndsWhenAContextOfAnUnknownTypeEnds(t *testing.T) {
-	c := sharedClient(t)
-	key := testKey(t)
-	inner, cancel := context.WithCancel(testCtx(t))
+	c := newClient(t)
+	key := keyPrefix(t)
+	inner, cancel := context.WithCancel(ctxT(t))
 	wch := c.Watch(plainCtx{inner}, key)
 	put(t, c, key, "v1")
 	put(t, c, key, "v2") // the reader is not there: queued for a deliverer
@@ -647,20 +647,20 @@ func TestWatchEndsWhenAContextOfAnUnknownTypeEnds(t *testing.T) {
 }
 
 func TestCancelingAContextClosesTheWatchesMadeWithItAndOnlyThose(t *testing.T) {
-	c := sharedClient(t)
-	key := testKey(t)
-	ctx, cancel := context.WithCancel(testCtx(t))
+	c := newClient(t)
+	key := keyPrefix(t)
+	ctx, cancel := context.WithCancel(ctxT(t))
 	type ctxKey struct{}
 	a := c.Watch(ctx, key)
 	b := c.Watch(context.WithValue(ctx, ctxKey{}, 1), key) // the same Done channel
-	other := c.Watch(testCtx(t), key)
+	other := c.Watch(ctxT(t), key)
 	cancel()
 	expectClosed(t, a)
 	expectClosed(t, b)
 	put(t, c, key, "v")
 	nextEvents(t, other, 1)
 	// A new watch with another context of the same stream is served too.
-	again := c.Watch(testCtx(t), key)
+	again := c.Watch(ctxT(t), key)
 	put(t, c, key, "w")
 	nextEvents(t, again, 1)
 }

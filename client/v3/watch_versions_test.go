@@ -22,8 +22,8 @@ func TestWatchAndLeaseEssentialsOnEveryServerVersion(t *testing.T) {
 				flag = "--experimental-watch-progress-notify-interval=200ms"
 			}
 			clus := etcdtest.NewCluster(t, etcdtest.WithVersion(v), etcdtest.WithFlags(flag))
-			c := newTestClient(t, clus.Endpoints())
-			ctx := testCtx(t)
+			c := newClientAt(t, clus.Endpoints())
+			ctx := ctxT(t)
 			k := "essentials/"
 
 			// Events with previous values, from history, in order.

@@ -1,27 +1,38 @@
 package clientv3_test
 
+// The package's test helpers: clients, contexts, keys and writes that every
+// test file uses, and the watch assertions. Helpers of one scenario live
+// with its tests.
+
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+
+	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
+	"github.com/a74b11dd/etcdkit/etcdtest"
 )
 
 // waitTimeout bounds every wait of the watch and lease tests; reaching it
 // means the behaviour under test did not happen.
 const waitTimeout = 15 * time.Second
 
-// newTestClient returns a client of the given endpoints, closed when t
-// ends.
-func newTestClient(t testing.TB, eps []string) *clientv3.Client {
+// newClientAt returns a client of the endpoints eps, closed when t ends.
+func newClientAt(t testing.TB, eps []string, mod ...func(*clientv3.Config)) *clientv3.Client {
 	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	cfg := clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second, Logger: zap.NewNop()}
+	for _, f := range mod {
+		f(&cfg)
+	}
+	cli, err := clientv3.New(cfg)
 	if err != nil {
 		t.Fatalf("clientv3.New: %v", err)
 	}
@@ -29,30 +40,70 @@ func newTestClient(t testing.TB, eps []string) *clientv3.Client {
 	return cli
 }
 
-// sharedClient returns a client of the shared cluster.
-func sharedClient(t testing.TB) *clientv3.Client { return newTestClient(t, shared.Endpoints()) }
+// newClient returns a client of the shared cluster, closed when t ends.
+func newClient(t testing.TB, mod ...func(*clientv3.Config)) *clientv3.Client {
+	t.Helper()
+	return newClientAt(t, shared.Endpoints(), mod...)
+}
+
+// newClientOf returns a client of every member of c, closed when t ends.
+func newClientOf(t testing.TB, c *etcdtest.Cluster, mod ...func(*clientv3.Config)) *clientv3.Client {
+	t.Helper()
+	return newClientAt(t, c.Endpoints(), mod...)
+}
 
 // pinnedClient returns a client of one member of the shared cluster, for
 // tests that need their watches to see the store exactly as their writes
 // left it: a member answers a write only once it has applied it, but other
 // members may apply it a moment later.
 func pinnedClient(t testing.TB) *clientv3.Client {
-	return newTestClient(t, shared.Endpoints()[:1])
+	return newClientAt(t, shared.Endpoints()[:1])
 }
 
-// testKey returns a key (or key prefix) unique to this run of the test.
-func testKey(t testing.TB) string { return strings.TrimSuffix(key(t, ""), "/") }
+// startCluster starts a 3.7 cluster of n members for a test that breaks
+// it; it is removed when t ends.
+func startCluster(t testing.TB, n int, opts ...etcdtest.Option) *etcdtest.Cluster {
+	t.Helper()
+	return etcdtest.NewCluster(t, append([]etcdtest.Option{etcdtest.WithSize(n)}, opts...)...)
+}
 
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+// ctxT returns a context bounded to 20 seconds, canceled when t ends.
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// testRuns numbers each run of a test, so that -count=N reruns against
+// the shared cluster get fresh keys too.
+var (
+	testRuns sync.Map // testing.TB -> int64
+	lastRun  atomic.Int64
+)
+
+// key returns a key unique to this run of the test: its prefix, a slash,
+// and suffix.
+func key(t testing.TB, suffix string) string {
+	run, _ := testRuns.LoadOrStore(t, lastRun.Add(1))
+	return fmt.Sprintf("/%s#%d/%s", strings.ReplaceAll(t.Name(), "/", "_"), run, suffix)
+}
+
+// keyPrefix returns the run's key prefix without the trailing slash: a key
+// (or a watch prefix) of its own, outside every key(t, …).
+func keyPrefix(t testing.TB) string { return strings.TrimSuffix(key(t, ""), "/") }
+
+// must reports err, if any, as an error of what.
+func must(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Errorf("%s: %v", what, err)
+	}
 }
 
 // put writes key=val and returns the revision of the write.
 func put(t testing.TB, c *clientv3.Client, key, val string, opts ...clientv3.OpOption) int64 {
 	t.Helper()
-	resp, err := c.Put(testCtx(t), key, val, opts...)
+	resp, err := c.Put(ctxT(t), key, val, opts...)
 	if err != nil {
 		t.Fatalf("put %q: %v", key, err)
 	}
@@ -61,7 +112,7 @@ func put(t testing.TB, c *clientv3.Client, key, val string, opts ...clientv3.OpO
 
 func del(t testing.TB, c *clientv3.Client, key string) int64 {
 	t.Helper()
-	resp, err := c.Delete(testCtx(t), key)
+	resp, err := c.Delete(ctxT(t), key)
 	if err != nil {
 		t.Fatalf("delete %q: %v", key, err)
 	}
@@ -70,7 +121,7 @@ func del(t testing.TB, c *clientv3.Client, key string) int64 {
 
 func compact(t testing.TB, c *clientv3.Client, rev int64) {
 	t.Helper()
-	if _, err := c.Compact(testCtx(t), rev, clientv3.WithCompactPhysical()); err != nil {
+	if _, err := c.Compact(ctxT(t), rev, clientv3.WithCompactPhysical()); err != nil {
 		t.Fatalf("compact at %d: %v", rev, err)
 	}
 }
