@@ -407,24 +407,9 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 	// url.URL, which saves formatting a string for NewRequest to parse.
 	target := ""
 	for via := 0; ; via++ {
-		var hreq *http.Request
-		if target == "" {
-			g.url = requestURLOf(ep, req)
-			hreq = newHTTPRequest(actx, req, &g.url, strings.TrimSuffix(ep.host, ":"))
-		} else {
-			var body io.Reader
-			if req.bodyType != bodyNone {
-				body = strings.NewReader(req.body)
-			}
-			var err error
-			hreq, err = http.NewRequestWithContext(actx, req.method, target, body)
-			if err != nil {
-				return false, err
-			}
-		}
-		hreq.Header = c.headers.forType(req.bodyType)
-		if cURLDebug.Load() {
-			printCURL(hreq, req, c.username)
+		hreq, err := c.hop(actx, g, req, target)
+		if err != nil {
+			return false, err
 		}
 		gotConn.Store(false)
 		resp, err := c.transport.RoundTrip(hreq)
@@ -432,23 +417,14 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 			return fail(target, err)
 		}
 		if resp.StatusCode/100 == 3 {
-			loc := resp.Header.Get("Location")
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-			resp.Body.Close()
 			if target == "" {
 				target = requestURL(ep, req)
 			}
-			if loc == "" {
-				return true, &url.Error{Op: req.method, URL: target, Err: errNoLocation}
-			}
-			if err := c.checkRedirect(via + 1); err != nil {
-				return false, err
-			}
-			next, err := hreq.URL.Parse(loc)
+			next, sent, err := c.follow(resp, hreq, req, target, via+1)
 			if err != nil {
-				return false, &url.Error{Op: req.method, URL: target, Err: err}
+				return sent, err
 			}
-			target = next.String()
+			target = next
 			continue
 		}
 		if g.active() {
@@ -469,6 +445,52 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 		}
 		return true, nil
 	}
+}
+
+// hop builds the HTTP request of one hop of an attempt under g: the first
+// from g's URL, a redirected one from target.
+func (c *httpClusterClient) hop(actx context.Context, g *guard, req *request, target string) (*http.Request, error) {
+	var hreq *http.Request
+	if target == "" {
+		g.url = requestURLOf(g.ep, req)
+		hreq = newHTTPRequest(actx, req, &g.url, strings.TrimSuffix(g.ep.host, ":"))
+	} else {
+		var body io.Reader
+		if req.bodyType != bodyNone {
+			body = strings.NewReader(req.body)
+		}
+		var err error
+		hreq, err = http.NewRequestWithContext(actx, req.method, target, body)
+		if err != nil {
+			return nil, err
+		}
+	}
+	hreq.Header = c.headers.forType(req.bodyType)
+	if cURLDebug.Load() {
+		printCURL(hreq, req, c.username)
+	}
+	return hreq, nil
+}
+
+// follow reads resp, the redirect that hop number via (from 1) of an
+// attempt on from got, and returns where it points. When it returns an
+// error, the attempt ends with it, and sent says whether the request may
+// have been acted on.
+func (c *httpClusterClient) follow(resp *http.Response, hreq *http.Request, req *request, from string, via int) (next string, sent bool, err error) {
+	loc := resp.Header.Get("Location")
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if loc == "" {
+		return "", true, &url.Error{Op: req.method, URL: from, Err: errNoLocation}
+	}
+	if err := c.checkRedirect(via); err != nil {
+		return "", false, err
+	}
+	u, err := hreq.URL.Parse(loc)
+	if err != nil {
+		return "", false, &url.Error{Op: req.method, URL: from, Err: err}
+	}
+	return u.String(), false, nil
 }
 
 // newHTTPRequest returns the request that http.NewRequestWithContext would
