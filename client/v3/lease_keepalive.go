@@ -227,104 +227,147 @@ type leaseDial struct {
 // stream's member down (silent or leaderless) while another is fit, or
 // when the stream leaves keep-alives unanswered for keepAliveSilence.
 func (l *lessor) run() {
-	var (
-		conn    *leaseConn
-		dialing bool
-		dialed  = make(chan leaseDial, 1)
-		retryAt time.Time
-		bo      streamBackoff
-		timer   = time.NewTimer(time.Hour)
-		downc   <-chan struct{}
-		h       = l.client.health()
-	)
-	// drop closes the current stream and schedules the next one after
-	// wait.
-	drop := func(wait time.Duration) {
-		conn.cancel()
-		<-conn.done
-		conn, downc = nil, nil
-		retryAt = time.Now().Add(wait)
+	lp := keepAliveLoop{
+		l:         l,
+		dialed:    make(chan leaseDial, 1),
+		timer:     time.NewTimer(time.Hour),
+		h:         l.client.health(),
+		streamCtx: metadata.NewOutgoingContext(l.stopCtx, metadata.Pairs(rpctypes.MetadataRequireLeaderKey, rpctypes.MetadataHasLeader)),
 	}
-	streamCtx := metadata.NewOutgoingContext(l.stopCtx, metadata.Pairs(rpctypes.MetadataRequireLeaderKey, rpctypes.MetadataHasLeader))
-	defer func() {
-		timer.Stop()
-		if conn != nil {
-			conn.cancel()
-			<-conn.done
-		}
-		if dialing {
-			r := <-dialed
-			r.cancel()
-		}
-		l.halt(l.stopCtx.Err())
-		close(l.loopDone)
-	}()
-
+	defer lp.end()
 	for {
 		now := time.Now()
-		if conn == nil && !dialing && !now.Before(retryAt) {
-			dialing = true
-			go func() {
-				ctx, cancel := context.WithCancel(streamCtx)
-				att := &balancer.Attempt{}
-				stream, err := l.remote.LeaseKeepAlive(balancer.WithAttempt(ctx, att), l.callOpts...)
-				dialed <- leaseDial{stream: stream, ctx: ctx, cancel: cancel, err: err, addr: att.Addr()}
-			}()
+		if lp.conn == nil && !lp.dialing && !now.Before(lp.retryAt) {
+			lp.dial()
 		}
-		wakeAt, silent := l.tick(now, conn)
+		wakeAt, silent := l.tick(now, lp.conn)
 		if silent {
-			l.lg.Debug("lease keep-alives unanswered; moving the stream", zap.String("endpoint", conn.addr))
-			if h != nil && conn.addr != "" {
-				h.Observe(conn.addr, errKeepAliveSilence, keepAliveSilence)
+			l.lg.Debug("lease keep-alives unanswered; moving the stream", zap.String("endpoint", lp.conn.addr))
+			if lp.h != nil && lp.conn.addr != "" {
+				lp.h.Observe(lp.conn.addr, errKeepAliveSilence, keepAliveSilence)
 			}
-			drop(0)
+			lp.drop(0)
 			continue
 		}
-		if conn == nil && !dialing && retryAt.Before(wakeAt) {
-			wakeAt = retryAt
+		if lp.conn == nil && !lp.dialing && lp.retryAt.Before(wakeAt) {
+			wakeAt = lp.retryAt
 		}
-		timer.Reset(time.Until(wakeAt))
+		lp.timer.Reset(time.Until(wakeAt))
 
 		var errc <-chan error
-		if conn != nil {
-			errc = conn.errc
+		if lp.conn != nil {
+			errc = lp.conn.errc
 		}
 		select {
 		case <-l.wake:
-		case <-timer.C:
-		case r := <-dialed:
-			dialing = false
-			if r.err != nil {
-				r.cancel()
-				if l.fatal(r.err) {
-					return
-				}
-				retryAt = time.Now().Add(bo.next())
-				continue
-			}
-			conn = l.connect(r)
-			if h != nil && conn.addr != "" {
-				downc, _ = h.Down(conn.addr)
-			}
-			bo.reset()
-		case <-downc:
-			ch, why := h.Down(conn.addr)
-			downc = ch
-			if why != balancer.Up && h.HasAlternative(conn.addr) {
-				l.lg.Debug("lease keep-alive stream's member is down; moving", zap.String("endpoint", conn.addr), zap.Stringer("reason", why))
-				drop(0)
-			}
-		case err := <-errc:
-			drop(0)
-			if l.fatal(err) {
+		case <-lp.timer.C:
+		case r := <-lp.dialed:
+			if lp.opened(r) {
 				return
 			}
-			retryAt = time.Now().Add(bo.next())
-			l.lg.Debug("lease keep-alive stream broken; reopening", zap.Error(err))
+		case <-lp.downc:
+			lp.memberDown()
+		case err := <-errc:
+			if lp.broken(err) {
+				return
+			}
 		case <-l.stopCtx.Done():
 			return
 		}
 	}
+}
+
+// keepAliveLoop is the state of run: the current stream, or the one being
+// opened, and when to try again.
+type keepAliveLoop struct {
+	l         *lessor
+	conn      *leaseConn
+	dialing   bool
+	dialed    chan leaseDial
+	retryAt   time.Time
+	bo        streamBackoff
+	timer     *time.Timer
+	downc     <-chan struct{} // the stream's member's down channel
+	h         *balancer.Health
+	streamCtx context.Context
+}
+
+// dial opens a stream in the background; its outcome arrives on dialed.
+func (lp *keepAliveLoop) dial() {
+	lp.dialing = true
+	go func() {
+		ctx, cancel := context.WithCancel(lp.streamCtx)
+		att := &balancer.Attempt{}
+		stream, err := lp.l.remote.LeaseKeepAlive(balancer.WithAttempt(ctx, att), lp.l.callOpts...)
+		lp.dialed <- leaseDial{stream: stream, ctx: ctx, cancel: cancel, err: err, addr: att.Addr()}
+	}()
+}
+
+// opened takes the outcome of dial: the new stream, or a retry after a
+// backoff. It reports whether the loop must stop.
+func (lp *keepAliveLoop) opened(r leaseDial) (stop bool) {
+	lp.dialing = false
+	if r.err != nil {
+		r.cancel()
+		if lp.l.fatal(r.err) {
+			return true
+		}
+		lp.retryAt = time.Now().Add(lp.bo.next())
+		return false
+	}
+	lp.conn = lp.l.connect(r)
+	if lp.h != nil && lp.conn.addr != "" {
+		lp.downc, _ = lp.h.Down(lp.conn.addr)
+	}
+	lp.bo.reset()
+	return false
+}
+
+// memberDown handles a verdict on the stream's member: the stream moves
+// when the member is down and another is fit.
+func (lp *keepAliveLoop) memberDown() {
+	ch, why := lp.h.Down(lp.conn.addr)
+	lp.downc = ch
+	if why != balancer.Up && lp.h.HasAlternative(lp.conn.addr) {
+		lp.l.lg.Debug("lease keep-alive stream's member is down; moving", zap.String("endpoint", lp.conn.addr), zap.Stringer("reason", why))
+		lp.drop(0)
+	}
+}
+
+// broken handles the end of the stream: a new one after a backoff. It
+// reports whether the loop must stop.
+func (lp *keepAliveLoop) broken(err error) (stop bool) {
+	lp.drop(0)
+	if lp.l.fatal(err) {
+		return true
+	}
+	lp.retryAt = time.Now().Add(lp.bo.next())
+	lp.l.lg.Debug("lease keep-alive stream broken; reopening", zap.Error(err))
+	return false
+}
+
+// drop closes the current stream and schedules the next one after wait.
+func (lp *keepAliveLoop) drop(wait time.Duration) {
+	lp.conn.cancel()
+	<-lp.conn.done
+	lp.conn, lp.downc = nil, nil
+	lp.retryAt = time.Now().Add(wait)
+}
+
+// end closes what the loop holds, ends the lessor's keep-alives and
+// tells that the loop is done.
+func (lp *keepAliveLoop) end() {
+	lp.timer.Stop()
+	if lp.conn != nil {
+		lp.conn.cancel()
+		<-lp.conn.done
+	}
+	if lp.dialing {
+		r := <-lp.dialed
+		r.cancel()
+	}
+	lp.l.halt(lp.l.stopCtx.Err())
+	close(lp.l.loopDone)
 }
 
 // fatal handles a failure to open or keep the stream: it reports whether
