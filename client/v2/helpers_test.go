@@ -1,11 +1,12 @@
 package client
 
 // The package's test helpers: clusters, clients (with a recorder of where
-// requests went), contexts and keys that every test file uses. Helpers of
-// one scenario live with its tests.
+// requests went), contexts, keys and error assertions that the test files
+// share. Helpers of one scenario live with its tests.
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -19,40 +20,11 @@ import (
 	"github.com/a74b11dd/etcdkit/etcdtest"
 )
 
-// testRuns numbers each run of a test, so that -count=N reruns against
-// the shared cluster get fresh keys too.
-var (
-	testRuns sync.Map // testing.TB -> int64
-	lastRun  atomic.Int64
-)
-
-// keyDir returns a directory unique to this run of the test.
-func keyDir(t testing.TB) string {
-	run, _ := testRuns.LoadOrStore(t, lastRun.Add(1))
-	return fmt.Sprintf("/%s.%d", t.Name(), run)
-}
-
-// key returns a key unique to this run of the test.
-func key(t testing.TB, name string) string { return keyDir(t) + "/" + name }
-
-// testCtx returns a context that ends with the test, bounded so that a hang
-// fails the test instead of the package.
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// waitProbersEnded waits until no client has a prober goroutine.
-func waitProbersEnded(limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for probersRunning.Load() > 0 {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d probers still running %v after the last test", probersRunning.Load(), limit)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return nil
+// newV2Cluster starts a v2-enabled etcd 3.5 cluster of size members for
+// one test; it is removed when t ends.
+func newV2Cluster(t *testing.T, size int, opts ...etcdtest.Option) *etcdtest.Cluster {
+	opts = append([]etcdtest.Option{etcdtest.WithVersion(etcdtest.V3_5), etcdtest.WithV2(), etcdtest.WithSize(size)}, opts...)
+	return etcdtest.NewCluster(t, opts...)
 }
 
 // recorder is a transport of its own for one test, which records the host of
@@ -63,6 +35,7 @@ type recorder struct {
 	hosts []string
 }
 
+// newRecorder returns a recorder whose idle connections close when t ends.
 func newRecorder(t testing.TB) *recorder {
 	r := &recorder{Transport: DefaultTransport.(*http.Transport).Clone()}
 	t.Cleanup(r.CloseIdleConnections)
@@ -95,6 +68,9 @@ func (r *recorder) last() string {
 	return h[len(h)-1]
 }
 
+// attempts returns the hosts requested since the recorder had sent n.
+func attempts(rec *recorder, n int) []string { return rec.sent()[n:] }
+
 // newClient returns a client of urls with a transport of its own; cfg may
 // set other fields.
 func newClient(t testing.TB, urls []string, cfg Config) (Client, *recorder) {
@@ -107,6 +83,27 @@ func newClient(t testing.TB, urls []string, cfg Config) (Client, *recorder) {
 		t.Fatalf("New(%v): %v", urls, err)
 	}
 	return c, rec
+}
+
+// mustClient is newClient with a zero Config, for callers that need no
+// recorder.
+func mustClient(t *testing.T, urls []string) Client {
+	c, _ := newClient(t, urls, Config{})
+	return c
+}
+
+// clientPinnedTo returns a client of urls whose preferred endpoint is first,
+// which must be one of urls: New shuffles, so try until it comes first.
+func clientPinnedTo(t *testing.T, first string, urls []string, cfg Config) (Client, *recorder) {
+	t.Helper()
+	for range 200 {
+		c, rec := newClient(t, urls, cfg)
+		if c.Endpoints()[0] == first {
+			return c, rec
+		}
+	}
+	t.Fatalf("New never put %s first", first)
+	return nil, nil
 }
 
 // sharedKeys returns a KeysAPI on the shared cluster.
@@ -136,28 +133,42 @@ func memberAt(t testing.TB, c *etcdtest.Cluster, host string) *etcdtest.Member {
 	return nil
 }
 
-func newV2Cluster(t *testing.T, size int, opts ...etcdtest.Option) *etcdtest.Cluster {
-	opts = append([]etcdtest.Option{etcdtest.WithVersion(etcdtest.V3_5), etcdtest.WithV2(), etcdtest.WithSize(size)}, opts...)
-	return etcdtest.NewCluster(t, opts...)
+// testCtx returns a context that ends with the test, bounded so that a hang
+// fails the test instead of the package.
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }
 
-// clientPinnedTo returns a client of urls whose preferred endpoint is first,
-// which must be one of urls: New shuffles, so try until it comes first.
-func clientPinnedTo(t *testing.T, first string, urls []string, cfg Config) (Client, *recorder) {
+// testRuns numbers each run of a test, so that -count=N reruns against
+// the shared cluster get fresh keys too.
+var (
+	testRuns sync.Map // testing.TB -> int64
+	lastRun  atomic.Int64
+)
+
+// keyDir returns a directory unique to this run of the test.
+func keyDir(t testing.TB) string {
+	run, _ := testRuns.LoadOrStore(t, lastRun.Add(1))
+	return fmt.Sprintf("/%s.%d", t.Name(), run)
+}
+
+// key returns a key unique to this run of the test.
+func key(t testing.TB, name string) string { return keyDir(t) + "/" + name }
+
+// wantCode fails t unless err is an Error with code.
+func wantCode(t *testing.T, err error, code int) Error {
 	t.Helper()
-	for range 200 {
-		c, rec := newClient(t, urls, cfg)
-		if c.Endpoints()[0] == first {
-			return c, rec
-		}
+	var e Error
+	if !errors.As(err, &e) || e.Code != code {
+		t.Fatalf("got error %v (%T), want an Error with code %d", err, err, code)
 	}
-	t.Fatalf("New never put %s first", first)
-	return nil, nil
+	return e
 }
 
-// attempts returns the hosts requested since the recorder had sent n.
-func attempts(rec *recorder, n int) []string { return rec.sent()[n:] }
-
+// wantClusterError fails t unless err is a *ClusterError of n attempt
+// errors whose message starts with ErrClusterUnavailable's.
 func wantClusterError(t *testing.T, err error, n int) *ClusterError {
 	t.Helper()
 	cerr, ok := err.(*ClusterError)
@@ -171,9 +182,4 @@ func wantClusterError(t *testing.T, err error, n int) *ClusterError {
 		t.Fatalf("message %q does not start with %q", cerr.Error(), ErrClusterUnavailable)
 	}
 	return cerr
-}
-
-func mustClient(t *testing.T, urls []string) Client {
-	c, _ := newClient(t, urls, Config{})
-	return c
 }

@@ -12,16 +12,6 @@ import (
 	"time"
 )
 
-// wantCode fails t unless err is an Error with code.
-func wantCode(t *testing.T, err error, code int) Error {
-	t.Helper()
-	var e Error
-	if !errors.As(err, &e) || e.Code != code {
-		t.Fatalf("got error %v (%T), want an Error with code %d", err, err, code)
-	}
-	return e
-}
-
 func TestSetThenGetReturnsNodeIndexAndClusterID(t *testing.T) {
 	k, ctx := sharedKeys(t), testCtx(t)
 	set, err := k.Set(ctx, key(t, "a"), "bar", nil)

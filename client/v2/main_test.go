@@ -44,3 +44,15 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// waitProbersEnded waits until no client has a prober goroutine.
+func waitProbersEnded(limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for probersRunning.Load() > 0 {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d probers still running %v after the last test", probersRunning.Load(), limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
+}

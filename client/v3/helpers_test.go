@@ -1,8 +1,8 @@
 package clientv3_test
 
 // The package's test helpers: clients, contexts, keys and writes that every
-// test file uses, and the watch assertions. Helpers of one scenario live
-// with its tests.
+// test file uses, and the watch assertions. Helpers of one area (faults,
+// leases, auth) live with its tests.
 
 import (
 	"context"
@@ -110,6 +110,7 @@ func put(t testing.TB, c *clientv3.Client, key, val string, opts ...clientv3.OpO
 	return resp.Header.Revision
 }
 
+// del deletes key and returns the revision of the delete.
 func del(t testing.TB, c *clientv3.Client, key string) int64 {
 	t.Helper()
 	resp, err := c.Delete(ctxT(t), key)
@@ -119,6 +120,7 @@ func del(t testing.TB, c *clientv3.Client, key string) int64 {
 	return resp.Header.Revision
 }
 
+// compact compacts the store physically at rev.
 func compact(t testing.TB, c *clientv3.Client, rev int64) {
 	t.Helper()
 	if _, err := c.Compact(ctxT(t), rev, clientv3.WithCompactPhysical()); err != nil {
@@ -196,6 +198,8 @@ func expectClosedAfterAny(t testing.TB, wch clientv3.WatchChan) {
 	waitClosed(t, wch, true)
 }
 
+// waitClosed waits for wch to close, failing t if it stays open, or if a
+// response with events arrives and eventsAllowed is false.
 func waitClosed(t testing.TB, wch clientv3.WatchChan, eventsAllowed bool) {
 	t.Helper()
 	timeout := time.After(waitTimeout)
