@@ -149,8 +149,8 @@ func (g *hedge) copyTo(reply any) error {
 // else what the attempt returned.
 //
 // Hedges run under ctx, the call's own context, never under cs.actx: a
-// hedge may outlive the attempt that launched it, and the retry loop
-// rewrites cs.actx for the next attempt.
+// hedge belongs to the call, with an Attempt record of its own, and may
+// outlive the attempt that launched it.
 func (c *Client) invokeGuarded(ctx context.Context, h *balancer.Health, cs *callState, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
 	actx, cancel := context.WithCancelCause(&cs.actx)
 	defer cancel(nil)

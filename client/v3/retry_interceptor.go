@@ -146,9 +146,8 @@ func (c *Client) askAgainIfBehind(cs *callState, reply any) (again bool, err err
 		return false, err
 	}
 	cs.behindTries++
-	att := &cs.actx.Attempt
-	cs.actx.Context = balancer.WithAvoid(cs.ctx, att.Addr())
-	att.Reset()
+	cs.actx.Attempt.AvoidLastPick()
+	cs.actx.Attempt.Reset()
 	return true, nil
 }
 

@@ -17,6 +17,7 @@ type Attempt struct {
 	stream atomic.Bool
 	write  atomic.Bool
 	leader atomic.Bool
+	avoid  atomic.Pointer[string] // see AvoidLastPick
 }
 
 // MarkWrite records that the attempt may change the store: the picker
@@ -33,6 +34,18 @@ func (a *Attempt) MarkStream() { a.stream.Store(true) }
 // keeps the mark.
 func (a *Attempt) MarkRequireLeader() { a.leader.Store(true) }
 
+// AvoidLastPick makes the later attempts of the call go to any READY
+// endpoint other than the one this attempt went to, when one is not
+// avoided, as WithAvoid does for a context. It records the endpoint in the
+// Attempt, not in a new context, so that whatever still holds the call's
+// context (a hedge, a context's cancellation) never sees it change. Reset
+// keeps it.
+func (a *Attempt) AvoidLastPick() {
+	if p := a.addr.Load(); p != nil {
+		a.avoid.Store(p)
+	}
+}
+
 // RequiresLeader reports whether MarkRequireLeader was called.
 func (a *Attempt) RequiresLeader() bool { return a.leader.Load() }
 
@@ -45,7 +58,9 @@ func WithAttempt(ctx context.Context, a *Attempt) context.Context {
 
 // AttemptContext is a context carrying an Attempt, as WithAttempt makes
 // one, for a caller that keeps it inside a record of its own instead of
-// allocating a context per call. Set Context before use.
+// allocating a context per call. Set Context before use and do not change
+// it while the call runs: contexts derived from it (an attempt's, a
+// hedge's) read it from other goroutines.
 type AttemptContext struct {
 	context.Context
 	Attempt Attempt

@@ -63,6 +63,11 @@ type picker struct {
 func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 	att := AttemptFrom(info.Ctx)
 	opts := pickOptsFrom(info.Ctx)
+	if att != nil && opts.avoid == "" {
+		if p := att.avoid.Load(); p != nil {
+			opts.avoid = *p
+		}
+	}
 	now := time.Now().UnixNano()
 	chosen := -1
 	if opts.pin != "" {

@@ -155,3 +155,21 @@ func TestAvoidedPickGoesElsewhereWhenItCan(t *testing.T) {
 		t.Fatal("no pick when the only other endpoint is avoided")
 	}
 }
+
+func TestAnAttemptThatAvoidsItsLastPickSendsTheCallsLaterAttemptsElsewhere(t *testing.T) {
+	p, _ := buildPicker(NewHealth(), "a", "b", "c")
+	att := &Attempt{}
+	ctx := WithAttempt(context.Background(), att)
+	first, res := pick(t, p, ctx)
+	res.Done(balancer.DoneInfo{})
+	att.AvoidLastPick()
+	att.Reset()
+	for range 30 {
+		name, res := pick(t, p, ctx)
+		res.Done(balancer.DoneInfo{})
+		if name == first {
+			t.Fatalf("a later attempt went back to %s, the endpoint it was to avoid", first)
+		}
+		att.Reset()
+	}
+}
