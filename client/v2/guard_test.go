@@ -25,8 +25,7 @@ func TestAGuardCutsEachAttemptAtItsOwnDeadline(t *testing.T) {
 	ctxs := make([]context.Context, len(bounds))
 	for i, b := range bounds {
 		g, ctx := watchedGuard(b)
-		d, ok := g.nextCheck()
-		w.Add(&g.clock, g, d, ok)
+		w.Add(&g.clock, g, g.firstCheck())
 		t.Cleanup(func() { w.Remove(&g.clock) })
 		ctxs[i] = ctx
 	}
@@ -46,15 +45,13 @@ func TestAGuardCutsEachAttemptAtItsOwnDeadline(t *testing.T) {
 func TestAGuardRemovedFromTheClockNeverCutsItsAttempt(t *testing.T) {
 	var w attemptclock.Clock
 	removed, removedCtx := watchedGuard(10 * time.Millisecond)
-	d, ok := removed.nextCheck()
-	w.Add(&removed.clock, removed, d, ok)
+	w.Add(&removed.clock, removed, removed.firstCheck())
 	w.Remove(&removed.clock)
 
 	// A later attempt keeps the timer running past the removed one's
 	// deadline.
 	later, laterCtx := watchedGuard(50 * time.Millisecond)
-	d, ok = later.nextCheck()
-	w.Add(&later.clock, later, d, ok)
+	w.Add(&later.clock, later, later.firstCheck())
 	defer w.Remove(&later.clock)
 	select {
 	case <-laterCtx.Done():
@@ -71,8 +68,7 @@ func TestAGuardCutsAnAttemptWhoseEndpointGoesDown(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	g := &guard{ep: &endpoint{raw: "http://down", h: new(health)}, health: true}
 	g.start, g.cancel, g.recovered = time.Now(), cancel, new(atomic.Uint64)
-	d, ok := g.nextCheck()
-	w.Add(&g.clock, g, d, ok)
+	w.Add(&g.clock, g, g.firstCheck())
 	defer w.Remove(&g.clock)
 	g.ep.h.markDown()
 	select {

@@ -322,6 +322,19 @@ func (g *guard) onGotConn(httptrace.GotConnInfo) { g.gotConn.Store(true) }
 // active reports whether g has anything to watch.
 func (g *guard) active() bool { return g.bound > 0 || g.health }
 
+// firstCheck returns when g, whose attempt began at g.start, is first
+// checked; zero if never.
+func (g *guard) firstCheck() time.Time {
+	d, ok := checkInterval, g.health
+	if g.bound > 0 && (!ok || g.bound < d) {
+		d, ok = g.bound, true
+	}
+	if !ok {
+		return time.Time{}
+	}
+	return g.start.Add(d)
+}
+
 // nextCheck returns how long until g must be checked again, or false if
 // never.
 func (g *guard) nextCheck() (time.Duration, bool) {
@@ -375,8 +388,7 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 		g.start, g.cancel = time.Now(), cancel
 		g.wasDown, g.recovered = ep.h.down.Load(), &c.recoveries
 		g.recoveries = c.recoveries.Load()
-		d, ok := g.nextCheck()
-		c.clock.Add(&g.clock, g, d, ok)
+		c.clock.Add(&g.clock, g, g.firstCheck())
 		defer func() {
 			c.clock.Remove(&g.clock)
 			cancel(nil)

@@ -167,7 +167,7 @@ func (c *Client) invokeGuarded(ctx context.Context, h *balancer.Health, cs *call
 		h: h, att: &cs.actx.Attempt, g: g, tasks: &c.tasks,
 		method: method, req: req, reply: reply, cc: cc, invoker: invoker, opts: opts,
 	}
-	c.guards.Add(&cs.guard.clock, &cs.guard, bound, true)
+	c.guards.Add(&cs.guard.clock, &cs.guard, start.Add(bound))
 	err := invoker(actx, method, req, reply, cc, opts...)
 	c.guards.Remove(&cs.guard.clock)
 	if err == nil {

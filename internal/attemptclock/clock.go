@@ -39,23 +39,21 @@ type Clock struct {
 	armed time.Time
 }
 
-// Add watches e, which must not be watched already, with c's check due
-// after d, or never if !again.
-func (k *Clock) Add(e *Entry, c Checker, d time.Duration, again bool) {
-	now := time.Now()
+// Add watches e, which must not be watched already, with c's check due at
+// due, or never if due is zero. The caller has the time already (it is
+// when its attempt began); the clock reads it only when its timer must
+// move, which few attempts need.
+func (k *Clock) Add(e *Entry, c Checker, due time.Time) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	e.check, e.due, e.linked = c, time.Time{}, true
-	if again {
-		e.due = now.Add(d)
-	}
+	e.check, e.due, e.linked = c, due, true
 	e.prev, e.next = nil, k.head
 	if k.head != nil {
 		k.head.prev = e
 	}
 	k.head = e
-	if again {
-		k.arm(e.due, now)
+	if !due.IsZero() && (k.armed.IsZero() || due.Before(k.armed)) {
+		k.arm(due, time.Now())
 	}
 }
 

@@ -36,7 +36,7 @@ func TestACheckRunsOnceWhenDueAndNotBefore(t *testing.T) {
 	var e Entry
 	c := &counter{}
 	start := time.Now()
-	k.Add(&e, c, 30*time.Millisecond, true)
+	k.Add(&e, c, time.Now().Add(30*time.Millisecond))
 	defer k.Remove(&e)
 	waitFor(t, "the check ran", func() bool { return c.n.Load() == 1 })
 	if ran := time.Unix(0, c.at.Load()).Sub(start); ran < 30*time.Millisecond {
@@ -52,7 +52,7 @@ func TestACheckThatAsksAgainRunsUntilRemoved(t *testing.T) {
 	var k Clock
 	var e Entry
 	c := &counter{every: 5 * time.Millisecond}
-	k.Add(&e, c, 5*time.Millisecond, true)
+	k.Add(&e, c, time.Now().Add(5*time.Millisecond))
 	waitFor(t, "the check ran three times", func() bool { return c.n.Load() >= 3 })
 	k.Remove(&e)
 	n := c.n.Load()
@@ -66,7 +66,7 @@ func TestAnEntryAddedWithoutACheckIsNeverChecked(t *testing.T) {
 	var k Clock
 	var e Entry
 	c := &counter{}
-	k.Add(&e, c, 0, false)
+	k.Add(&e, c, time.Time{})
 	time.Sleep(20 * time.Millisecond)
 	k.Remove(&e)
 	if n := c.n.Load(); n != 0 {
@@ -78,7 +78,7 @@ func TestSlackDelaysTheNextFiring(t *testing.T) {
 	k := Clock{Slack: 50 * time.Millisecond}
 	var e Entry
 	c := &counter{every: time.Millisecond}
-	k.Add(&e, c, 50*time.Millisecond, true)
+	k.Add(&e, c, time.Now().Add(50*time.Millisecond))
 	defer k.Remove(&e)
 	waitFor(t, "the check ran", func() bool { return c.n.Load() >= 1 })
 	time.Sleep(120 * time.Millisecond)
@@ -91,12 +91,12 @@ func TestRemovedEntriesCanBeAddedAgainAndOthersStayWatched(t *testing.T) {
 	var k Clock
 	var a, b, c Entry
 	ca, cb, cc := &counter{}, &counter{}, &counter{}
-	k.Add(&a, ca, 10*time.Millisecond, true)
-	k.Add(&b, cb, 10*time.Millisecond, true)
-	k.Add(&c, cc, 10*time.Millisecond, true)
+	k.Add(&a, ca, time.Now().Add(10*time.Millisecond))
+	k.Add(&b, cb, time.Now().Add(10*time.Millisecond))
+	k.Add(&c, cc, time.Now().Add(10*time.Millisecond))
 	k.Remove(&b) // from the middle of the list
 	k.Remove(&b) // twice is harmless
-	k.Add(&b, cb, 10*time.Millisecond, true)
+	k.Add(&b, cb, time.Now().Add(10*time.Millisecond))
 	waitFor(t, "every entry was checked", func() bool { return ca.n.Load() == 1 && cb.n.Load() == 1 && cc.n.Load() == 1 })
 	k.Remove(&a)
 	k.Remove(&b)
@@ -109,7 +109,7 @@ func TestRemovedEntriesCanBeAddedAgainAndOthersStayWatched(t *testing.T) {
 func TestAnIdleClockDoesNotKeepAFarTimerArmed(t *testing.T) {
 	var k Clock
 	var e Entry
-	k.Add(&e, &counter{}, time.Hour, true)
+	k.Add(&e, &counter{}, time.Now().Add(time.Hour))
 	k.Remove(&e)
 	if !k.armed.IsZero() {
 		t.Errorf("the timer stays armed for %v with nothing watched", time.Until(k.armed).Round(time.Minute))
