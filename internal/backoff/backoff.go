@@ -13,9 +13,13 @@ type Exponential struct {
 
 // Delay returns the wait after n consecutive failures: Base for n <= 1,
 // twice the previous one for each failure after that, never more than Max.
+// Any n is fine: the doubling stops at Max.
 func (e Exponential) Delay(n int) time.Duration {
 	d := e.Base
-	for ; n > 1 && d < e.Max; n-- {
+	for ; n > 1 && d > 0 && d < e.Max; n-- {
+		if d > e.Max/2 {
+			return e.Max
+		}
 		d *= 2
 	}
 	return min(d, e.Max)

@@ -49,3 +49,16 @@ func TestHalfStaysBetweenHalfAndWhole(t *testing.T) {
 		t.Errorf("Half(0) = %v, want 0", got)
 	}
 }
+
+func TestExponentialEndsForAnyFailureCountAndNeverOverflows(t *testing.T) {
+	if got := (Exponential{}).Delay(1 << 40); got != 0 {
+		t.Errorf("the zero Exponential waits %v, want nothing", got)
+	}
+	if got := (Exponential{Max: time.Second}).Delay(1 << 40); got != 0 {
+		t.Errorf("an Exponential without a Base waits %v, want nothing", got)
+	}
+	huge := Exponential{Base: 3 * time.Nanosecond, Max: time.Duration(1<<63 - 1)}
+	if got := huge.Delay(200); got != huge.Max {
+		t.Errorf("Delay(200) under the largest ceiling = %v, want the ceiling (no overflow)", got)
+	}
+}

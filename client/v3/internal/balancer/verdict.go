@@ -46,7 +46,7 @@ func (h *Health) observe(st *endpointState, err error, d time.Duration, stream b
 		return
 	}
 	n := st.failures.Add(1)
-	st.avoidUntil.Store(time.Now().Add(avoidBackoff.Delay(int(min(n, 64)))).UnixNano())
+	st.avoidUntil.Store(time.Now().Add(avoidBackoff.Delay(int(n))).UnixNano())
 	st.mu.Lock()
 	st.lastErr = err
 	st.mu.Unlock()

@@ -258,5 +258,5 @@ func NoLeaderExhausted(waited time.Duration, bounded bool) bool {
 // instead of spending the retry budget in a few seconds.
 func (p Policy) NoLeaderBackoff(streak uint) time.Duration {
 	e := backoff.Exponential{Base: p.WaitBetween, Max: max(MaxNoLeaderWait, p.WaitBetween)}
-	return backoff.Jitter(e.Delay(int(min(streak, 64))), p.JitterFraction)
+	return backoff.Jitter(e.Delay(int(streak)), p.JitterFraction)
 }
