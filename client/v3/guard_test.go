@@ -10,14 +10,16 @@ import (
 	"google.golang.org/grpc"
 
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
+	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
 )
 
 // A guarded read may be asked again (its answer was older than one the
 // client had seen) while the hedge its slow first attempt launched is
 // still running. The hedge belongs to the call, not to an attempt: it must
-// not read what the retry loop rewrites for the next attempt. Run with
-// -race; CI's race detector once caught the hedge reading the attempt's
-// context while the loop pointed it elsewhere.
+// not read what the retry loop changes for the next attempt (run with
+// -race: CI's race detector once caught the hedge reading the call's
+// context while the loop rewrote it), and the read asked again goes to
+// another member than the one that answered from the past.
 func TestAHedgeStillRunningWhenItsReadIsAskedAgainSharesNothingWithTheNextAttempt(t *testing.T) {
 	k := key(t, "k")
 	var (
@@ -25,6 +27,8 @@ func TestAHedgeStillRunningWhenItsReadIsAskedAgainSharesNothingWithTheNextAttemp
 		hedgeStarted  = make(chan struct{})
 		askedAgain    = make(chan struct{})
 		hedgeLookedUp atomic.Int64
+		behindAt      atomic.Value // the member that answered from the past
+		askedAt       atomic.Value // the member the read was asked again
 	)
 	type probeKey struct{}
 	spy := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
@@ -36,6 +40,7 @@ func TestAHedgeStillRunningWhenItsReadIsAskedAgainSharesNothingWithTheNextAttemp
 			if err := invoker(ctx, method, req, reply, cc, opts...); err != nil {
 				return err
 			}
+			behindAt.Store(balancer.AttemptFrom(ctx).Addr())
 			select {
 			case <-hedgeStarted:
 			case <-time.After(10 * time.Second):
@@ -62,6 +67,9 @@ func TestAHedgeStillRunningWhenItsReadIsAskedAgainSharesNothingWithTheNextAttemp
 			}
 		case 3: // the read asked again
 			close(askedAgain)
+			err := invoker(ctx, method, req, reply, cc, opts...)
+			askedAt.Store(balancer.AttemptFrom(ctx).Addr())
+			return err
 		}
 		return invoker(ctx, method, req, reply, cc, opts...)
 	}
@@ -78,6 +86,9 @@ func TestAHedgeStillRunningWhenItsReadIsAskedAgainSharesNothingWithTheNextAttemp
 		t.Errorf("Get answered at revision %d, older than the put's %d", got, want)
 	}
 	if calls.Load() < 3 || hedgeLookedUp.Load() == 0 {
-		t.Errorf("the scenario did not happen: %d attempts, %d lookups by the hedge", calls.Load(), hedgeLookedUp.Load())
+		t.Fatalf("the scenario did not happen: %d attempts, %d lookups by the hedge", calls.Load(), hedgeLookedUp.Load())
+	}
+	if behind, again := behindAt.Load(), askedAt.Load(); behind == again {
+		t.Errorf("the read was asked again of %v, the member that had answered from the past", again)
 	}
 }
