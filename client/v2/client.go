@@ -18,6 +18,7 @@ import (
 	"go.etcd.io/etcd/api/v3/version"
 
 	"github.com/a74b11dd/etcdkit/internal/attemptclock"
+	"github.com/a74b11dd/etcdkit/internal/latency"
 	"github.com/a74b11dd/etcdkit/internal/wake"
 )
 
@@ -224,6 +225,7 @@ func New(cfg Config) (Client, error) {
 	if err := c.SetEndpoints(cfg.Endpoints); err != nil {
 		return nil, err
 	}
+	c.startProber()
 	return c, nil
 }
 
@@ -241,9 +243,9 @@ type httpClusterClient struct {
 	state  atomic.Pointer[endpointState]
 	syncMu sync.Mutex
 
-	prober     prober
+	prober     probeState
 	clock      attemptclock.Clock
-	lat        latencies
+	lat        latency.Estimator
 	recoveries atomic.Uint64  // how many times an endpoint came back up
 	recovery   wake.Broadcast // signalled after each of those
 	// failedAt is when a call last found a member failing, in unix
@@ -272,7 +274,7 @@ type endpoint struct {
 	scheme string
 	host   string
 	path   string // path prefix without a trailing slash, or ""
-	h      *health
+	h      *record
 }
 
 func parseEndpoint(s string) (endpoint, error) {

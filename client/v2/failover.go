@@ -82,19 +82,7 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 		if k < 0 {
 			break
 		}
-		ep := &st.eps[k]
-		tried[k] = ep.h.upGen.Load() + 1
-		if req.kind == kindWrite {
-			ok, err := c.writeCheck(ctx, ep)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				cl.errs = append(cl.errs, &uncheckedError{endpoint: ep.raw})
-				cl.transient = true
-				continue
-			}
-		}
+		tried[k] = st.eps[k].h.Recoveries() + 1
 		if rep, done, err := c.attempt(ctx, st, k, req, &cl); done {
 			return rep, err
 		}
@@ -148,7 +136,7 @@ func (c *httpClusterClient) attemptBound(kind requestKind) (bound time.Duration,
 	case c.headerTimeout > 0:
 		return c.headerTimeout, false
 	case kind == kindRead:
-		return c.lat.readBound(), true
+		return c.lat.Bound(minReadBound, readBoundFactor), true
 	}
 	return 0, false
 }
@@ -187,9 +175,20 @@ func (c *httpClusterClient) next(ctx context.Context, st *endpointState, tried [
 
 // attempt is one attempt of req on endpoint k of st, and its verdict: done
 // with what the call returns, or not done when the call goes on to another
-// endpoint.
+// endpoint. A write is sent only if the endpoint passes writeCheck.
 func (c *httpClusterClient) attempt(ctx context.Context, st *endpointState, k int, req *request, cl *callLog) (rep *reply, done bool, err error) {
 	ep := &st.eps[k]
+	if req.kind == kindWrite {
+		ok, err := c.writeCheck(ctx, ep)
+		if err != nil {
+			return nil, true, err
+		}
+		if !ok {
+			cl.errs = append(cl.errs, &uncheckedError{endpoint: ep.raw})
+			cl.transient = true
+			return nil, false, nil
+		}
+	}
 	rep = newReply()
 	sentAt := time.Now().UnixNano()
 	g := guard{ep: ep, bound: cl.bound, health: req.kind != kindWrite}
@@ -241,7 +240,7 @@ func (c *httpClusterClient) answered(st *endpointState, k int, req *request, rep
 	}
 	switch req.kind {
 	case kindRead:
-		c.lat.observe(latency)
+		c.lat.Observe(latency)
 	case kindWrite:
 		// Applied: the member had a leader. (A plain read proves
 		// nothing of the kind.)
@@ -274,7 +273,7 @@ func (c *httpClusterClient) writeCheck(ctx context.Context, ep *endpoint) (bool,
 			case <-ctx.Done():
 				return false, ctx.Err()
 			}
-			if h.down.Load() {
+			if h.IsDown() {
 				return false, nil
 			}
 			continue
@@ -319,9 +318,9 @@ func pick(st *endpointState, tried []uint64, retry bool) (int, bool) {
 			return true
 		}
 		h := st.eps[k].h
-		return retry && !h.down.Load() && h.upGen.Load()+1 > t
+		return retry && !h.IsDown() && h.Recoveries()+1 > t
 	}
-	healthy := func(k int) bool { return !st.eps[k].h.down.Load() && open(k) }
+	healthy := func(k int) bool { return !st.eps[k].h.IsDown() && open(k) }
 
 	if healthy(p) {
 		if st.leader || !slow(st, p) {
@@ -329,7 +328,7 @@ func pick(st *endpointState, tried []uint64, retry bool) (int, bool) {
 		}
 		best := p
 		for k := range n {
-			if k != p && healthy(k) && st.eps[k].h.latency.Load() < st.eps[best].h.latency.Load() {
+			if k != p && healthy(k) && st.eps[k].h.Latency.Load() < st.eps[best].h.Latency.Load() {
 				best = k
 			}
 		}
@@ -358,18 +357,18 @@ const (
 
 // slow reports whether endpoint p of st is a slow member.
 func slow(st *endpointState, p int) bool {
-	lp := st.eps[p].h.latency.Load()
+	lp := st.eps[p].h.Latency.Load()
 	if lp == 0 {
 		return false
 	}
-	var best int64
+	var best time.Duration
 	for k := range st.eps {
 		h := st.eps[k].h
-		if l := h.latency.Load(); k != p && l > 0 && !h.down.Load() && (best == 0 || l < best) {
+		if l := h.Latency.Load(); k != p && l > 0 && !h.IsDown() && (best == 0 || l < best) {
 			best = l
 		}
 	}
-	return best > 0 && lp > slowFactor*best+int64(slowMargin)
+	return best > 0 && lp > slowFactor*best+slowMargin
 }
 
 // awaitRecovery waits until some endpoint has recovered since the client's

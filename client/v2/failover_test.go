@@ -63,7 +63,7 @@ func TestFailoverWhenPreferredMemberIsKilled(t *testing.T) {
 		// No probes: one that found the killed member down first would
 		// spare the write its first attempt, which this test is about
 		// (CI saw it happen once).
-		impl(cl).prober.running.Store(true)
+		impl(cl).prober.loop.Stop()
 		k := NewKeysAPI(cl)
 		_, err := k.Create(ctx, key(t, "k"), "v")
 		cerr := wantClusterError(t, err, 1)
@@ -89,7 +89,7 @@ func TestFailoverWhenPreferredMemberIsKilled(t *testing.T) {
 		cl, rec := clientPinnedTo(t, direct[0], direct, Config{})
 		// No probes: one that found the killed member down first would
 		// spare the write its first attempt, which this test is about.
-		impl(cl).prober.running.Store(true)
+		impl(cl).prober.loop.Stop()
 		resp, err := NewKeysAPI(cl).Set(ctx, key(t, "k"), "v2", nil)
 		if err != nil || resp.Node.Value != "v2" {
 			t.Fatalf("got %+v, %v; want the Set to succeed on the second attempt", resp, err)
@@ -308,7 +308,7 @@ func TestPrioritizeLeaderFollowsLeaderChange(t *testing.T) {
 				st := impl(cl).state.Load()
 				var health []string
 				for i, ep := range st.eps {
-					health = append(health, fmt.Sprintf("%s down=%v latency=%v pinned=%v", ep.raw, ep.h.down.Load(), time.Duration(ep.h.latency.Load()), i == st.pinned))
+					health = append(health, fmt.Sprintf("%s down=%v latency=%v pinned=%v", ep.raw, ep.h.IsDown(), time.Duration(ep.h.Latency.Load()), i == st.pinned))
 				}
 				t.Fatalf("Gets for 10 s after a Sync went to %v, want the leader %s; endpoints: %v", got, want.ClientURL(), health)
 			}
@@ -342,7 +342,7 @@ func TestAutoSyncReturnsTheContextsError(t *testing.T) {
 func testState(n, pinned int, down ...int) *endpointState {
 	eps := make([]endpoint, n)
 	for i := range eps {
-		eps[i] = endpoint{raw: string(rune('a' + i)), h: new(health)}
+		eps[i] = endpoint{raw: string(rune('a' + i)), h: newRecord()}
 	}
 	for _, k := range down {
 		eps[k].h.markDown()
@@ -375,7 +375,7 @@ func TestPickTriesUnhealthyEndpointsWhenAllAreUnhealthy(t *testing.T) {
 	for _, want := range []int{1, 2, 0, -1} {
 		wantPick(t, st, tried, false, want)
 		if want >= 0 {
-			tried[want] = st.eps[want].h.upGen.Load() + 1
+			tried[want] = st.eps[want].h.Recoveries() + 1
 		}
 	}
 }
@@ -396,12 +396,12 @@ func TestPickReturnsToARecoveredEndpointOnlyOnRetry(t *testing.T) {
 func TestPickLeavesASlowPreferredEndpointForTheFastestHealthyOne(t *testing.T) {
 	st := testState(3, 0)
 	for k, d := range []time.Duration{300 * time.Millisecond, 40 * time.Millisecond, 5 * time.Millisecond} {
-		st.eps[k].h.observeLatency(d)
+		st.eps[k].h.Latency.Observe(d)
 	}
 	wantPick(t, st, make([]uint64, 3), false, 2)
 
 	// Jitter among fast members keeps the preferred one.
-	st.eps[0].h.latency.Store(int64(20 * time.Millisecond))
+	st.eps[0].h.Latency.Store(20 * time.Millisecond)
 	wantPick(t, st, make([]uint64, 3), false, 0)
 }
 
@@ -411,7 +411,7 @@ func TestPickKeepsASlowLeaderTheUserAskedFor(t *testing.T) {
 	st := testState(3, 0)
 	st.leader = true
 	for k, d := range []time.Duration{300 * time.Millisecond, 40 * time.Millisecond, 5 * time.Millisecond} {
-		st.eps[k].h.observeLatency(d)
+		st.eps[k].h.Latency.Observe(d)
 	}
 	wantPick(t, st, make([]uint64, 3), false, 0)
 	st.eps[0].h.markDown()
@@ -441,7 +441,7 @@ func TestPrioritizeLeaderReturnsToTheLeaderOnceItRecovers(t *testing.T) {
 	if got := attempts(rec, n); len(got) != 1 || got[0] == leadHost {
 		t.Fatalf("with the leader marked down, the Get went to %v, want one follower", got)
 	}
-	for deadline := time.Now().Add(10 * time.Second); lead.h.down.Load(); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); lead.h.IsDown(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the leader passed no probe within 10 s")
 		}
@@ -472,7 +472,7 @@ func TestPlainReadMovesOffAMemberBehindWhatTheClientHasSeen(t *testing.T) {
 	cl, rec := newClient(t, []string{leader.ClientURL()}, Config{})
 	// No probes: the probe would find the isolated member down first,
 	// and this test is about what the replies themselves tell.
-	impl(cl).prober.running.Store(true)
+	impl(cl).prober.loop.Stop()
 	k := NewKeysAPI(cl)
 	if _, err := k.Set(ctx, key(t, "k"), "old", nil); err != nil {
 		t.Fatal(err)

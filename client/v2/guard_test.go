@@ -14,7 +14,7 @@ import (
 // only has a header deadline, and the context its cut cancels.
 func watchedGuard(bound time.Duration) (*guard, context.Context) {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	g := &guard{ep: &endpoint{raw: "http://" + bound.String(), h: new(health)}, bound: bound}
+	g := &guard{ep: &endpoint{raw: "http://" + bound.String(), h: newRecord()}, bound: bound}
 	g.start, g.cancel = time.Now(), cancel
 	return g, ctx
 }
@@ -66,7 +66,7 @@ func TestAGuardRemovedFromTheClockNeverCutsItsAttempt(t *testing.T) {
 func TestAGuardCutsAnAttemptWhoseEndpointGoesDown(t *testing.T) {
 	var w attemptclock.Clock
 	ctx, cancel := context.WithCancelCause(context.Background())
-	g := &guard{ep: &endpoint{raw: "http://down", h: new(health)}, health: true}
+	g := &guard{ep: &endpoint{raw: "http://down", h: newRecord()}, health: true}
 	g.start, g.cancel, g.recovered = time.Now(), cancel, new(atomic.Uint64)
 	w.Add(&g.clock, g, g.firstCheck())
 	defer w.Remove(&g.clock)

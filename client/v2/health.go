@@ -8,6 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/a74b11dd/etcdkit/internal/health"
+	"github.com/a74b11dd/etcdkit/internal/prober"
 )
 
 // This file keeps each endpoint's health, which failover.go's selection
@@ -67,10 +70,11 @@ const (
 
 	// minReadBound and readBoundFactor make the per-attempt deadline of a
 	// read when Config.HeaderTimeoutPerRequest is zero: the larger of
-	// minReadBound and readBoundFactor times the 99th percentile of the
-	// recent reads' header latency. Each further attempt of the same call
-	// that is cut by it gets twice as long, so a read that is slow for a
-	// good reason still completes.
+	// minReadBound and readBoundFactor times the usual worst header
+	// latency of recent reads (their smoothed mean plus four mean
+	// deviations). Each further attempt of the same call that is cut by it
+	// gets twice as long, so that a read that is slow for a good reason
+	// still completes.
 	minReadBound    = time.Second
 	readBoundFactor = 4
 
@@ -82,17 +86,12 @@ const (
 	recoveryWait = 3 * time.Second
 )
 
-// health is what the client knows about one endpoint. It is shared by every
-// endpoint list that holds the same URL, so that Sync and SetEndpoints keep
-// what was learnt.
-type health struct {
-	down atomic.Bool
-	// upGen counts the endpoint's recoveries (down to up), so that a call
-	// can tell whether an endpoint it already tried has recovered since.
-	upGen atomic.Uint64
-	// latency is a moving average of the probe's round trip, in
-	// nanoseconds; zero until measured.
-	latency atomic.Int64
+// record is what the client knows about one endpoint: the shared health
+// record (down or up, recoveries, probe latency) and v2's probe
+// bookkeeping. It is shared by every endpoint list that holds the same URL,
+// so that Sync and SetEndpoints keep what was learnt.
+type record struct {
+	health.Record
 	// probed is when the endpoint's last probe began, in unix
 	// nanoseconds; probing counts those running.
 	probed  atomic.Int64
@@ -113,27 +112,32 @@ type health struct {
 	checking chan struct{}
 }
 
-// markDown records that ep failed; it reports whether ep was up until now.
-func (h *health) markDown() bool { return h.down.CompareAndSwap(false, true) }
+// probeLatencyShift weighs each probe's round trip 1/4 in an endpoint's
+// average latency, so that a member turned slow stands out within a
+// second of probes.
+const probeLatencyShift = 2
 
-// markUp records that ep passed a probe, and counts a recovery in c if ep
-// was down.
-func (c *httpClusterClient) markUp(h *health) {
-	if h.down.CompareAndSwap(true, false) {
-		h.upGen.Add(1)
+// downFailed is v2's one down reason: the endpoint failed a call or a
+// probe.
+const downFailed int32 = 1
+
+func newRecord() *record {
+	r := new(record)
+	r.Latency.Shift = probeLatencyShift
+	return r
+}
+
+// markDown records that the endpoint failed; it reports whether it was up
+// until now.
+func (h *record) markDown() bool { return h.MarkDown(downFailed) }
+
+// markUp records that h's endpoint passed a probe, and counts a recovery
+// in c if it was down.
+func (c *httpClusterClient) markUp(h *record) {
+	if h.MarkUp() {
 		c.recoveries.Add(1)
 		c.recovery.Signal()
 	}
-}
-
-// observeLatency folds one probe round trip into h's average.
-func (h *health) observeLatency(d time.Duration) {
-	old := h.latency.Load()
-	if old == 0 {
-		h.latency.Store(int64(d))
-		return
-	}
-	h.latency.Store(old + (int64(d)-old)/4)
 }
 
 // adoptHealth gives each of eps the health of the endpoint with the same URL
@@ -149,48 +153,46 @@ func adoptHealth(eps []endpoint, old []endpoint) (kept int) {
 			}
 		}
 		if eps[i].h == nil {
-			eps[i].h = new(health)
+			eps[i].h = newRecord()
 		}
 	}
 	return kept
 }
 
-// probersRunning counts the prober goroutines of all clients, so that tests
-// can wait for them to end.
-var probersRunning atomic.Int64
-
-// prober is a client's probing state. Its one goroutine runs only while the
-// client is in use: the first call starts it, and it ends by itself once no
-// call has been in flight for probeLinger, so that a Client, which has no
+// probeState is a client's probing. Its loop runs only while the client
+// is in use: the first call starts it, and it ends by itself once no call
+// has been in flight for probeLinger, so that a Client, which has no
 // Close, never leaves a goroutine behind.
-type prober struct {
-	running atomic.Bool
-	active  atomic.Int64  // calls in flight
-	calls   atomic.Uint64 // calls started
+type probeState struct {
+	loop prober.Loop
 
 	// transport sends the probes. For an *http.Transport it is a clone,
-	// whose idle connections the prober closes when it ends; for any other
-	// transport it is the transport itself, and each probe asks for its
-	// connection to be closed, so that nothing idles after the prober.
+	// whose idle connections the prober closes when its loop ends; for any
+	// other transport it is the transport itself, and each probe asks for
+	// its connection to be closed, so that nothing idles after the prober.
 	once       sync.Once
 	transport  http.RoundTripper
 	closeConns bool
 	closeIdle  func()
 }
 
-// beginCall records a call and starts the prober if it is not running. The
-// caller must call endCall when the call returns.
-func (c *httpClusterClient) beginCall() {
+// startProber readies the client's probe loop; calls run it.
+func (c *httpClusterClient) startProber() {
 	p := &c.prober
-	p.active.Add(1)
-	p.calls.Add(1)
-	if !p.running.Load() && p.running.CompareAndSwap(false, true) {
-		probersRunning.Add(1)
-		go c.probeLoop()
-	}
+	p.loop.Linger = probeLinger
+	p.loop.Ended = func() { p.closeIdle() }
+	p.loop.Start(func(_ context.Context, now time.Time, probes *sync.WaitGroup) time.Time {
+		c.initProbes()
+		c.startProbes(c.state.Load(), now, probes)
+		return now.Add(probeTick)
+	})
 }
 
-func (c *httpClusterClient) endCall() { c.prober.active.Add(-1) }
+// beginCall records a call and starts the prober if it is not running. The
+// caller must call endCall when the call returns.
+func (c *httpClusterClient) beginCall() { c.prober.loop.Begin() }
+
+func (c *httpClusterClient) endCall() { c.prober.loop.End() }
 
 // initProbes sets up the transport of the client's probes, once: the
 // prober's and a write's check (writeCheck), whichever comes first.
@@ -205,39 +207,6 @@ func (c *httpClusterClient) initProbes() {
 	})
 }
 
-func (c *httpClusterClient) probeLoop() {
-	p := &c.prober
-	defer probersRunning.Add(-1)
-	c.initProbes()
-	var probes sync.WaitGroup
-	defer probes.Wait()
-	lastCalls := p.calls.Load()
-	lastBusy := time.Now()
-	for {
-		c.startProbes(c.state.Load(), &probes)
-		time.Sleep(probeTick)
-
-		calls := p.calls.Load()
-		if p.active.Load() > 0 || calls != lastCalls {
-			lastCalls, lastBusy = calls, time.Now()
-			continue
-		}
-		if time.Since(lastBusy) < probeLinger {
-			continue
-		}
-		p.running.Store(false)
-		// A call that began after the check above may have seen the
-		// prober running and not started one: take over again.
-		if (p.active.Load() > 0 || p.calls.Load() != lastCalls) && p.running.CompareAndSwap(false, true) {
-			lastBusy = time.Now()
-			continue
-		}
-		probes.Wait()
-		p.closeIdle()
-		return
-	}
-}
-
 // probeTick is how often the prober looks for probes that are due.
 const probeTick = 50 * time.Millisecond
 
@@ -245,13 +214,13 @@ const probeTick = 50 * time.Millisecond
 // probes of st that are due and not already running: the preferred
 // endpoint's every probeInterval, a down endpoint's every
 // downProbeInterval, any other's every standbyProbeInterval.
-func (c *httpClusterClient) startProbes(st *endpointState, probes *sync.WaitGroup) {
-	now := time.Now().UnixNano()
+func (c *httpClusterClient) startProbes(st *endpointState, at time.Time, probes *sync.WaitGroup) {
+	now := at.UnixNano()
 	for i := range st.eps {
 		ep := &st.eps[i]
 		every, inFlight := standbyProbeInterval, int32(1)
 		switch {
-		case ep.h.down.Load():
+		case ep.h.IsDown():
 			every, inFlight = downProbeInterval, downProbesInFlight
 		case i == st.pinned:
 			every = probeInterval
@@ -294,7 +263,7 @@ func (c *httpClusterClient) probeAndRecord(ctx context.Context, ep *endpoint) (b
 		}
 		return false, nil
 	}
-	ep.h.observeLatency(time.Since(start))
+	ep.h.Latency.Observe(time.Since(start))
 	ep.h.okAt.Store(start.UnixNano())
 	c.markUp(ep.h)
 	return true, nil
@@ -330,45 +299,4 @@ func (c *httpClusterClient) probe(ctx context.Context, ep *endpoint) bool {
 		Health string `json:"health"`
 	}
 	return resp.StatusCode == http.StatusOK && json.Unmarshal(body, &h) == nil && h.Health == "true"
-}
-
-// latencies keeps the header latency of a client's recent successful reads,
-// from which readBound derives the per-attempt deadline of reads.
-type latencies struct {
-	n       atomic.Uint64
-	samples [128]atomic.Int64
-	// bound is the current deadline in nanoseconds, recomputed every
-	// boundEvery samples; zero means minReadBound.
-	bound atomic.Int64
-}
-
-const boundEvery = 16
-
-func (l *latencies) observe(d time.Duration) {
-	i := l.n.Add(1)
-	l.samples[i%uint64(len(l.samples))].Store(int64(d))
-	if i%boundEvery != 0 && i > boundEvery {
-		return
-	}
-	// The 99th percentile of 128 samples is the second largest.
-	var first, second int64
-	for j := range l.samples {
-		v := l.samples[j].Load()
-		switch {
-		case v > first:
-			first, second = v, first
-		case v > second:
-			second = v
-		}
-	}
-	l.bound.Store(max(int64(minReadBound), readBoundFactor*second))
-}
-
-// readBound is the deadline of a read's first attempt when the user set no
-// HeaderTimeoutPerRequest.
-func (l *latencies) readBound() time.Duration {
-	if b := l.bound.Load(); b > 0 {
-		return time.Duration(b)
-	}
-	return minReadBound
 }

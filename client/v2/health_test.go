@@ -6,20 +6,21 @@ import (
 )
 
 func TestReadBoundIsAtLeastOneSecondAndFollowsSlowReads(t *testing.T) {
-	var l latencies
-	if got := l.readBound(); got != minReadBound {
+	var c httpClusterClient
+	bound := func() time.Duration { return c.lat.Bound(minReadBound, readBoundFactor) }
+	if got := bound(); got != minReadBound {
 		t.Fatalf("bound with no samples = %v, want %v", got, minReadBound)
 	}
 	for range 200 {
-		l.observe(2 * time.Millisecond)
+		c.lat.Observe(2 * time.Millisecond)
 	}
-	if got := l.readBound(); got != minReadBound {
+	if got := bound(); got != minReadBound {
 		t.Fatalf("bound after fast reads = %v, want %v", got, minReadBound)
 	}
 	for range 200 {
-		l.observe(500 * time.Millisecond)
+		c.lat.Observe(500 * time.Millisecond)
 	}
-	if got, want := l.readBound(), readBoundFactor*500*time.Millisecond; got != want {
+	if got, want := bound(), readBoundFactor*500*time.Millisecond; got < want || got > want+10*time.Millisecond {
 		t.Fatalf("bound after 500ms reads = %v, want %v", got, want)
 	}
 }
@@ -30,19 +31,19 @@ func TestProberEndsWhenTheClientIsIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := impl(cl)
-	if !c.prober.running.Load() {
+	if !c.prober.loop.IsRunning() {
 		t.Fatal("no prober runs right after a call")
 	}
 	deadline := time.Now().Add(probeLinger + 2*(probeTimeout+probeInterval) + time.Second)
-	for c.prober.running.Load() {
+	for c.prober.loop.IsRunning() {
 		if time.Now().After(deadline) {
 			t.Fatal("the prober still runs long after the last call")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	for _, ep := range c.state.Load().eps {
-		if ep.h.down.Load() || ep.h.latency.Load() == 0 {
-			t.Fatalf("endpoint %s: down %v, latency %v; want healthy and measured", ep.raw, ep.h.down.Load(), time.Duration(ep.h.latency.Load()))
+		if ep.h.IsDown() || ep.h.Latency.Load() == 0 {
+			t.Fatalf("endpoint %s: down %v, latency %v; want healthy and measured", ep.raw, ep.h.IsDown(), time.Duration(ep.h.Latency.Load()))
 		}
 	}
 }

@@ -7,13 +7,11 @@ package client
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,18 +139,8 @@ func testCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-// testRuns numbers each run of a test, so that -count=N reruns against
-// the shared cluster get fresh keys too.
-var (
-	testRuns sync.Map // testing.TB -> int64
-	lastRun  atomic.Int64
-)
-
 // keyDir returns a directory unique to this run of the test.
-func keyDir(t testing.TB) string {
-	run, _ := testRuns.LoadOrStore(t, lastRun.Add(1))
-	return fmt.Sprintf("/%s.%d", t.Name(), run)
-}
+func keyDir(t testing.TB) string { return etcdtest.KeyPrefix(t) }
 
 // key returns a key unique to this run of the test.
 func key(t testing.TB, name string) string { return keyDir(t) + "/" + name }

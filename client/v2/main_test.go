@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/a74b11dd/etcdkit/etcdtest"
+	"github.com/a74b11dd/etcdkit/internal/prober"
 	"go.uber.org/goleak"
 )
 
@@ -48,9 +49,9 @@ func TestMain(m *testing.M) {
 // waitProbersEnded waits until no client has a prober goroutine.
 func waitProbersEnded(limit time.Duration) error {
 	deadline := time.Now().Add(limit)
-	for probersRunning.Load() > 0 {
+	for prober.Running() > 0 {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d probers still running %v after the last test", probersRunning.Load(), limit)
+			return fmt.Errorf("%d probers still running %v after the last test", prober.Running(), limit)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -356,7 +356,7 @@ func (g *guard) Check() (time.Duration, bool) {
 		return 0, false
 	}
 	if g.health {
-		if !g.wasDown && g.ep.h.down.Load() {
+		if !g.wasDown && g.ep.h.IsDown() {
 			g.cancel(&unhealthyError{endpoint: g.ep.raw})
 			return 0, false
 		}
@@ -386,7 +386,7 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 		var cancel context.CancelCauseFunc
 		actx, cancel = context.WithCancelCause(ctx)
 		g.start, g.cancel = time.Now(), cancel
-		g.wasDown, g.recovered = ep.h.down.Load(), &c.recoveries
+		g.wasDown, g.recovered = ep.h.IsDown(), &c.recoveries
 		g.recoveries = c.recoveries.Load()
 		c.clock.Add(&g.clock, g, g.firstCheck())
 		defer func() {
