@@ -278,6 +278,7 @@ func (c *Client) Close() error {
 		if c.cancel != nil {
 			c.cancel()
 		}
+		c.stopProber()
 		c.bg.Wait()
 		if c.conn != nil {
 			c.closeErr = ContextError(c.ctx, c.conn.Close())

@@ -87,25 +87,26 @@ func answered(err error) bool {
 	return ok
 }
 
-// startProber runs the probes of c's endpoints until c is closed, or its
-// connection is: a program may close the connection itself
-// (ActiveConnection().Close()), and then nothing of the client's may keep
-// running, as nothing of the official client's does.
+// startProber readies the probes of c's endpoints, which c's use runs
+// until c is closed, or its connection is: a program may close the
+// connection itself (ActiveConnection().Close()), and then nothing of the
+// client's may keep running, as nothing of the official client's does.
 func (c *Client) startProber() {
 	h := c.health()
 	if h == nil || c.conn == nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(c.ctx)
 	c.resolver.OnClose(func() {
 		if c.conn.GetState() == connectivity.Shutdown {
-			cancel()
+			h.HaltProber()
 		}
 	})
-	c.bg.Add(1)
-	go func() {
-		defer c.bg.Done()
-		defer cancel()
-		h.RunProber(ctx, c.probe)
-	}()
+	h.StartProber(c.probe)
+}
+
+// stopProber ends c's probes and waits for them.
+func (c *Client) stopProber() {
+	if h := c.health(); h != nil {
+		h.StopProber()
+	}
 }

@@ -6,9 +6,6 @@ package clientv3_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -74,23 +71,13 @@ func ctxT(t testing.TB) context.Context {
 	return ctx
 }
 
-// testRuns numbers each run of a test, so that -count=N reruns against
-// the shared cluster get fresh keys too.
-var (
-	testRuns sync.Map // testing.TB -> int64
-	lastRun  atomic.Int64
-)
-
 // key returns a key unique to this run of the test: its prefix, a slash,
 // and suffix.
-func key(t testing.TB, suffix string) string {
-	run, _ := testRuns.LoadOrStore(t, lastRun.Add(1))
-	return fmt.Sprintf("/%s#%d/%s", strings.ReplaceAll(t.Name(), "/", "_"), run, suffix)
-}
+func key(t testing.TB, suffix string) string { return etcdtest.KeyPrefix(t) + "/" + suffix }
 
 // keyPrefix returns the run's key prefix without the trailing slash: a key
 // (or a watch prefix) of its own, outside every key(t, …).
-func keyPrefix(t testing.TB) string { return strings.TrimSuffix(key(t, ""), "/") }
+func keyPrefix(t testing.TB) string { return etcdtest.KeyPrefix(t) }
 
 // must reports err, if any, as an error of what.
 func must(t *testing.T, what string, err error) {

@@ -5,6 +5,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/a74b11dd/etcdkit/internal/health"
+	"github.com/a74b11dd/etcdkit/internal/latency"
+	"github.com/a74b11dd/etcdkit/internal/prober"
 	"github.com/a74b11dd/etcdkit/internal/wake"
 )
 
@@ -31,21 +34,17 @@ type Health struct {
 	ready   atomic.Pointer[[]*endpointState]
 	current atomic.Pointer[[]*endpointState]
 
-	// Use of the client, which decides whether probes run.
-	inflight atomic.Int64 // calls and streams picked and not yet done
-	lastUse  atomic.Int64 // unix ns of the last pick
-	idle     atomic.Bool  // the prober waits for the client to be used
-	wake     chan struct{}
+	// probes runs the prober while the client is in use: while a call or
+	// stream picked is not done, and for Timing.IdleAfter after.
+	probes prober.Loop
 
 	// leader is the leader named by the serving member with the highest
 	// raft term, as the probes found it (nil: unknown); writes go there.
 	leader atomic.Pointer[leaderView]
 
-	// Client-wide latency of successful unary calls, as a smoothed mean
-	// and mean deviation (ns), for the bound after which an attempt is
-	// watched.
-	srtt   atomic.Int64
-	rttvar atomic.Int64
+	// lat is the client-wide latency of successful unary calls, for the
+	// bound after which an attempt is watched.
+	lat latency.Estimator
 
 	timing Timing
 }
@@ -111,11 +110,12 @@ func NewHealth() *Health { return NewHealthWithTiming(Timing{}) }
 
 // NewHealthWithTiming returns an empty Health with timing t.
 func NewHealthWithTiming(t Timing) *Health {
-	return &Health{
+	h := &Health{
 		eps:    make(map[string]*endpointState),
-		wake:   make(chan struct{}, 1),
 		timing: t.withDefaults(),
 	}
+	h.probes.Linger = h.timing.IdleAfter
+	return h
 }
 
 // DownReason says why an endpoint is down.
@@ -158,15 +158,16 @@ func (r DownReason) String() string {
 	return "up"
 }
 
-// endpointState is the record of one endpoint, keyed by dial target. The
-// picker's hot path reads it with atomics only.
+// endpointState is the record of one endpoint, keyed by dial target: the
+// shared health record (down, with its DownReason; the average latency of
+// successful calls) and what v3's policies add. The picker's hot path
+// reads it with atomics only.
 type endpointState struct {
+	health.Record
 	addr       string
 	avoidUntil atomic.Int64  // unix ns
 	failures   atomic.Int32  // consecutive
-	latency    atomic.Int64  // moving average of successful calls, ns
 	heard      atomic.Int64  // unix ns of the last answer from the member
-	down       atomic.Int32  // DownReason
 	member     atomic.Uint64 // the member's ID, once a probe told
 	// suspectUntil (unix ns): probe at the suspect pace until then.
 	suspectUntil atomic.Int64
@@ -206,7 +207,7 @@ func (h *Health) lookup(addr string) *endpointState {
 // are probed.
 func (h *Health) setReady(sts []*endpointState) {
 	h.ready.Store(&sts)
-	h.poke()
+	h.probes.Poke()
 }
 
 // readyStates returns the READY endpoints of the latest picker.
@@ -237,9 +238,9 @@ func (h *Health) Endpoint(addr string) EndpointHealth {
 	return EndpointHealth{
 		Addr:       addr,
 		Avoided:    st.avoided(time.Now().UnixNano()),
-		Down:       DownReason(st.down.Load()),
+		Down:       DownReason(st.Down()),
 		Failures:   int(st.failures.Load()),
 		LastErr:    lastErr,
-		AvgLatency: time.Duration(st.latency.Load()),
+		AvgLatency: st.Latency.Load(),
 	}
 }

@@ -88,13 +88,8 @@ func (f *fakeMembers) report(addr string, rep ProbeReport) {
 // runProber starts h's prober over f and returns a function that stops
 // it and waits for it.
 func runProber(h *Health, f *fakeMembers) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		h.RunProber(ctx, f.probe)
-	}()
-	return func() { cancel(); <-done }
+	h.StartProber(f.probe)
+	return h.StopProber
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -286,12 +281,14 @@ func TestStreamsTeachNoLatency(t *testing.T) {
 func TestProbePicksAreNotObserved(t *testing.T) {
 	h := NewHealth()
 	p, _ := buildPicker(h, "a")
+	stop := runProber(h, newFakeMembers("a"))
+	defer stop()
 	_, res := pick(t, p, WithProbe(context.Background()))
 	if res.Done != nil {
 		res.Done(balancer.DoneInfo{Err: errors.New("x")})
 	}
-	if n := h.inflight.Load(); n != 0 {
-		t.Fatalf("a probe pick counts as %d calls in flight, want 0", n)
+	if h.probes.IsRunning() {
+		t.Fatal("a probe pick counts as use of the client: the prober runs")
 	}
 }
 

@@ -17,7 +17,7 @@ func (h *Health) lagging(st *endpointState, rev int64, now time.Time) bool {
 	}
 	before := now.Add(-h.timing.LagGrace).UnixNano()
 	for _, o := range h.readyStates() {
-		if o == st || o.down.Load() == int32(Lagging) {
+		if o == st || o.Down() == int32(Lagging) {
 			continue
 		}
 		if o.revisionAt(before) > rev {

@@ -32,7 +32,7 @@ func (h *Health) learnLeader(st *endpointState, rep ProbeReport) {
 		}
 		if h.leader.CompareAndSwap(cur, &leaderView{cluster: rep.Cluster, id: rep.Leader, term: rep.Term}) {
 			if cur != nil && cur.cluster == rep.Cluster && rep.Term > cur.term && h.probeAllBy(time.Now()) {
-				h.poke()
+				h.probes.Poke()
 			}
 			return
 		}

@@ -87,6 +87,6 @@ func (h *Health) hurryProbes() {
 		}
 	}
 	if h.probeAllBy(now.Add(h.timing.SuspectProbeInterval)) {
-		h.poke()
+		h.probes.Poke()
 	}
 }

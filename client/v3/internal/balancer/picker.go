@@ -108,12 +108,12 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 		return balancer.PickResult{SubConn: p.scs[chosen]}, nil
 	}
 	h := p.h
-	h.used(now)
+	h.probes.Begin()
 	stream := att != nil && att.stream.Load()
 	return balancer.PickResult{
 		SubConn: p.scs[chosen],
 		Done: func(di balancer.DoneInfo) {
-			h.inflight.Add(-1)
+			h.probes.End()
 			h.observe(st, di.Err, time.Duration(time.Now().UnixNano()-now), stream)
 			if att != nil {
 				att.recordDone(di.BytesSent)

@@ -34,76 +34,56 @@ type ProbeReport struct {
 // answer (ctx carries the probe's deadline). It must not retry.
 type ProbeFunc func(ctx context.Context, addr string) (ProbeReport, error)
 
-// RunProber probes the READY endpoints with probe until ctx ends, and
-// returns once no probe is left running.
+// StartProber readies probing of the READY endpoints with probe; the
+// client's use runs it, until StopProber.
 //
 // Probes run only while the client is in use: while a call or stream is
 // open, and for Timing.IdleAfter after the last one. Each endpoint is
 // probed every Timing.ProbeInterval, and all of them every
 // SuspectProbeInterval while one is down, failing or suspect; an endpoint
-// whose call failed, or whose attempt is being watched, is probed at once. A probe unanswered within
-// ProbeTimeout declares the endpoint down (Silent); an answer without a
-// leader declares it down (NoLeader); an answer at a revision that another
-// member had passed LagGrace earlier declares it down (Lagging), and so
-// does one naming a leader in a raft term older than another member's
-// (StaleTerm); any other answer with a leader brings it back.
-func (h *Health) RunProber(ctx context.Context, probe ProbeFunc) {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for {
-		now := time.Now()
-		if !h.inUse(now) {
-			h.idle.Store(true)
-			// A pick between the check and the flag finds idle unset
-			// and does not poke: look again before sleeping.
-			if !h.inUse(time.Now()) {
-				select {
-				case <-h.wake:
-				case <-ctx.Done():
-					return
-				}
-				continue
-			}
-			h.idle.Store(false)
+// whose call failed, or whose attempt is being watched, is probed at
+// once. A probe unanswered within ProbeTimeout declares the endpoint down
+// (Silent); an answer without a leader declares it down (NoLeader); an
+// answer at a revision that another member had passed LagGrace earlier
+// declares it down (Lagging), and so does one naming a leader in a raft
+// term older than another member's (StaleTerm); any other answer with a
+// leader brings it back.
+func (h *Health) StartProber(probe ProbeFunc) {
+	h.probes.Start(func(ctx context.Context, now time.Time, probes *sync.WaitGroup) time.Time {
+		return h.startDueProbes(ctx, now, probe, probes)
+	})
+}
+
+// StopProber ends probing for good, and returns once no probe is left
+// running.
+func (h *Health) StopProber() { h.probes.Stop() }
+
+// HaltProber ends probing for good without waiting for the probes in
+// flight, whose context it ends.
+func (h *Health) HaltProber() { h.probes.Halt() }
+
+// startDueProbes starts the probes of the READY endpoints that are due at
+// now, and returns when the next one is due.
+func (h *Health) startDueProbes(ctx context.Context, now time.Time, probe ProbeFunc, probes *sync.WaitGroup) time.Time {
+	wakeAt := now.Add(h.timing.ProbeInterval)
+	for _, st := range h.readyStates() {
+		st.mu.Lock()
+		next := st.nextProbe
+		if st.noProbeUntil.After(next) {
+			next = st.noProbeUntil
 		}
-		wakeAt := now.Add(h.timing.ProbeInterval)
-		for _, st := range h.readyStates() {
-			st.mu.Lock()
-			next := st.nextProbe
-			if st.noProbeUntil.After(next) {
-				next = st.noProbeUntil
-			}
-			due := !st.probing && !now.Before(next)
-			if due {
-				st.probing = true
-			} else if !st.probing && next.Before(wakeAt) {
-				wakeAt = next
-			}
-			st.mu.Unlock()
-			if due {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					h.probeOnce(ctx, st, probe)
-				}()
-			}
+		due := !st.probing && !now.Before(next)
+		if due {
+			st.probing = true
+		} else if !st.probing && next.Before(wakeAt) {
+			wakeAt = next
 		}
-		timer.Reset(time.Until(wakeAt))
-		select {
-		case <-timer.C:
-		case <-h.wake:
-			if !timer.Stop() {
-				select {
-				case <-timer.C:
-				default:
-				}
-			}
-		case <-ctx.Done():
-			return
+		st.mu.Unlock()
+		if due {
+			probes.Go(func() { h.probeOnce(ctx, st, probe) })
 		}
 	}
+	return wakeAt
 }
 
 // probeOnce probes st, records the verdict and schedules the next probe.
@@ -144,7 +124,7 @@ func (h *Health) probeOnce(ctx context.Context, st *endpointState, probe ProbeFu
 	// A probe asked for while this one ran is answered by this one.
 	st.nextProbe = time.Now().Add(interval)
 	st.mu.Unlock()
-	h.poke()
+	h.probes.Poke()
 }
 
 // removedProbePause is how long a member removed through the client is not
@@ -184,7 +164,7 @@ func (h *Health) probeSoon(st *endpointState) {
 	// The others go to the suspect pace too: a lag shows only against
 	// fresh revisions of the others.
 	h.probeAllBy(time.Now().Add(h.timing.SuspectProbeInterval))
-	h.poke()
+	h.probes.Poke()
 }
 
 // probeAllBy brings the next probe of every READY endpoint forward to soon
@@ -211,22 +191,4 @@ func (h *Health) suspicious(now int64) bool {
 		}
 	}
 	return false
-}
-func (h *Health) poke() {
-	select {
-	case h.wake <- struct{}{}:
-	default:
-	}
-}
-
-// used records a pick for a call or stream (not a probe).
-func (h *Health) used(now int64) {
-	h.inflight.Add(1)
-	h.lastUse.Store(now)
-	if h.idle.Load() && h.idle.CompareAndSwap(true, false) {
-		h.poke()
-	}
-}
-func (h *Health) inUse(now time.Time) bool {
-	return h.inflight.Load() > 0 || now.UnixNano()-h.lastUse.Load() < int64(h.timing.IdleAfter)
 }

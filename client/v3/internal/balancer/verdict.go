@@ -24,7 +24,7 @@ func (h *Health) Observe(addr string, err error, d time.Duration) {
 	h.observe(h.state(addr), err, d, false)
 }
 func (st *endpointState) avoided(now int64) bool {
-	return st.down.Load() != int32(Up) || st.avoidUntil.Load() > now
+	return st.IsDown() || st.avoidUntil.Load() > now
 }
 
 // observe learns from a call to st that ended with err after d. Streams
@@ -37,8 +37,8 @@ func (h *Health) observe(st *endpointState, err error, d time.Duration, stream b
 			st.avoidUntil.Store(0)
 		}
 		if !stream {
-			st.latency.Store(ewma(st.latency.Load(), int64(d)))
-			h.learnLatency(int64(d))
+			st.Latency.Observe(d)
+			h.lat.Observe(d)
 		}
 		return
 	}
@@ -78,7 +78,7 @@ func MarksUnhealthy(err error) bool {
 // endpoint already down, so that a stream left on a down endpoint (for
 // want of a better one) is asked again whether it can move.
 func (h *Health) markDown(st *endpointState, why DownReason) {
-	st.down.Store(int32(why))
+	st.MarkDown(int32(why))
 	st.downs.Signal()
 }
 
@@ -86,7 +86,7 @@ func (h *Health) markDown(st *endpointState, why DownReason) {
 // again, whatever its calls did before.
 func (h *Health) markUp(st *endpointState) {
 	st.heard.Store(time.Now().UnixNano())
-	st.down.Store(int32(Up))
+	st.MarkUp()
 	st.failures.Store(0)
 	st.avoidUntil.Store(0)
 }
@@ -97,7 +97,7 @@ func (h *Health) markUp(st *endpointState) {
 func (h *Health) Down(addr string) (<-chan struct{}, DownReason) {
 	st := h.state(addr)
 	ch := st.downs.Wait()
-	return ch, DownReason(st.down.Load())
+	return ch, DownReason(st.Down())
 }
 
 // HasAlternative reports whether some READY endpoint other than addr is
