@@ -436,8 +436,12 @@ func (l *lessor) connect(r leaseDial) *leaseConn {
 
 // receive applies renewals as they arrive until the stream fails. Every
 // response is decoded into the same message: renewed keeps only its
-// header, which each decoding allocates afresh.
+// header, which each decoding allocates afresh. A renewal proves that the
+// stream's member follows a live leader; the client's health learns it at
+// most every proofEvery (Health.Proved).
 func (l *lessor) receive(stream pb.Lease_LeaseKeepAliveClient, c *leaseConn) {
+	h := l.client.health()
+	var lastProof time.Time
 	resp := new(pb.LeaseKeepAliveResponse)
 	for {
 		resp.Reset()
@@ -447,9 +451,18 @@ func (l *lessor) receive(stream pb.Lease_LeaseKeepAliveClient, c *leaseConn) {
 		}
 		now := time.Now()
 		c.lastRecv.Store(now.UnixNano())
+		if hdr := resp.Header; h != nil && c.addr != "" && hdr != nil && resp.TTL > 0 && now.Sub(lastProof) >= proofEvery {
+			lastProof = now
+			h.Proved(c.addr, balancer.Proof{Cluster: hdr.ClusterId, Member: hdr.MemberId, Term: hdr.RaftTerm, Revision: hdr.Revision}, now)
+		}
 		l.renewed(now, resp)
 	}
 }
+
+// proofEvery is how often a keep-alive stream tells the client's health
+// that its member renews leases: often enough to put off every probe of
+// the member (500 ms apart), rarely enough to cost nothing per renewal.
+const proofEvery = 100 * time.Millisecond
 
 // renewed applies one keep-alive response, received at now: it schedules
 // the next renewal and hands the response to every channel of the lease

@@ -5,8 +5,10 @@
 // Whether a member is fit is decided in one type, Health, shared by all
 // pickers of one client. It learns from the calls (a failure that speaks
 // about the member avoids it for a backoff that grows with consecutive
-// failures; a success ends it) and from probes that RunProber sends while
-// the client is in use: a member that does not answer, has no leader, or
+// failures; a success ends it) and from probes that StartProber's loop
+// sends while the client is in use (a lease renewal, which only a member
+// following a live leader can give, stands in for its member's probe:
+// Proved): a member that does not answer, has no leader, or
 // lags behind the others' store revisions is declared down, and stays
 // avoided until a probe finds it serving. Each verdict closes the member's
 // down channel (Down), which streams and slow attempts wait on. The probes
@@ -15,7 +17,8 @@
 // Health's files, one concern each: health.go (the records), verdict.go
 // (what outcomes and probes say, and who is told), latency.go (the
 // attempt bound), leader.go (which member leads), lag.go (revision lag),
-// probe.go (the prober and when it runs).
+// probe.go (the prober and when it runs), proof.go (answers that stand in
+// for probes).
 //
 // The picker sends writes to the leader when it is fit, and spreads other
 // calls round-robin over READY endpoints that are not avoided (over all
