@@ -63,16 +63,26 @@ func (h *Health) StopProber() { h.probes.Stop() }
 func (h *Health) HaltProber() { h.probes.Halt() }
 
 // startDueProbes starts the probes of the READY endpoints that are due at
-// now, and returns when the next one is due.
+// now, and returns when the next one is due. When one is due, those due
+// within a quarter of the probe interval start with it: a probe costs
+// mostly the wake-up of a quiet client's threads, which probes sent
+// together share, and once sent together they stay in step. No probe is
+// ever sent later for it.
 func (h *Health) startDueProbes(ctx context.Context, now time.Time, probe ProbeFunc, probes *sync.WaitGroup) time.Time {
-	wakeAt := now.Add(h.timing.ProbeInterval)
-	for _, st := range h.readyStates() {
-		st.mu.Lock()
-		next := st.nextProbe
-		if st.noProbeUntil.After(next) {
-			next = st.noProbeUntil
+	states := h.readyStates()
+	horizon := now
+	for _, st := range states {
+		if next, probing := st.probeDue(); !probing && !now.Before(next) {
+			horizon = now.Add(h.timing.ProbeInterval / 4)
+			break
 		}
-		due := !st.probing && !now.Before(next)
+	}
+	wakeAt := now.Add(h.timing.ProbeInterval)
+	for _, st := range states {
+		st.mu.Lock()
+		next := st.nextProbeLocked()
+		// A removed member's pause is kept to the letter.
+		due := !st.probing && !horizon.Before(st.nextProbe) && !now.Before(st.noProbeUntil)
 		if due {
 			st.probing = true
 		} else if !st.probing && next.Before(wakeAt) {
@@ -84,6 +94,23 @@ func (h *Health) startDueProbes(ctx context.Context, now time.Time, probe ProbeF
 		}
 	}
 	return wakeAt
+}
+
+// probeDue returns when st's next probe is due, and whether one is under
+// way.
+func (st *endpointState) probeDue() (next time.Time, probing bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.nextProbeLocked(), st.probing
+}
+
+// nextProbeLocked is when st's next probe is due: when it was asked for,
+// and not before a pause after the member's removal. st.mu must be held.
+func (st *endpointState) nextProbeLocked() time.Time {
+	if st.noProbeUntil.After(st.nextProbe) {
+		return st.noProbeUntil
+	}
+	return st.nextProbe
 }
 
 // probeOnce probes st, records the verdict and schedules the next probe.
