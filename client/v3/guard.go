@@ -3,6 +3,7 @@ package clientv3
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"time"
 
@@ -90,7 +91,15 @@ func (g *hedge) stop() {
 // is over; with require-leader if lead. It returns when that hedge is
 // done. On success it cancels the foreground attempt with errHedgeWon.
 func (g *hedge) run(ctx context.Context, avoid string, lead bool, reply any, invoke func(context.Context, any) error) {
-	m, ok := reply.(proto.Message)
+	// The foreground attempt may be decoding into reply right now, so the
+	// hedge's own reply is made from reply's type alone: even
+	// reply.ProtoReflect() writes to reply (it initializes the message's
+	// state on first use).
+	rt := reflect.TypeOf(reply)
+	if rt == nil || rt.Kind() != reflect.Pointer {
+		return
+	}
+	r, ok := reflect.New(rt.Elem()).Interface().(proto.Message)
 	if !ok {
 		return
 	}
@@ -106,7 +115,6 @@ func (g *hedge) run(ctx context.Context, avoid string, lead bool, reply any, inv
 		att.MarkRequireLeader()
 	}
 	hctx, cancel := context.WithCancel(balancer.WithAttempt(balancer.WithAvoid(ctx, avoid), att))
-	r := m.ProtoReflect().New().Interface()
 	g.running, g.cancel = true, cancel
 	if g.wonc == nil {
 		g.wonc = make(chan struct{})
