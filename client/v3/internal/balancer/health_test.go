@@ -3,6 +3,7 @@ package balancer
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -90,6 +91,26 @@ func (f *fakeMembers) report(addr string, rep ProbeReport) {
 func runProber(h *Health, f *fakeMembers) (stop func()) {
 	h.StartProber(f.probe)
 	return h.StopProber
+}
+
+// probedInUse returns a Health with fastTiming over fake members that
+// report reps (by address), in use and probed until t ends.
+func probedInUse(t *testing.T, reps map[string]ProbeReport) (*Health, *fakeMembers) {
+	t.Helper()
+	h := NewHealthWithTiming(fastTiming)
+	var addrs []string
+	for a := range reps {
+		addrs = append(addrs, a)
+	}
+	slices.Sort(addrs)
+	p, _ := buildPicker(h, addrs...)
+	f := newFakeMembers(addrs...)
+	for a, rep := range reps {
+		f.report(a, rep)
+	}
+	t.Cleanup(runProber(h, f))
+	t.Cleanup(inUse(t, h, p))
+	return h, f
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -410,14 +431,10 @@ func TestAMemberThatStopsApplyingWritesIsDeclaredLagging(t *testing.T) {
 func TestAMemberRemovedThroughTheClientIsNotProbedForAWhile(t *testing.T) {
 	// etcd 3.7.3 panics on a Status call that reaches a member in the
 	// moment after its removal; the client never probes it then.
-	h := NewHealthWithTiming(fastTiming)
-	p, _ := buildPicker(h, "a", "b")
-	f := newFakeMembers("a", "b")
-	f.report("a", ProbeReport{Cluster: 1, Member: 7, Leader: 8, Term: 2})
-	f.report("b", ProbeReport{Cluster: 1, Member: 8, Leader: 8, Term: 2})
-	done := inUse(t, h, p)
-	defer done()
-	defer runProber(h, f)()
+	h, f := probedInUse(t, map[string]ProbeReport{
+		"a": {Cluster: 1, Member: 7, Leader: 8, Term: 2},
+		"b": {Cluster: 1, Member: 8, Leader: 8, Term: 2},
+	})
 	waitFor(t, "a's member ID is learned", func() bool { return h.lookup("a").member.Load() == 7 })
 
 	h.MemberRemoved(7)

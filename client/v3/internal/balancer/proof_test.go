@@ -14,14 +14,10 @@ func provingUntil(h *Health, addr string, p Proof, d time.Duration) {
 }
 
 func TestAMemberThatKeepsProvingItFollowsTheKnownLeaderIsNotProbed(t *testing.T) {
-	h := NewHealthWithTiming(fastTiming)
-	p, _ := buildPicker(h, "a", "b")
-	f := newFakeMembers("a", "b")
-	f.report("a", ProbeReport{Cluster: 9, Member: 1, Leader: 1, Term: 3, Revision: 10})
-	f.report("b", ProbeReport{Cluster: 9, Member: 2, Leader: 1, Term: 3, Revision: 10})
-	done := inUse(t, h, p)
-	defer done()
-	defer runProber(h, f)()
+	h, f := probedInUse(t, map[string]ProbeReport{
+		"a": {Cluster: 9, Member: 1, Leader: 1, Term: 3, Revision: 10},
+		"b": {Cluster: 9, Member: 2, Leader: 1, Term: 3, Revision: 10},
+	})
 	waitFor(t, "both members probed", func() bool { return f.count("a") > 0 && f.count("b") > 0 })
 
 	a, b := f.count("a"), f.count("b")
@@ -49,13 +45,7 @@ func TestAProofThatSaysSomethingNewLeavesTheProbeToJudge(t *testing.T) {
 		{"another cluster", Proof{Cluster: 8, Member: 1, Term: 3, Revision: 11}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := NewHealthWithTiming(fastTiming)
-			p, _ := buildPicker(h, "a")
-			f := newFakeMembers("a")
-			f.report("a", ProbeReport{Cluster: 9, Member: 1, Leader: 1, Term: 3, Revision: 10})
-			done := inUse(t, h, p)
-			defer done()
-			defer runProber(h, f)()
+			h, f := probedInUse(t, map[string]ProbeReport{"a": {Cluster: 9, Member: 1, Leader: 1, Term: 3, Revision: 10}})
 			waitFor(t, "a probed", func() bool { return f.count("a") > 0 })
 			a := f.count("a")
 			provingUntil(h, "a", tc.proof, 10*fastTiming.ProbeInterval)
@@ -67,14 +57,10 @@ func TestAProofThatSaysSomethingNewLeavesTheProbeToJudge(t *testing.T) {
 }
 
 func TestProofsOfAMemberThatIsDownDoNotPutOffItsProbes(t *testing.T) {
-	h := NewHealthWithTiming(fastTiming)
-	p, _ := buildPicker(h, "a", "b")
-	f := newFakeMembers("a", "b")
-	f.report("a", ProbeReport{Cluster: 9, Member: 1, Leader: 1, Term: 3})
-	f.report("b", ProbeReport{Cluster: 9, Member: 2, Leader: 1, Term: 3})
-	done := inUse(t, h, p)
-	defer done()
-	defer runProber(h, f)()
+	h, f := probedInUse(t, map[string]ProbeReport{
+		"a": {Cluster: 9, Member: 1, Leader: 1, Term: 3},
+		"b": {Cluster: 9, Member: 2, Leader: 1, Term: 3},
+	})
 	waitFor(t, "a probed", func() bool { return f.count("a") > 0 })
 	f.set("a", "leaderless")
 	waitFor(t, "a is down", func() bool { return h.Endpoint("a").Down == NoLeader })
