@@ -138,20 +138,27 @@ func createOnce(ctx context.Context, c *clientv3.Client, key, val string) bool {
 	return false
 }
 
+// receive returns the next value on ch, failing t if ch closes or nothing
+// comes within waitTimeout; what names the values in the failure.
+func receive[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v, ok := <-ch:
+		if !ok {
+			t.Fatalf("channel closed; want a %s", what)
+		}
+		return v
+	case <-time.After(waitTimeout):
+		t.Fatalf("no %s within %v", what, waitTimeout)
+	}
+	panic("unreachable")
+}
+
 // next returns the next response of wch, failing t if none comes or the
 // channel closes.
 func next(t testing.TB, wch clientv3.WatchChan) clientv3.WatchResponse {
 	t.Helper()
-	select {
-	case wr, ok := <-wch:
-		if !ok {
-			t.Fatal("watch channel closed; want a response")
-		}
-		return wr
-	case <-time.After(waitTimeout):
-		t.Fatal("no watch response")
-	}
-	panic("unreachable")
+	return receive(t, wch, "watch response")
 }
 
 // nextEvents collects n events from wch, failing t on anything else.
@@ -268,4 +275,15 @@ type countingKeepAliveStream struct {
 func (s countingKeepAliveStream) Send(r *pb.LeaseKeepAliveRequest) error {
 	s.sent.Add(1)
 	return s.Lease_LeaseKeepAliveClient.Send(r)
+}
+
+// waitUntil polls cond until it holds, failing t after waitTimeout; what
+// says what was awaited.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(waitTimeout); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %v waiting until %s", waitTimeout, what)
+		}
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,16 +29,7 @@ func grant(t testing.TB, l clientv3.Lease, ttl int64) clientv3.LeaseID {
 // stays silent.
 func nextKeepAlive(t testing.TB, ch <-chan *clientv3.LeaseKeepAliveResponse) *clientv3.LeaseKeepAliveResponse {
 	t.Helper()
-	select {
-	case r, ok := <-ch:
-		if !ok {
-			t.Fatal("keep-alive channel closed; want a renewal")
-		}
-		return r
-	case <-time.After(waitTimeout):
-		t.Fatal("no keep-alive response")
-	}
-	panic("unreachable")
+	return receive(t, ch, "keep-alive renewal")
 }
 
 // expectKeepAliveClosed waits for ch to close, skipping renewals.
@@ -389,50 +379,4 @@ func ttlOf(r *clientv3.LeaseTimeToLiveResponse) int64 {
 		return -2
 	}
 	return r.TTL
-}
-
-// A busy keep-alive stream proves that its member follows a live leader,
-// as often as a probe would: the member is not probed as well (each probe
-// is a round trip that wakes an otherwise quiet client).
-func TestABusyKeepAliveStreamStandsInForItsMembersProbes(t *testing.T) {
-	var statusCalls atomic.Int64
-	spy := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		if method == "/etcdserverpb.Maintenance/Status" {
-			statusCalls.Add(1)
-		}
-		return invoker(ctx, method, req, reply, cc, opts...)
-	}
-	cli := newClientAt(t, shared.Endpoints()[:1], func(c *clientv3.Config) {
-		c.DialOptions = append(c.DialOptions, grpc.WithChainUnaryInterceptor(spy))
-	})
-	ctx := ctxT(t)
-	// Leases of four TTLs, granted 25 ms apart, are renewed in batches of
-	// four periods (a third of each TTL, give or take): together, a proof
-	// more often than the probe interval (500 ms), most of the time.
-	for i := range 40 {
-		g, err := cli.Grant(ctx, []int64{2, 3, 5, 7}[i%4])
-		if err != nil {
-			t.Fatalf("Grant: %v", err)
-		}
-		ch, err := cli.KeepAlive(ctx, g.ID)
-		if err != nil {
-			t.Fatalf("KeepAlive: %v", err)
-		}
-		go func() {
-			for range ch {
-			}
-		}()
-		time.Sleep(25 * time.Millisecond)
-	}
-	time.Sleep(2 * time.Second)
-	before := statusCalls.Load()
-	const window = 4 * time.Second
-	time.Sleep(window)
-	// Probed every 500 ms, the member would get 8; allow those that fall
-	// in the odd gap between batches.
-	n := statusCalls.Load() - before
-	t.Logf("probes of the stream's member in %v: %d", window, n)
-	if n > 4 {
-		t.Errorf("the keep-alive stream's member was probed %d times in %v while its renewals kept coming; want at most 4 (8 without the stream's proofs)", n, window)
-	}
 }
