@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -44,5 +45,18 @@ func TestMedianOfEvenAndOddCounts(t *testing.T) {
 	}
 	if got := median([]float64{4, 1}); got != 2.5 {
 		t.Errorf("median(4,1) = %v, want 2.5", got)
+	}
+}
+
+func TestEachRoundStartsWithTheNextClient(t *testing.T) {
+	names := []string{"a", "b", "c"}
+	want := [][]string{{"a", "b", "c"}, {"b", "c", "a"}, {"c", "a", "b"}, {"a", "b", "c"}}
+	for r, w := range want {
+		if got := roundOrder(names, r); !slices.Equal(got, w) {
+			t.Errorf("round %d runs %v, want %v", r, got, w)
+		}
+	}
+	if !slices.Equal(names, []string{"a", "b", "c"}) {
+		t.Errorf("roundOrder changed its argument: %v", names)
 	}
 }

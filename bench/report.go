@@ -83,7 +83,7 @@ func newReport(mode string, cfg *config, m Machine, results []Result) *Report {
 				"(watch, keep-alive) connect every client to the same follower, since where a stream lands changes its cost several-fold",
 			"CPU is the client process's user+system time (getrusage); the servers are other processes and not counted",
 			"allocs and bytes are the Go runtime's heap counters (Mallocs, TotalAlloc) over the measured window",
-			fmt.Sprintf("each workload runs etcdkit, official, raw in turn on the same cluster, %d round%s; figures are medians; "+
+			fmt.Sprintf("each workload runs etcdkit, official, raw in turn on the same cluster, %d round%s, each round starting with the next client; figures are medians; "+
 				"a phase during which the cluster elected a leader is run again", cfg.rounds, plural(cfg.rounds)),
 			"raw gRPC = the etcdserverpb stubs on a bare grpc.ClientConn: the floor, what grpc-go itself costs; " +
 				"raw net/http = the v2 API spoken with net/http and encoding/json (a reference, not a floor: encoding/json decodes more slowly than the official client's decoder)",

@@ -321,7 +321,7 @@ func runWorkload(ctx context.Context, e *env, cl cluster, w *workload) ([]Result
 	samples := make(map[string][]sample)
 	failed := make(map[string]error)
 	for round := range cfg.rounds {
-		for _, name := range names {
+		for _, name := range roundOrder(names, round) {
 			if failed[name] != nil {
 				continue
 			}
@@ -358,6 +358,19 @@ func runWorkload(ctx context.Context, e *env, cl cluster, w *workload) ([]Result
 		results = append(results, r)
 	}
 	return results, nil
+}
+
+// roundOrder returns the order in which the clients run in round r: the
+// first client of round 0 runs last in round 1, and so on, so that no
+// client always runs first on a cluster the workload's preparation (or
+// the previous workload) has just left busy, compacting, collecting or
+// revoking expired leases.
+func roundOrder(names []string, r int) []string {
+	if len(names) == 0 {
+		return names
+	}
+	k := r % len(names)
+	return append(slices.Clone(names[k:]), names[:k]...)
 }
 
 // clientNames returns the clients to run, in their order.
