@@ -18,24 +18,30 @@ var _ encoding.CodecV2 = Codec{}
 // Name implements encoding.CodecV2.
 func (Codec) Name() string { return "proto" }
 
-// minPooled is the smallest buffer worth taking from the pool: grpc-go
-// does not return smaller ones to it (mem.IsBelowBufferPoolingThreshold),
-// so asking for at least this much turns a small message's three
-// allocations (the bytes, their boxing, the slice) into one.
-const minPooled = 1<<10 + 1
-
-// Marshal implements encoding.CodecV2.
+// Marshal implements encoding.CodecV2. A request of up to maxCarved bytes
+// is marshaled into a piece of a requestSlab; a larger one into a buffer
+// of grpc-go's pool, which the transport returns to it once written.
 func (Codec) Marshal(v any) (mem.BufferSlice, error) {
 	m, ok := v.(proto.Message)
 	if !ok {
 		return nil, fmt.Errorf("etcdclient: cannot marshal %T: not a protobuf message", v)
 	}
 	size := proto.Size(m)
-	pool := mem.DefaultBufferPool()
-	buf := pool.Get(max(size, minPooled))
 	// UseCachedSize reuses the sizes proto.Size just recorded; the message
 	// does not change in between.
-	out, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend((*buf)[:0], m)
+	opts := proto.MarshalOptions{UseCachedSize: true}
+	if size <= maxCarved {
+		bs, piece := carve(size)
+		out, err := opts.MarshalAppend((*piece)[:0], m)
+		if err != nil {
+			return nil, err
+		}
+		*piece = out
+		return bs, nil
+	}
+	pool := mem.DefaultBufferPool()
+	buf := pool.Get(size)
+	out, err := opts.MarshalAppend((*buf)[:0], m)
 	if err != nil {
 		pool.Put(buf)
 		return nil, err

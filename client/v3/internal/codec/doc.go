@@ -2,9 +2,11 @@
 //
 // It speaks protobuf, as grpc-go's default codec does, and differs only in
 // what it costs the client:
-//   - requests are marshaled into buffers taken from grpc-go's pool, which
-//     the transport returns after writing them, instead of a fresh slice
-//     per message;
+//   - a request of up to 1 KiB is marshaled into a piece cut from a slab
+//     shared by many requests (no allocation on average, nothing to zero
+//     or return), a larger one into a buffer taken from grpc-go's pool,
+//     which the transport returns after writing it, instead of a fresh
+//     slice per message;
 //   - the responses that carry keys — RangeResponse and WatchResponse — are
 //     decoded by hand, with a fixed number of allocations per response
 //     instead of three or more per key: the messages of one response are
