@@ -6,6 +6,8 @@ package clientv3_test
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -251,11 +253,14 @@ func (s *countingWatchStream) Recv() (*pb.WatchResponse, error) {
 }
 
 // countingLeaseClient is a pb.LeaseClient adapter that counts keep-alive
-// streams and the requests sent on them.
+// streams and the requests sent on them, and records when each was sent.
 type countingLeaseClient struct {
 	pb.LeaseClient
 	streams atomic.Int64
 	sent    atomic.Int64
+
+	mu     sync.Mutex
+	sentAt []time.Time
 }
 
 func (c *countingLeaseClient) LeaseKeepAlive(ctx context.Context, opts ...grpc.CallOption) (pb.Lease_LeaseKeepAliveClient, error) {
@@ -264,16 +269,26 @@ func (c *countingLeaseClient) LeaseKeepAlive(ctx context.Context, opts ...grpc.C
 		return nil, err
 	}
 	c.streams.Add(1)
-	return countingKeepAliveStream{s, &c.sent}, nil
+	return countingKeepAliveStream{s, c}, nil
+}
+
+// sendTimes returns when each keep-alive request so far was sent.
+func (c *countingLeaseClient) sendTimes() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.sentAt)
 }
 
 type countingKeepAliveStream struct {
 	pb.Lease_LeaseKeepAliveClient
-	sent *atomic.Int64
+	c *countingLeaseClient
 }
 
 func (s countingKeepAliveStream) Send(r *pb.LeaseKeepAliveRequest) error {
-	s.sent.Add(1)
+	s.c.sent.Add(1)
+	s.c.mu.Lock()
+	s.c.sentAt = append(s.c.sentAt, time.Now())
+	s.c.mu.Unlock()
 	return s.Lease_LeaseKeepAliveClient.Send(r)
 }
 

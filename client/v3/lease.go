@@ -171,6 +171,7 @@ type lessor struct {
 	loopErr    error // why the loop stopped; set once it has
 	loopDone   chan struct{}
 	wake       chan struct{}
+	wakeAt     time.Time // when the loop's last tick asked to wake next
 }
 
 // NewLease returns a Lease that uses c's connection.

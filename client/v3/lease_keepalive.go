@@ -16,11 +16,14 @@ import (
 	"github.com/a74b11dd/etcdkit/client/v3/internal/retry"
 )
 
-// keepAliveFirst is how long after KeepAlive a lease is first renewed: a
-// lease is granted with its whole TTL, and the official lessor, whose send
-// loop wakes every 500 ms, renews it within that time, not at once. A
-// lease revoked right after KeepAlive thus ends its channel with no
-// response delivered, as it does with the official client.
+// keepAliveFirst is how long after KeepAlive a lease is first renewed at
+// the latest, and half of it how long at the earliest: a lease is granted
+// with its whole TTL, and the official lessor, whose send loop wakes every
+// 500 ms, renews it within that time, not at once. A lease revoked right
+// after KeepAlive thus ends its channel with no response delivered, as it
+// does with the official client. The half between lets the first renewals
+// of leases kept alive one after another travel together: the loop wakes
+// once for them, not once per lease (each wake looks at every lease).
 const keepAliveFirst = 500 * time.Millisecond
 
 // keepAliveSlack is how long a renewal may wait past its due time, a
@@ -133,11 +136,18 @@ func (l *lessor) KeepAlive(ctx context.Context, id LeaseID) (<-chan *LeaseKeepAl
 	if ka == nil {
 		ka = &keepAlive{
 			req: &pb.LeaseKeepAliveRequest{ID: int64(id)},
-			due: now.Add(keepAliveFirst), latest: now.Add(keepAliveFirst),
+			due: now.Add(keepAliveFirst / 2), latest: now.Add(keepAliveFirst),
 			deadline: now.Add(l.firstKeepAliveTimeout),
 			unsent:   true,
 		}
 		l.keepAlives[id] = ka
+		if l.wakeAt.IsZero() || ka.latest.Before(l.wakeAt) {
+			// The loop would otherwise sleep past this lease's first
+			// renewal. Otherwise it need not wake: a wake looks at every
+			// lease, and a thousand KeepAlive calls in a row would make
+			// that a million looks.
+			l.poke()
+		}
 	}
 	md, _ := metadata.FromOutgoingContext(ctx)
 	reg := &keepAliveReg{ch: ch, requireLeader: hasRequireLeader(md)}
@@ -145,7 +155,6 @@ func (l *lessor) KeepAlive(ctx context.Context, id LeaseID) (<-chan *LeaseKeepAl
 	// The callback takes l.mu, which is held until we return, so it cannot
 	// run before stopAfter is set.
 	reg.stopAfter = context.AfterFunc(ctx, func() { l.unregister(id, reg) })
-	l.poke()
 	return ch, nil
 }
 
@@ -544,6 +553,7 @@ func (l *lessor) tick(now time.Time, conn *leaseConn) (wakeAt time.Time, silent 
 		}
 		wakeAt = minTime(wakeAt, ka.deadline)
 	}
+	l.wakeAt = wakeAt
 	l.mu.Unlock()
 	// Queued in one go and outside l.mu, so that the sender takes the
 	// round at once and the answers arriving meanwhile do not wait.

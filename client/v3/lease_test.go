@@ -194,6 +194,51 @@ func TestKeepAlivesOfManyLeasesShareOneStream(t *testing.T) {
 	}
 }
 
+func TestFirstRenewalsOfLeasesKeptAliveOneAfterAnotherTravelTogether(t *testing.T) {
+	// A program that keeps many leases alive calls KeepAlive for them one
+	// after another. Each lease's first renewal may go 250 to 500 ms after
+	// its KeepAlive, so those registered within a quarter second go in one
+	// batch, and the loop wakes once for them, not once per lease (each
+	// wake looks at every lease: a thousand leases cost a million looks).
+	c := newClient(t)
+	lc := &countingLeaseClient{LeaseClient: pb.NewLeaseClient(c.ActiveConnection())}
+	l := clientv3.NewLeaseFromLeaseClient(lc, c, 0)
+	defer l.Close()
+	ctx := ctxT(t)
+	const leases = 100
+	ids := make([]clientv3.LeaseID, leases)
+	for i := range ids {
+		ids[i] = grant(t, c, 10)
+	}
+	chans := make([]<-chan *clientv3.LeaseKeepAliveResponse, leases)
+	for i, id := range ids {
+		ch, err := l.KeepAlive(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chans[i] = ch
+		time.Sleep(10 * time.Millisecond) // a second of KeepAlive calls
+	}
+	for _, ch := range chans {
+		nextKeepAlive(t, ch)
+	}
+	sent := lc.sendTimes()
+	if len(sent) < leases {
+		t.Fatalf("%d keep-alive requests sent for %d first renewals", len(sent), leases)
+	}
+	// A batch is sent in one go; 5 ms apart is another wake of the loop
+	// (one per lease would be 10 ms apart).
+	batches := 1
+	for i := 1; i < leases; i++ {
+		if sent[i].Sub(sent[i-1]) > 5*time.Millisecond {
+			batches++
+		}
+	}
+	if batches > 8 {
+		t.Fatalf("the first renewals of %d leases kept alive over a second went in %d batches; want about 5, at most 8", leases, batches)
+	}
+}
+
 func TestKeepAliveOnceRenewsOrReportsLeaseNotFound(t *testing.T) {
 	c := newClient(t)
 	ctx := ctxT(t)
