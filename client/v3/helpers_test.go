@@ -272,6 +272,17 @@ func (c *countingLeaseClient) LeaseKeepAlive(ctx context.Context, opts ...grpc.C
 	return countingKeepAliveStream{s, c}, nil
 }
 
+// countedLease returns a Lease over c's connection whose keep-alive
+// streams and requests the returned countingLeaseClient counts, closed
+// when the test ends. owner, which may be nil, is the Client the Lease
+// reports to (its health learns from the keep-alives).
+func countedLease(t testing.TB, c, owner *clientv3.Client) (*countingLeaseClient, clientv3.Lease) {
+	lc := &countingLeaseClient{LeaseClient: pb.NewLeaseClient(c.ActiveConnection())}
+	l := clientv3.NewLeaseFromLeaseClient(lc, owner, 0)
+	t.Cleanup(func() { l.Close() })
+	return lc, l
+}
+
 // sendTimes returns when each keep-alive request so far was sent.
 func (c *countingLeaseClient) sendTimes() []time.Time {
 	c.mu.Lock()

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	"github.com/a74b11dd/etcdkit/etcdtest"
 )
@@ -185,9 +183,7 @@ func (f *keepAliveFault) renewedRightAfterALeader(t *testing.T, what string, act
 func TestAKeepAliveIsNotSentAgainWhileItsAnswerIsOnTheWay(t *testing.T) {
 	clus := etcdtest.NewCluster(t)
 	cli := newClientAt(t, clus.Endpoints())
-	lc := &countingLeaseClient{LeaseClient: pb.NewLeaseClient(cli.ActiveConnection())}
-	l := clientv3.NewLeaseFromLeaseClient(lc, nil, 0)
-	defer l.Close()
+	lc, l := countedLease(t, cli, nil)
 	ctx := ctxT(t)
 	id := grant(t, l, 6)
 	ch, err := l.KeepAlive(ctx, id)

@@ -176,10 +176,8 @@ func TestKeepAliveSlowReaderDoesNotStallOtherLeases(t *testing.T) {
 
 func TestKeepAlivesOfManyLeasesShareOneStream(t *testing.T) {
 	c := newClient(t)
-	lc := &countingLeaseClient{LeaseClient: pb.NewLeaseClient(c.ActiveConnection())}
 	// An adapter and no Client: the Lease needs no connection of its own.
-	l := clientv3.NewLeaseFromLeaseClient(lc, nil, 0)
-	defer l.Close()
+	lc, l := countedLease(t, c, nil)
 	ctx := ctxT(t)
 	for range 3 {
 		id := grant(t, l, 10)
@@ -201,9 +199,7 @@ func TestFirstRenewalsOfLeasesKeptAliveOneAfterAnotherTravelTogether(t *testing.
 	// batch, and the loop wakes once for them, not once per lease (each
 	// wake looks at every lease: a thousand leases cost a million looks).
 	c := newClient(t)
-	lc := &countingLeaseClient{LeaseClient: pb.NewLeaseClient(c.ActiveConnection())}
-	l := clientv3.NewLeaseFromLeaseClient(lc, c, 0)
-	defer l.Close()
+	lc, l := countedLease(t, c, c)
 	ctx := ctxT(t)
 	const leases = 100
 	ids := make([]clientv3.LeaseID, leases)
