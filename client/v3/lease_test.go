@@ -223,15 +223,17 @@ func TestFirstRenewalsOfLeasesKeptAliveOneAfterAnotherTravelTogether(t *testing.
 		t.Fatalf("%d keep-alive requests sent for %d first renewals", len(sent), leases)
 	}
 	// A batch is sent in one go; 5 ms apart is another wake of the loop
-	// (one per lease would be 10 ms apart).
+	// (one per lease would be 10 ms apart). About 5 wakes are expected;
+	// the limit leaves room for a loaded machine pausing the sender inside
+	// a batch, and is still a quarter of a wake per lease.
 	batches := 1
 	for i := 1; i < leases; i++ {
 		if sent[i].Sub(sent[i-1]) > 5*time.Millisecond {
 			batches++
 		}
 	}
-	if batches > 8 {
-		t.Fatalf("the first renewals of %d leases kept alive over a second went in %d batches; want about 5, at most 8", leases, batches)
+	if batches > leases/4 {
+		t.Fatalf("the first renewals of %d leases kept alive over a second went in %d batches; want about 5, at most %d", leases, batches, leases/4)
 	}
 }
 
