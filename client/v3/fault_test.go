@@ -268,12 +268,22 @@ func watchOn(t *testing.T, ctx context.Context, clus *etcdtest.Cluster, m *etcdt
 	return nil
 }
 
-// keepAliveOn grants a lease and keeps it alive from a client of every
-// member whose keep-alive stream the member m serves.
+// keepAliveOn grants a lease and keeps it alive from a client whose
+// keep-alive stream the member m serves. The client's stream goes to the
+// leader it knows of, so a follower's client is given every member but the
+// leader: the stream then lands on either follower, and can move to the
+// other when m fails.
 func keepAliveOn(t *testing.T, ctx context.Context, clus *etcdtest.Cluster, m *etcdtest.Member) (*clientv3.Client, clientv3.LeaseID, <-chan *clientv3.LeaseKeepAliveResponse) {
 	t.Helper()
+	eps := []string{m.Endpoint()}
+	leader := clus.Leader()
+	for _, o := range clus.Members() {
+		if o != m && (o != leader || leader == nil) {
+			eps = append(eps, o.Endpoint())
+		}
+	}
 	for range 30 {
-		cli := newClientAt(t, append([]string{m.Endpoint()}, otherEndpoints(clus, m)...))
+		cli := newClientAt(t, eps)
 		id := grant(t, cli, 5)
 		kctx, kcancel := context.WithCancel(ctx)
 		ch, err := cli.KeepAlive(kctx, id)

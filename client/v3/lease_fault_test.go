@@ -206,3 +206,53 @@ func TestAKeepAliveIsNotSentAgainWhileItsAnswerIsOnTheWay(t *testing.T) {
 		t.Fatalf("%d keep-alive requests sent for %d renewals; want one each", sent, renewals)
 	}
 }
+
+// A follower forwards each renewal to the leader on its own and answers
+// them one by one; the keep-alive stream goes to the leader instead, and
+// follows the leadership when it moves, without the lease lapsing.
+func TestKeepAliveStreamRenewsAtTheLeaderAndFollowsTheLeadership(t *testing.T) {
+	const ttl = 6 // a renewal every 2 s
+	clus := startCluster(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cli := newClientAt(t, clus.Endpoints())
+	id := grant(t, cli, ttl)
+	ch, err := cli.KeepAlive(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader, err := clus.WaitLeader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewedBy(t, ch, leader, "the leader")
+	next := clus.NextMember(leader)
+	if err := clus.MoveLeader(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	renewedBy(t, ch, next, "the new leader")
+	resp, err := cli.TimeToLive(ctx, id)
+	if err != nil || !leaseAlive(resp) {
+		t.Fatalf("TimeToLive after the move: TTL %d, %v; want the lease alive", ttlOf(resp), err)
+	}
+}
+
+// renewedBy reads renewals until one comes from m, failing t if the lease
+// lapses or none of them comes from m within the time a stream takes to
+// settle (5 s) and a round of renewals.
+func renewedBy(t *testing.T, ch <-chan *clientv3.LeaseKeepAliveResponse, m *etcdtest.Member, who string) {
+	t.Helper()
+	until := time.Now().Add(waitTimeout)
+	var from []uint64
+	for time.Now().Before(until) {
+		r := nextKeepAlive(t, ch)
+		if r.TTL <= 0 {
+			t.Fatalf("renewal with TTL %d; want a live lease", r.TTL)
+		}
+		if r.MemberId == m.ID() {
+			return
+		}
+		from = append(from, r.MemberId)
+	}
+	t.Fatalf("no renewal from %s (%x) within %v; they came from %x", who, m.ID(), waitTimeout, from)
+}

@@ -44,6 +44,12 @@ const keepAliveSilence = 1500 * time.Millisecond
 // keep-alives unanswered for keepAliveSilence.
 var errKeepAliveSilence = status.Error(codes.DeadlineExceeded, "etcdclient: keep-alives unanswered")
 
+// keepAliveSettle is how long a stream stays on a member other than the
+// leader before it moves to the leader (see keepAliveLoop.toLeader): long
+// enough that a leadership passed back and forth moves it at most once in
+// that time.
+const keepAliveSettle = 5 * time.Second
+
 // keepAlive is the renewal state of one lease, shared by every KeepAlive
 // call for it.
 type keepAlive struct {
@@ -71,6 +77,10 @@ func (ka *keepAlive) schedule(now time.Time, ttl time.Duration) {
 	ka.latest = ka.due.Add(min(keepAliveSlack, ttl/6))
 	ka.deadline = now.Add(ttl)
 }
+
+// awaiting reports whether the lease's last renewal request is unanswered:
+// tick puts off the next one to the deadline until the answer comes.
+func (ka *keepAlive) awaiting() bool { return !ka.unsent && ka.due.Equal(ka.deadline) }
 
 // silence is how long a renewal of the lease may go unanswered before
 // the stream is given up. A renewal is sent at most half a TTL after the
@@ -209,6 +219,7 @@ type leaseConn struct {
 	done   chan struct{} // closed when both goroutines have exited
 
 	addr     string       // the member the stream went to, "" if unknown
+	since    time.Time    // when it opened
 	lastRecv atomic.Int64 // unix ns of the last response
 	// awaiting is when the oldest request not followed by any response
 	// was sent (zero: none), and silentAt when the stream is to be given
@@ -230,6 +241,12 @@ type leaseDial struct {
 // leases presumed expired. Renewals are received on the stream's own
 // goroutine (receive), which never blocks on a reader.
 //
+// The stream goes to the leader when the client knows which member that
+// is, and moves there (keepAliveSettle) when it is elsewhere: a follower
+// forwards each renewal to the leader on its own and answers them one by
+// one, which costs both ends several times what the leader's batched
+// answers do, and leaves the renewals to a second member's faults.
+//
 // The stream is opened with require-leader metadata: a member that loses
 // its leader cannot renew leases, and closes such streams, so the loop
 // moves to a member that can. It moves sooner when the client declares the
@@ -246,6 +263,8 @@ func (l *lessor) run() {
 	defer lp.end()
 	for {
 		now := time.Now()
+		// Before tick: renewals due now go on the new stream.
+		lp.toLeader(now)
 		if lp.conn == nil && !lp.dialing && !now.Before(lp.retryAt) {
 			lp.dial()
 		}
@@ -299,6 +318,10 @@ type keepAliveLoop struct {
 	downc     <-chan struct{} // the stream's member's down channel
 	h         *balancer.Health
 	streamCtx context.Context
+	// moved: the last stream was healthy when it was left for the
+	// leader, so only the renewals it left unanswered are sent again at
+	// once (see connect).
+	moved bool
 }
 
 // dial opens a stream in the background; its outcome arrives on dialed.
@@ -306,7 +329,14 @@ func (lp *keepAliveLoop) dial() {
 	lp.dialing = true
 	go func() {
 		ctx, cancel := context.WithCancel(lp.streamCtx)
+		if lp.h != nil {
+			// A lease's first renewal goes keepAliveFirst/2 after KeepAlive
+			// at the earliest, so waiting that long for the client's first
+			// probes to name the leader delays nothing.
+			lp.h.AwaitLeaderKnown(ctx, keepAliveFirst/2)
+		}
 		att := &balancer.Attempt{}
+		att.MarkForLeader()
 		stream, err := lp.l.remote.LeaseKeepAlive(balancer.WithAttempt(ctx, att), lp.l.callOpts...)
 		lp.dialed <- leaseDial{stream: stream, ctx: ctx, cancel: cancel, err: err, addr: att.Addr()}
 	}()
@@ -324,7 +354,8 @@ func (lp *keepAliveLoop) opened(r leaseDial) (stop bool) {
 		lp.retryAt = time.Now().Add(lp.bo.next())
 		return false
 	}
-	lp.conn = lp.l.connect(r)
+	lp.conn = lp.l.connect(r, lp.moved)
+	lp.moved = false
 	if lp.h != nil && lp.conn.addr != "" {
 		lp.downc, _ = lp.h.Down(lp.conn.addr)
 	}
@@ -341,6 +372,18 @@ func (lp *keepAliveLoop) memberDown() {
 		lp.l.lg.Debug("lease keep-alive stream's member is down; moving", zap.String("endpoint", lp.conn.addr), zap.Stringer("reason", why))
 		lp.drop(0)
 	}
+}
+
+// toLeader moves the stream to the leader when it has been on another
+// member for keepAliveSettle and the leader is in reach. The loop asks
+// when it wakes, which it does at least for every round of renewals.
+func (lp *keepAliveLoop) toLeader(now time.Time) {
+	if lp.conn == nil || lp.h == nil || lp.conn.addr == "" || now.Sub(lp.conn.since) < keepAliveSettle || !lp.h.LeaderElsewhere(lp.conn.addr) {
+		return
+	}
+	lp.l.lg.Debug("lease keep-alive stream is not on the leader; moving", zap.String("endpoint", lp.conn.addr))
+	lp.drop(0)
+	lp.moved = true
 }
 
 // broken handles the end of the stream: a new one after a backoff. It
@@ -408,18 +451,21 @@ func (l *lessor) fatal(err error) bool {
 // connect starts the goroutines of a freshly opened stream and makes every
 // lease that was renewed before, or whose renewal went out unanswered, due
 // for renewal at once: it may have gone unrenewed while there was no
-// stream. A lease never sent keeps its first due time (keepAliveFirst):
+// stream. After a move to the leader (moved), when the last stream was
+// healthy, only the renewals it left unanswered go at once; the others
+// keep their time. A lease never sent keeps its first due time (keepAliveFirst):
 // its grant gave it a whole TTL, and whether its first renewal comes within
 // 500 ms of KeepAlive must not depend on when the stream happens to open
 // (a lease revoked right after KeepAlive closes its channel without a
 // response, as with the official lessor, also on a new Lease).
-func (l *lessor) connect(r leaseDial) *leaseConn {
+func (l *lessor) connect(r leaseDial, moved bool) *leaseConn {
 	c := &leaseConn{
 		cancel: r.cancel,
 		out:    newSendQueue[*pb.LeaseKeepAliveRequest](),
 		errc:   make(chan error, 1),
 		done:   make(chan struct{}),
 		addr:   r.addr,
+		since:  time.Now(),
 	}
 	sent := make(chan struct{})
 	go func() {
@@ -435,7 +481,7 @@ func (l *lessor) connect(r leaseDial) *leaseConn {
 	now := time.Now()
 	l.mu.Lock()
 	for _, ka := range l.keepAlives {
-		if !ka.unsent {
+		if !ka.unsent && (!moved || ka.awaiting()) {
 			ka.due, ka.latest = now, now
 		}
 	}

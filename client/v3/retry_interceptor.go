@@ -99,7 +99,7 @@ func (c *Client) beginCall(ctx context.Context, method string, req any, cc *grpc
 	cs.callerLeader = callerRequiresLeader(ctx)
 	cs.actx.Context = ctx
 	if kind == retry.Mutating {
-		cs.actx.Attempt.MarkWrite()
+		cs.actx.Attempt.MarkForLeader()
 	}
 	if requiresLeader(ctx, method, opts) {
 		cs.actx.Attempt.MarkRequireLeader()

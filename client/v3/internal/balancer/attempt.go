@@ -10,20 +10,22 @@ import (
 // The retry layer creates one per attempt and passes it in the RPC's
 // context with WithAttempt; the picker fills it in.
 type Attempt struct {
-	picked atomic.Bool
-	done   atomic.Bool
-	sent   atomic.Bool
-	addr   atomic.Pointer[string]
-	stream atomic.Bool
-	write  atomic.Bool
-	leader atomic.Bool
-	avoid  atomic.Pointer[string] // see AvoidLastPick
+	picked   atomic.Bool
+	done     atomic.Bool
+	sent     atomic.Bool
+	addr     atomic.Pointer[string]
+	stream   atomic.Bool
+	toLeader atomic.Bool
+	leader   atomic.Bool
+	avoid    atomic.Pointer[string] // see AvoidLastPick
 }
 
-// MarkWrite records that the attempt may change the store: the picker
-// sends it to the leader when it knows which endpoint that is, sparing a
-// hop and any follower's faults. Reset keeps the mark.
-func (a *Attempt) MarkWrite() { a.write.Store(true) }
+// MarkForLeader records that the attempt is the leader's to answer: a
+// write, or a stream of lease renewals. A follower only forwards such
+// requests, one at a time, to the leader; the picker sends the attempt to
+// the leader when it knows which endpoint that is, sparing the hop and any
+// follower's faults. Reset keeps the mark.
+func (a *Attempt) MarkForLeader() { a.toLeader.Store(true) }
 
 // MarkStream records that the attempt opens a stream, whose duration says
 // nothing about the member's latency. Reset keeps the mark.

@@ -329,7 +329,7 @@ func TestWritesGoToTheLeaderOfTheHighestTerm(t *testing.T) {
 
 	write := func() string {
 		att := &Attempt{}
-		att.MarkWrite()
+		att.MarkForLeader()
 		name, res := pick(t, p, WithAttempt(context.Background(), att))
 		res.Done(balancer.DoneInfo{})
 		return name

@@ -53,3 +53,26 @@ func (h *Health) leaderID() uint64 {
 	}
 	return 0
 }
+
+// LeaderElsewhere reports whether the leader the probes named is reached
+// through a READY endpoint that is not avoided and is not addr: a stream
+// whose requests are the leader's to answer (MarkForLeader) that went to
+// addr is better moved there. It reads only atomics.
+func (h *Health) LeaderElsewhere(addr string) bool {
+	id := h.leaderID()
+	if id == 0 {
+		return false
+	}
+	now := time.Now().UnixNano()
+	elsewhere := false
+	for _, st := range h.readyStates() {
+		if st.member.Load() != id {
+			continue
+		}
+		if st.addr == addr {
+			return false
+		}
+		elsewhere = elsewhere || !st.avoided(now)
+	}
+	return elsewhere
+}

@@ -90,3 +90,26 @@ func (h *Health) hurryProbes() {
 		h.probes.Poke()
 	}
 }
+
+// AwaitLeaderKnown returns once a probe has named a leader, or after limit,
+// or when ctx ends, whichever comes first: a stream whose requests are the
+// leader's to answer, opened by a client that has only begun to probe,
+// then goes to the leader rather than where the round-robin would send it.
+func (h *Health) AwaitLeaderKnown(ctx context.Context, limit time.Duration) {
+	if h.leaderID() != 0 || limit <= 0 {
+		return
+	}
+	give := time.Now().Add(limit)
+	t := time.NewTicker(leaderPoll)
+	defer t.Stop()
+	for h.leaderID() == 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if !now.Before(give) {
+				return
+			}
+		}
+	}
+}

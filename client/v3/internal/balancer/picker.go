@@ -81,7 +81,7 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 			// Not ready yet: gRPC waits for the next picker.
 			return balancer.PickResult{}, balancer.ErrNoSubConnAvailable
 		}
-	} else if att != nil && att.write.Load() && p.h != nil {
+	} else if att != nil && att.toLeader.Load() && p.h != nil {
 		chosen = p.leaderIndex(now)
 	}
 	if chosen < 0 {
