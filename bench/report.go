@@ -196,7 +196,7 @@ func scaleTarget(workload string, ours, off *Result, cpu float64) (goal, other s
 		heap, tput = ratio(ours.HeapBytes, off.HeapBytes), ratio(ours.OpsPerSec, off.OpsPerSec)
 	}
 	switch workload {
-	case "scale-keepalive":
+	case "scale-keepalive", "scale-keepalive-placed":
 		return "CPU ≤ 0.5×", "", cpu <= 0.5
 	case "scale-watch-keys", "scale-watch-prefixes":
 		return "heap ≤ 0.5×, CPU ≤ 0.8×", "heap " + fmtRatio(heap), heap <= 0.5 && cpu <= 0.8

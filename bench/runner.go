@@ -92,6 +92,11 @@ type workload struct {
 	// a follower), and the client libraries pick members at random: without
 	// this, the placement, not the client, would decide the ratio.
 	oneMember bool
+	// placed marks a stream workload run with every member given to every
+	// client, so that the client library's placement of the stream is what
+	// is measured (oneMember's counterpart); it runs only on clusters of
+	// more than one member.
+	placed bool
 	// prepare, if set, seeds data every phase of the workload reads; it
 	// runs once per cluster, before any phase.
 	prepare func(ctx context.Context, e *env) error
@@ -215,7 +220,7 @@ func run(ctx context.Context, cfg *config) ([]Result, error) {
 	for _, cl := range clusters(cfg) {
 		var ws []workload
 		for _, w := range cfg.workloads() {
-			if w.api() == cl.api && (cfg.only == nil || cfg.only.MatchString(w.name)) {
+			if w.api() == cl.api && (cfg.only == nil || cfg.only.MatchString(w.name)) && (!w.placed || cl.members > 1) {
 				ws = append(ws, w)
 			}
 		}

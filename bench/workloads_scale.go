@@ -109,6 +109,8 @@ func scaleWorkloads(s *scaleConfig) []workload {
 	return []workload{
 		{name: "scale-keepalive", unit: "s", oneMember: true, warmGoroutines: warm, v3: scaleKeepAliveWorkload,
 			title: fmt.Sprintf("keep-alive of %s leases, TTL %d s (per second)", grouped(s.leases), s.leaseTTL)},
+		{name: "scale-keepalive-placed", unit: "s", placed: true, warmGoroutines: warm, v3: scaleKeepAliveWorkload,
+			title: fmt.Sprintf("keep-alive of %s leases, TTL %d s, client given every member (per second)", grouped(s.leases), s.leaseTTL)},
 		{name: "scale-watch-keys", unit: "event", oneMember: true, warmGoroutines: warm, v3: scaleWatchWorkload(false),
 			title: fmt.Sprintf("%s watchers, one key each, %s puts/s", grouped(s.watches), grouped(s.eventRate))},
 		{name: "scale-watch-prefixes", unit: "event", oneMember: true, warmGoroutines: warm, v3: scaleWatchWorkload(true),
