@@ -18,23 +18,6 @@ func decodeRangeResponseSpans(data mem.BufferSlice, r *pb.RangeResponse) bool {
 	return decodeRangeSpans(newSpans(data), r)
 }
 
-// decodeRangeStreamResponseSpans decodes a RangeStream chunk as
-// decodeRangeResponseSpans does a RangeResponse. Anything but one
-// RangeResponse in field 1 is left to the other decoders.
-func decodeRangeStreamResponseSpans(data mem.BufferSlice, r *pb.RangeStreamResponse) bool {
-	s := newSpans(data)
-	if num, typ := s.tag(); num != 1 || typ != protowire.BytesType || s.varint() != uint64(s.left) || s.failed {
-		return false
-	}
-	rr := new(pb.RangeResponse)
-	if !decodeRangeSpans(s, rr) {
-		return false
-	}
-	r.Reset()
-	r.RangeResponse = rr
-	return true
-}
-
 // decodeRangeSpans decodes the RangeResponse that is the rest of s.
 func decodeRangeSpans(s spans, r *pb.RangeResponse) bool {
 	n, ok := countSpanKVs(s)
