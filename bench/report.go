@@ -95,10 +95,13 @@ func newReport(mode string, cfg *config, m Machine, results []Result) *Report {
 		r.Notes = append(r.Notes,
 			"scale workloads: heap is the heap in use (HeapInuse) after a collection at the end of the window minus the same "+
 				"before the client was created; for the list reads, the peak of the heap in use during the read (sampled every 5 ms) "+
-				"above the heap just before it; goroutines are those beyond the count before the client was created, "+
+				"above the heap just before it, garbage not yet collected included; goroutines are those beyond the count before the client was created, "+
 				"less the harness's own (one reader per watcher or lease, as a program has)",
+			"scale-keepalive-placed (3 members): every client is given every member, so that where each client library puts its stream is measured",
 			"scale-watch-*: the latency is from the put's return in the writer process to the event's arrival, matched by revision "+
 				"(0 when the event came first); p50 = p99 for the list reads (one read per round): the time to the last key")
+	} else {
+		r.Notes = append(r.Notes, "the scale workloads (10,000 leases and watchers, a 200 MB list, 1,000 callers) are a run of their own: go run . -scale; latest in RESULTS-scale.md")
 	}
 	r.Targets = checkTargets(results)
 	return r
