@@ -14,4 +14,9 @@
 // reports success for a session whose key is gone: after waiting its turn
 // it checks that its key still exists and otherwise returns
 // ErrSessionExpired.
+//
+// A Resign or Unlock that returns an error may still be applied later. The
+// next Campaign or Lock of the same Election or Mutex therefore finishes
+// that release first and queues with a new key, which the late release
+// cannot delete.
 package concurrency

@@ -28,6 +28,10 @@ type Election struct {
 	leaderRev     int64
 	leaderSession *Session
 	hdr           *pb.ResponseHeader
+
+	// unresigned is the candidate key of a Resign that failed: its delete
+	// may still be applied, late (see finishResign).
+	unresigned release
 }
 
 // NewElection returns an election on prefix pfx for session s.
@@ -60,6 +64,9 @@ func (e *Election) Campaign(ctx context.Context, val string) error {
 		return ErrSessionExpired
 	}
 	client := s.Client()
+	if err := e.unresigned.finish(ctx, client); err != nil {
+		return err
+	}
 	k := fmt.Sprintf("%s%x", e.keyPrefix, s.Lease())
 	resp, err := client.Txn(ctx).
 		If(v3.Compare(v3.CreateRevision(k), "=", 0)).
@@ -149,6 +156,8 @@ func (e *Election) Resign(ctx context.Context) (err error) {
 		Commit()
 	if err == nil {
 		e.hdr = resp.Header
+	} else {
+		e.unresigned = release{key: e.leaderKey, rev: e.leaderRev}
 	}
 	e.leaderKey = ""
 	e.leaderSession = nil

@@ -41,6 +41,10 @@ type Mutex struct {
 	myKey string
 	myRev int64
 	hdr   *pb.ResponseHeader
+
+	// unreleased is the key of an Unlock that failed: its delete may still
+	// be applied, late (see release).
+	unreleased release
 }
 
 // NewMutex returns a mutex on prefix pfx for session s.
@@ -111,6 +115,9 @@ func (m *Mutex) tryAcquire(ctx context.Context) (resp *v3.TxnResponse, created b
 	if sessionEnded(m.s) {
 		return nil, false, ErrSessionExpired
 	}
+	if err := m.unreleased.finish(ctx, m.s.Client()); err != nil {
+		return nil, false, err
+	}
 	lease := m.s.Lease()
 	m.myKey = fmt.Sprintf("%s%x", m.pfx, lease)
 	holder := v3.OpGet(m.pfx, v3.WithFirstCreate()...)
@@ -165,14 +172,19 @@ func (m *Mutex) abandonUnknown(ctx context.Context) {
 }
 
 // Unlock releases the lock. It returns ErrLockReleased if the mutex is not
-// held.
+// held. It deletes the lock's key only if the key is still the one this
+// mutex holds (same creation revision), so that an Unlock applied late,
+// after its error, cannot release a later Lock.
 func (m *Mutex) Unlock(ctx context.Context) error {
 	if m.myKey == "" || m.myKey == releasedKey || m.myRev <= 0 {
 		return ErrLockReleased
 	}
-	if _, err := m.s.Client().Delete(ctx, m.myKey); err != nil {
+	held := release{key: m.myKey, rev: m.myRev}
+	if err := held.finish(ctx, m.s.Client()); err != nil {
+		m.unreleased = held
 		return err
 	}
+	m.unreleased = release{}
 	m.myKey, m.myRev = releasedKey, -1
 	return nil
 }
