@@ -65,7 +65,7 @@ func (m *Mutex) TryLock(ctx context.Context) error {
 		return nil
 	}
 	if created {
-		if _, err := m.s.Client().Delete(ctx, m.myKey); err != nil {
+		if err := m.release(ctx, release{key: m.myKey, rev: m.myRev}); err != nil {
 			return err
 		}
 	}
@@ -152,11 +152,17 @@ func (m *Mutex) ownsIn(resp *v3.TxnResponse) bool {
 // it). It uses the client's context because ctx may be the reason for the
 // failure.
 func (m *Mutex) abandon(created bool) {
+	m.abandonKey(created, m.myRev)
+}
+
+// abandonKey removes the queued key, created at rev (0: not known), if
+// created; see abandon.
+func (m *Mutex) abandonKey(created bool, rev int64) {
 	// A key bound to an ended session goes away with the lease; trying
 	// to delete it could only stall on the connection that failed.
 	if created && !sessionEnded(m.s) {
 		ctx, cancel := context.WithTimeout(m.s.Client().Ctx(), cleanupTimeout)
-		m.s.Client().Delete(ctx, m.myKey)
+		m.release(ctx, release{key: m.myKey, rev: rev})
 		cancel()
 	}
 	m.myKey, m.myRev = releasedKey, -1
@@ -164,11 +170,22 @@ func (m *Mutex) abandon(created bool) {
 
 // abandonUnknown cleans up after a queuing transaction that ended with
 // ctx: it may have been applied, and a key nobody waits on would hold the
-// lock for as long as the session lives.
+// lock for as long as the session lives. Its creation revision is not
+// known: the key is removed as it is found.
 func (m *Mutex) abandonUnknown(ctx context.Context) {
 	if ctx.Err() != nil && m.myKey != "" && m.myKey != releasedKey {
-		m.abandon(true)
+		m.abandonKey(true, 0)
 	}
+}
+
+// release deletes the lock key r names (see release.finish); if that
+// fails, the next Lock or TryLock finishes it first.
+func (m *Mutex) release(ctx context.Context, r release) error {
+	err := r.finish(ctx, m.s.Client())
+	if err != nil {
+		m.unreleased = r
+	}
+	return err
 }
 
 // Unlock releases the lock. It returns ErrLockReleased if the mutex is not
@@ -179,9 +196,7 @@ func (m *Mutex) Unlock(ctx context.Context) error {
 	if m.myKey == "" || m.myKey == releasedKey || m.myRev <= 0 {
 		return ErrLockReleased
 	}
-	held := release{key: m.myKey, rev: m.myRev}
-	if err := held.finish(ctx, m.s.Client()); err != nil {
-		m.unreleased = held
+	if err := m.release(ctx, release{key: m.myKey, rev: m.myRev}); err != nil {
 		return err
 	}
 	m.unreleased = release{}

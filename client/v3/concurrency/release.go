@@ -19,14 +19,30 @@ import (
 // one, which no late delete can match.
 type release struct {
 	key string
+	// rev is the creation revision of the key released; 0 when the call
+	// that would have told it failed, and then the key is released as it
+	// is found.
 	rev int64
 }
 
 // finish deletes r's key if it is still the one released, and forgets r
 // once the cluster has answered. It does nothing for the zero release.
+// Every delete is conditioned on a creation revision, so that one applied
+// late cannot remove a key created after it.
 func (r *release) finish(ctx context.Context, client *v3.Client) error {
 	if r.key == "" {
 		return nil
+	}
+	if r.rev == 0 {
+		resp, err := client.Get(ctx, r.key)
+		if err != nil {
+			return err
+		}
+		if len(resp.Kvs) == 0 {
+			*r = release{}
+			return nil
+		}
+		r.rev = resp.Kvs[0].CreateRevision
 	}
 	if _, err := client.Txn(ctx).
 		If(v3.Compare(v3.CreateRevision(r.key), "=", r.rev)).

@@ -3,8 +3,11 @@ package concurrency_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
 
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	"github.com/a74b11dd/etcdkit/client/v3/concurrency"
@@ -107,5 +110,56 @@ func TestALockAfterAFailedUnlockCannotBeReleasedByThatUnlockAppliedLate(t *testi
 	}
 	if err := other.TryLock(ctx); err != nil {
 		t.Errorf("TryLock once the lock is released: %v", err)
+	}
+}
+
+// Every delete a Mutex sends names the creation revision of the key it
+// deletes (a Txn), including the clean-up of a Lock that gave up waiting and
+// of a TryLock that found the lock taken: a plain Delete applied late
+// would remove whatever key the session has by then.
+func TestAMutexNeverDeletesItsKeyUnconditionally(t *testing.T) {
+	var deletes atomic.Int64
+	spy := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if method == "/etcdserverpb.KV/DeleteRange" {
+			deletes.Add(1)
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+	cli := sharedcluster.Client(t, func(c *clientv3.Config) {
+		c.DialOptions = append(c.DialOptions, grpc.WithChainUnaryInterceptor(spy))
+	})
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t) + "lock"
+	holder := concurrency.NewMutex(newSession(t, sharedcluster.Client(t)), pfx)
+	if err := holder.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m := concurrency.NewMutex(newSession(t, cli), pfx)
+	if err := m.TryLock(ctx); !errors.Is(err, concurrency.ErrLocked) {
+		t.Fatalf("TryLock while another session holds the lock: error %v, want ErrLocked", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if err := m.Lock(wctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Lock with a short deadline while another session holds the lock: error %v, want DeadlineExceeded", err)
+	}
+	if err := holder.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := deletes.Load(); n != 0 {
+		t.Errorf("the mutex sent %d plain Deletes; want every delete conditioned on the key's creation revision", n)
+	}
+	resp, err := cli.Get(ctx, pfx, clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Kvs) != 0 {
+		t.Errorf("%d keys left under the lock's prefix after every Lock ended; want none", len(resp.Kvs))
 	}
 }
