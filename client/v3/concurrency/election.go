@@ -55,9 +55,11 @@ func ResumeElection(s *Session, pfx string, leaderKey string, leaderRev int64) *
 
 // Campaign enters the election with value val and blocks until this
 // session leads, ctx ends, or the session ends. A session that is already
-// a candidate keeps its place and proclaims val. If the session's lease is
-// lost while waiting, Campaign returns ErrSessionExpired rather than
-// leadership it no longer has. On failure the candidacy is withdrawn.
+// a candidate keeps its place and proclaims val; after a Resign that
+// failed, that Resign is finished first and the session queues anew (see
+// the package documentation). If the session's lease is lost while
+// waiting, Campaign returns ErrSessionExpired rather than leadership it no
+// longer has. On failure the candidacy is withdrawn.
 func (e *Election) Campaign(ctx context.Context, val string) error {
 	s := e.session
 	if sessionEnded(s) {
