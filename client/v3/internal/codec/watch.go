@@ -24,7 +24,19 @@ func decodeWatchResponse(b []byte, r *pb.WatchResponse, own bool) bool {
 		ptrs []*mvccpb.Event
 		kvs  []mvccpb.KeyValue
 	)
-	if m.events == 1 && m.kvs <= 2 {
+	switch {
+	case m.events == 1 && m.kvs <= 1:
+		// The common event: a put or delete without its previous
+		// key-value. Without room for one it does not use, the block is a
+		// size class smaller.
+		one := new(struct {
+			hdr pb.ResponseHeader
+			ev  [1]mvccpb.Event
+			ptr [1]*mvccpb.Event
+			kv  [1]mvccpb.KeyValue
+		})
+		hdr, evs, ptrs, kvs = &one.hdr, one.ev[:], one.ptr[:0], one.kv[:0]
+	case m.events == 1 && m.kvs == 2:
 		one := new(struct {
 			hdr pb.ResponseHeader
 			ev  [1]mvccpb.Event
@@ -32,7 +44,7 @@ func decodeWatchResponse(b []byte, r *pb.WatchResponse, own bool) bool {
 			kv  [2]mvccpb.KeyValue
 		})
 		hdr, evs, ptrs, kvs = &one.hdr, one.ev[:], one.ptr[:0], one.kv[:0]
-	} else {
+	default:
 		hdr = new(pb.ResponseHeader)
 		if m.events > 0 {
 			evs, ptrs = make([]mvccpb.Event, m.events), make([]*mvccpb.Event, 0, m.events)
