@@ -15,11 +15,7 @@ import (
 // twice. It reports false, leaving r in no particular state, if data holds
 // anything the decoder does not expect.
 func decodeRangeResponseSpans(data mem.BufferSlice, r *pb.RangeResponse) bool {
-	return decodeRangeSpans(newSpans(data), r)
-}
-
-// decodeRangeSpans decodes the RangeResponse that is the rest of s.
-func decodeRangeSpans(s spans, r *pb.RangeResponse) bool {
+	s := newSpans(data)
 	n, ok := countSpanKVs(s)
 	if !ok {
 		return false
