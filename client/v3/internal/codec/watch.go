@@ -29,20 +29,10 @@ func decodeWatchResponse(b []byte, r *pb.WatchResponse, own bool) bool {
 		// The common event: a put or delete without its previous
 		// key-value. Without room for one it does not use, the block is a
 		// size class smaller.
-		one := new(struct {
-			hdr pb.ResponseHeader
-			ev  [1]mvccpb.Event
-			ptr [1]*mvccpb.Event
-			kv  [1]mvccpb.KeyValue
-		})
+		one := new(oneEventBlock[[1]mvccpb.KeyValue])
 		hdr, evs, ptrs, kvs = &one.hdr, one.ev[:], one.ptr[:0], one.kv[:0]
 	case m.events == 1 && m.kvs == 2:
-		one := new(struct {
-			hdr pb.ResponseHeader
-			ev  [1]mvccpb.Event
-			ptr [1]*mvccpb.Event
-			kv  [2]mvccpb.KeyValue
-		})
+		one := new(oneEventBlock[[2]mvccpb.KeyValue])
 		hdr, evs, ptrs, kvs = &one.hdr, one.ev[:], one.ptr[:0], one.kv[:0]
 	default:
 		hdr = new(pb.ResponseHeader)
@@ -179,4 +169,14 @@ func nextKV(kvs *[]mvccpb.KeyValue) *mvccpb.KeyValue {
 	}
 	*kvs = (*kvs)[:n+1]
 	return &(*kvs)[n]
+}
+
+// oneEventBlock holds every record of a one-event watch response in one
+// allocation; KV is an array with room for the event's key-value, and its
+// previous one when the watch asked for it.
+type oneEventBlock[KV any] struct {
+	hdr pb.ResponseHeader
+	ev  [1]mvccpb.Event
+	ptr [1]*mvccpb.Event
+	kv  KV
 }
