@@ -92,12 +92,12 @@ func (m *Mutex) Lock(ctx context.Context) error {
 
 	client := m.s.Client()
 	if _, err := waitDeletes(ctx, client, m.pfx, m.myRev-1, m.s.Done()); err != nil {
-		m.abandon(created)
+		m.abandon(created, m.myRev)
 		return err
 	}
 	gresp, err := client.Get(ctx, m.myKey)
 	if err != nil {
-		m.abandon(created)
+		m.abandon(created, m.myRev)
 		return err
 	}
 	if len(gresp.Kvs) == 0 || gresp.Kvs[0].CreateRevision != m.myRev {
@@ -147,17 +147,11 @@ func (m *Mutex) ownsIn(resp *v3.TxnResponse) bool {
 	return len(kvs) == 0 || kvs[0].CreateRevision == m.myRev
 }
 
-// abandon removes the queued key after a failed Lock, unless the key was
-// there before this Lock call (then another Lock of the same session owns
-// it). It uses the client's context because ctx may be the reason for the
-// failure.
-func (m *Mutex) abandon(created bool) {
-	m.abandonKey(created, m.myRev)
-}
-
-// abandonKey removes the queued key, created at rev (0: not known), if
-// created; see abandon.
-func (m *Mutex) abandonKey(created bool, rev int64) {
+// abandon removes the queued key, created at rev (0: not known), after a
+// failed Lock, unless the key was there before this Lock call (then
+// another Lock of the same session owns it). It uses the client's context
+// because ctx may be the reason for the failure.
+func (m *Mutex) abandon(created bool, rev int64) {
 	// A key bound to an ended session goes away with the lease; trying
 	// to delete it could only stall on the connection that failed.
 	if created && !sessionEnded(m.s) {
@@ -174,7 +168,7 @@ func (m *Mutex) abandonKey(created bool, rev int64) {
 // known: the key is removed as it is found.
 func (m *Mutex) abandonUnknown(ctx context.Context) {
 	if ctx.Err() != nil && m.myKey != "" && m.myKey != releasedKey {
-		m.abandonKey(true, 0)
+		m.abandon(true, 0)
 	}
 }
 
@@ -199,6 +193,7 @@ func (m *Mutex) Unlock(ctx context.Context) error {
 	if err := m.release(ctx, release{key: m.myKey, rev: m.myRev}); err != nil {
 		return err
 	}
+	// An earlier Unlock of this key that failed is finished by this one.
 	m.unreleased = release{}
 	m.myKey, m.myRev = releasedKey, -1
 	return nil
