@@ -215,12 +215,14 @@ func waitClosed(t testing.TB, wch clientv3.WatchChan, eventsAllowed bool) {
 }
 
 // countingWatchClient is a pb.WatchClient adapter, with no connection of
-// its own, that counts the streams opened and the fragments received.
+// its own, that counts the streams opened, the create requests sent, and
+// the fragments and events received.
 type countingWatchClient struct {
 	pb.WatchClient
 	streams   atomic.Int64
 	creates   atomic.Int64
 	fragments atomic.Int64
+	events    atomic.Int64
 }
 
 func (c *countingWatchClient) Watch(ctx context.Context, opts ...grpc.CallOption) (pb.Watch_WatchClient, error) {
@@ -248,6 +250,9 @@ func (s *countingWatchStream) Recv() (*pb.WatchResponse, error) {
 	resp, err := s.Watch_WatchClient.Recv()
 	if err == nil && resp.Fragment {
 		s.parent.fragments.Add(1)
+	}
+	if err == nil {
+		s.parent.events.Add(int64(len(resp.Events)))
 	}
 	return resp, err
 }

@@ -47,8 +47,9 @@ type faultPlan struct {
 
 // watchThroughFault watches a prefix while a writer creates n keys under
 // it one at a time, and breaks the member serving the watch along the way.
-// It fails t unless the watch delivered every write exactly once, in
-// order, and returns the member it broke.
+// Two more watches of the prefix, which share the first's server watch,
+// go through the fault too. It fails t unless every watch delivered every
+// write exactly once, in order, and returns the member it broke.
 func watchThroughFault(t *testing.T, clus *etcdtest.Cluster, plan faultPlan) *etcdtest.Member {
 	const n = 60
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -58,6 +59,7 @@ func watchThroughFault(t *testing.T, clus *etcdtest.Cluster, plan faultPlan) *et
 	wch := watchCli.Watch(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCreatedNotify())
 	created := next(t, wch)
 	serving := memberByID(t, clus, created.Header.MemberId)
+	sharing := []clientv3.WatchChan{watchCli.Watch(ctx, prefix, clientv3.WithPrefix()), watchCli.Watch(ctx, prefix, clientv3.WithPrefix())}
 	writerEps := clus.Endpoints()
 	if plan.writers != nil {
 		writerEps = plan.writers(serving)
@@ -108,21 +110,30 @@ func watchThroughFault(t *testing.T, clus *etcdtest.Cluster, plan faultPlan) *et
 			heal = nil
 		}
 	}
+	checkCreatedInOrder(t, "the first watch", evs, prefix, n)
+	for i, wch := range sharing {
+		checkCreatedInOrder(t, fmt.Sprintf("sharing watch %d", i+1), nextEvents(t, wch, n), prefix, n)
+	}
 	cancel()
+	t.Logf("watch served by %d member(s) across the fault", len(servedBy))
+	return broken
+}
 
+// checkCreatedInOrder fails t unless evs are the creations of the n keys
+// prefix000... in order, at consecutive revisions.
+func checkCreatedInOrder(t *testing.T, who string, evs []*clientv3.Event, prefix string, n int) {
+	t.Helper()
 	if len(evs) != n {
-		t.Fatalf("got %d events; want %d", len(evs), n)
+		t.Fatalf("%s got %d events; want %d", who, len(evs), n)
 	}
 	for i, ev := range evs {
 		if want := fmt.Sprintf("%s%03d", prefix, i); string(ev.Kv.Key) != want {
-			t.Fatalf("event %d is %q; want %q (events lost, repeated or reordered)", i, ev.Kv.Key, want)
+			t.Fatalf("%s: event %d is %q; want %q (events lost, repeated or reordered)", who, i, ev.Kv.Key, want)
 		}
 		if i > 0 && ev.Kv.ModRevision != evs[i-1].Kv.ModRevision+1 {
-			t.Fatalf("event %d at revision %d after %d; want consecutive revisions", i, ev.Kv.ModRevision, evs[i-1].Kv.ModRevision)
+			t.Fatalf("%s: event %d at revision %d after %d; want consecutive revisions", who, i, ev.Kv.ModRevision, evs[i-1].Kv.ModRevision)
 		}
 	}
-	t.Logf("watch served by %d member(s) across the fault", len(servedBy))
-	return broken
 }
 
 func TestWatchResumesWithoutGapOrDuplicateWhenItsMemberIsKilled(t *testing.T) {

@@ -46,8 +46,10 @@ type watchStream struct {
 
 	// Owned by run.
 	subs     map[*subscriber]struct{}
-	byID     map[int64]*subscriber
-	creating []*subscriber // created responses arrive in request order
+	byID     map[int64]*subscriber         // active heads and watches alone, by server watch ID
+	heads    map[string]*subscriber        // by key, the head that others of its key may ride
+	riders   map[*subscriber][]*subscriber // by head, the watches riding its server watch
+	creating []*subscriber                 // created responses arrive in request order
 	conn     *watchConn
 	dialing  context.CancelFunc // non-nil while a stream is being opened
 	dialed   chan dialResult
@@ -105,6 +107,8 @@ func newWatchStream(w *watcher, key string, md metadata.MD) *watchStream {
 		wake:   make(chan struct{}, 1),
 		subs:   make(map[*subscriber]struct{}),
 		byID:   make(map[int64]*subscriber),
+		heads:  make(map[string]*subscriber),
+		riders: make(map[*subscriber][]*subscriber),
 		dialed: make(chan dialResult, 1),
 	}
 	// Only the watches' own metadata goes out: without WithRequireLeader a
@@ -286,6 +290,7 @@ func (s *watchStream) broken(err error) error {
 		sub.frag = nil
 	}
 	clear(s.byID)
+	s.unshareAll()
 	s.creating = nil
 
 	if fatal := s.fatal(err); fatal != nil {
@@ -385,8 +390,7 @@ func (s *watchStream) apply(op streamOp) (last bool) {
 			return false
 		}
 		if sub.state == subActive {
-			s.cancelOnServer(sub.id)
-			delete(s.byID, sub.id)
+			s.leave(sub)
 		}
 		// A subscriber still being created stays in s.creating: its
 		// created response is matched, then canceled on the server.
@@ -513,6 +517,7 @@ func (s *watchStream) onCreated(resp *pb.WatchResponse) (last bool) {
 		}
 		sub.markEstablished()
 	}
+	s.share(sub)
 	return false
 }
 
@@ -541,15 +546,22 @@ func (s *watchStream) onStreamProgress(resp *pb.WatchResponse) {
 		asked = s.progressAsked[0]
 		s.progressAsked = s.progressAsked[1:]
 	}
-	for _, sub := range s.byID {
-		if sub.activation > asked && sub.catchUpTo != 0 && resp.Header.GetRevision() <= sub.catchUpTo {
+	for _, head := range s.byID {
+		if head.activation > asked && head.catchUpTo != 0 && resp.Header.GetRevision() <= head.catchUpTo {
 			continue
 		}
-		s.progress(sub, resp.Header)
+		s.progressAll(head, resp.Header)
 	}
 }
 
+// progress hands sub a progress notification. A watch that has ridden
+// another's server watch may be ahead of it: it is not told of a revision
+// older than the last it has delivered or started after, so that its
+// revisions never go back.
 func (s *watchStream) progress(sub *subscriber, hdr *pb.ResponseHeader) {
+	if sub.rode && hdr != nil && hdr.Revision+1 < sub.nextRev {
+		return
+	}
 	sub.offerProgress(WatchResponse{Header: hdr})
 	if hdr != nil && hdr.Revision >= sub.nextRev {
 		sub.nextRev = hdr.Revision + 1
@@ -557,48 +569,70 @@ func (s *watchStream) progress(sub *subscriber, hdr *pb.ResponseHeader) {
 }
 
 func (s *watchStream) onWatchResponse(resp *pb.WatchResponse) (last bool) {
-	sub := s.byID[resp.WatchId]
-	if sub == nil {
+	head := s.byID[resp.WatchId]
+	if head == nil {
 		// A watch we canceled (or paused) whose responses were in flight.
 		return false
 	}
 	if resp.Fragment {
-		if sub.frag == nil {
-			sub.frag = resp
+		if head.frag == nil {
+			head.frag = resp
 		} else {
-			sub.frag.Events = append(sub.frag.Events, resp.Events...)
+			head.frag.Events = append(head.frag.Events, resp.Events...)
 		}
 		return false
 	}
-	if sub.frag != nil {
-		resp.Events = append(sub.frag.Events, resp.Events...)
-		sub.frag = nil
+	if head.frag != nil {
+		resp.Events = append(head.frag.Events, resp.Events...)
+		head.frag = nil
 	}
 	switch {
 	case resp.CompactRevision != 0:
-		delete(s.byID, sub.id)
-		return s.end(sub, WatchResponse{Header: resp.Header, CompactRevision: resp.CompactRevision, Canceled: true})
+		return s.onCompacted(head, resp)
 	case resp.Canceled:
-		delete(s.byID, sub.id)
-		return s.end(sub, WatchResponse{Header: resp.Header, Canceled: true, CancelReason: resp.CancelReason})
+		delete(s.byID, head.id)
+		s.unindex(head)
+		riders := s.takeRiders(head)
+		last = s.end(head, WatchResponse{Header: resp.Header, Canceled: true, CancelReason: resp.CancelReason})
+		for _, r := range riders {
+			last = s.end(r, WatchResponse{Header: copyHeader(resp.Header), Canceled: true, CancelReason: resp.CancelReason})
+		}
+		return last
 	case len(resp.Events) == 0:
-		s.progress(sub, resp.Header)
+		s.progressAll(head, resp.Header)
 		return false
 	}
-	if !sub.offer(WatchResponse{Header: resp.Header, Events: resp.Events}) {
-		// The reader is behind by a full queue. Stop the watch on the
-		// server and drop this response; the deliverer resumes the watch
+	for _, sub := range s.fanOut(head, resp) {
+		// The reader is behind by a full queue. Take the watch off the
+		// server watch and drop this response; the deliverer resumes it
 		// from sub.nextRev once the reader catches up.
-		s.cancelOnServer(sub.id)
-		delete(s.byID, sub.id)
+		s.leave(sub)
 		sub.state = subPaused
-		s.w.lg.Debug("watch: reader is slow; pausing watch", zap.Int64("watch-id", sub.id), zap.Int64("next-rev", sub.nextRev))
-		return false
+		s.w.lg.Debug("watch: reader is slow; pausing watch", zap.Int64("watch-id", resp.WatchId), zap.Int64("next-rev", sub.nextRev))
 	}
-	// The server never splits a revision across responses, so every event
-	// up to the last one's revision has now been queued.
-	sub.nextRev = resp.Events[len(resp.Events)-1].Kv.ModRevision + 1
+	if head.state == subActive && !head.indexed {
+		s.share(head)
+	}
 	return false
+}
+
+// onCompacted ends the watches of a server watch whose start was
+// compacted. A rider that needs nothing before the compacted revision
+// would not have been compacted on a server watch of its own: it gets one.
+func (s *watchStream) onCompacted(head *subscriber, resp *pb.WatchResponse) (last bool) {
+	delete(s.byID, head.id)
+	s.unindex(head)
+	riders := s.takeRiders(head)
+	last = s.end(head, WatchResponse{Header: resp.Header, CompactRevision: resp.CompactRevision, Canceled: true})
+	for _, r := range riders {
+		if r.nextRev >= resp.CompactRevision {
+			r.state = subPending
+			s.create(r)
+			continue
+		}
+		last = s.end(r, WatchResponse{Header: copyHeader(resp.Header), CompactRevision: resp.CompactRevision, Canceled: true})
+	}
+	return last
 }
 
 // isAuthTokenReason reports whether a watch was refused because the

@@ -26,14 +26,15 @@ var watchQueueLimit = 256
 
 // subState is where a subscriber stands with the server. Only the stream's
 // loop reads or writes it.
-type subState int
+type subState uint8
 
 const (
 	// subPending: not on the server; created when a stream is up.
 	subPending subState = iota
 	// subCreating: create request sent, created response awaited.
 	subCreating
-	// subActive: created; sub.id is its watch ID on the current stream.
+	// subActive: created; sub.id is its watch ID on the current stream,
+	// unless it rides the server watch of sub.head (watch_share.go).
 	subActive
 	// subPaused: canceled on the server because its reader is slow; created
 	// again when the deliverer asks.
@@ -52,7 +53,12 @@ type subscriber struct {
 	key, end      []byte
 	opts          watchOpts
 	createdNotify bool
-	seq           uint64 // creation order, to resume watches in the order they were made
+	// Owned by the stream's loop; kept beside opts, in the same word.
+	state          subState
+	wasEstablished bool
+	indexed        bool   // a head that is its stream's entry in heads for its key (watch_share.go)
+	rode           bool   // it has ridden another's server watch since its stream opened
+	seq            uint64 // creation order, to resume watches in the order they were made
 
 	// established is closed once the server first accepted (or refused)
 	// the watch, or the watch ended; Watch returns then. Owned by the
@@ -61,13 +67,12 @@ type subscriber struct {
 	s           *watchStream // set by attach, before anything else sees sub
 
 	// Owned by the stream's loop.
-	state          subState
-	id             int64
-	nextRev        int64  // first revision not yet queued; 0 = "now", until created
-	activation     uint64 // when it was made active on the stream (watchStream.activations)
-	catchUpTo      int64  // created from a past revision: the revision it was created at; else 0
-	frag           *pb.WatchResponse
-	wasEstablished bool
+	id         int64
+	nextRev    int64  // first revision not yet queued; 0 = "now", until created
+	activation uint64 // when it was made active on the stream (watchStream.activations)
+	catchUpTo  int64  // created from a past revision: the revision it was created at; else 0
+	frag       *pb.WatchResponse
+	head       *subscriber // the head whose server watch it rides, if it rides (watch_share.go)
 
 	// Shared between the loop, the deliverer and the end of ctx; see
 	// deliver for who sends on ch and who closes it.
