@@ -32,7 +32,10 @@ type hostSpec struct {
 
 type hostReady struct {
 	Endpoints []string `json:"endpoints"`
-	Err       string   `json:"error,omitempty"`
+	// PIDs are the members' processes, whose CPU the scale workloads
+	// report beside the client's.
+	PIDs []int  `json:"pids"`
+	Err  string `json:"error,omitempty"`
 }
 
 // childMain runs this process as one of the bench's helper children if
@@ -79,7 +82,11 @@ func hostMain(specJSON string, in io.Reader, out io.Writer) int {
 		report(hostReady{Err: err.Error()})
 		return 1
 	}
-	report(hostReady{Endpoints: c.DirectEndpoints()})
+	var pids []int
+	for _, m := range c.Members() {
+		pids = append(pids, m.PID())
+	}
+	report(hostReady{Endpoints: c.DirectEndpoints(), PIDs: pids})
 	io.Copy(io.Discard, in) // until the parent closes our stdin, or dies
 	return 0
 }
@@ -87,6 +94,7 @@ func hostMain(specJSON string, in io.Reader, out io.Writer) int {
 // hostedCluster is a cluster held by a child process.
 type hostedCluster struct {
 	endpoints []string
+	pids      []int
 	cmd       *exec.Cmd
 	stdin     io.WriteCloser
 }
@@ -134,7 +142,7 @@ func startHostedCluster(ctx context.Context, cl cluster) (*hostedCluster, error)
 		}
 		return nil, fmt.Errorf("starting the cluster: %q %v: %s", line, err, stderr.String())
 	}
-	h.endpoints = ready.Endpoints
+	h.endpoints, h.pids = ready.Endpoints, ready.PIDs
 	return h, nil
 }
 

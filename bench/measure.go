@@ -1,10 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"math/bits"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -15,12 +18,15 @@ import (
 // wall clock.
 type counters struct {
 	cpu     time.Duration
+	server  time.Duration // the members' CPU time, if their PIDs were given
 	mallocs uint64
 	bytes   uint64
 	wall    time.Time
 }
 
-func readCounters() counters {
+// readCounters reads the counters, and the CPU time of the processes
+// servers (the members) if any are given.
+func readCounters(servers []int) counters {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	var ru syscall.Rusage
@@ -31,8 +37,35 @@ func readCounters() counters {
 		cpu:     time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
 		mallocs: ms.Mallocs,
 		bytes:   ms.TotalAlloc,
+		server:  processesCPU(servers),
 		wall:    time.Now(),
 	}
+}
+
+// processesCPU is the CPU time (user + system) the processes pids have
+// used, read from /proc/PID/stat in clock ticks (100 a second on Linux).
+// A process that is gone counts 0.
+func processesCPU(pids []int) time.Duration {
+	var ticks int64
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// The command name, in parentheses, may hold spaces: count the
+		// fields after its closing parenthesis (utime and stime are the
+		// 14th and 15th of the whole line).
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) < 13 {
+			continue
+		}
+		for _, v := range f[11:13] {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
 // phase measures one run of one workload with one client. A workload calls
@@ -63,6 +96,9 @@ type phase struct {
 
 	seg     counters
 	running bool
+	// servers are the members' PIDs; their CPU time is serverCPU.
+	servers   []int
+	serverCPU time.Duration
 
 	// profile, when set, receives a CPU profile of the measured segments.
 	profile   *os.File
@@ -87,16 +123,17 @@ func (p *phase) resume() {
 		}
 	}
 	p.running = true
-	p.seg = readCounters()
+	p.seg = readCounters(p.servers)
 }
 
 func (p *phase) pause() {
 	if !p.running {
 		return
 	}
-	end := readCounters()
+	end := readCounters(p.servers)
 	p.running = false
 	p.cpu += end.cpu - p.seg.cpu
+	p.serverCPU += end.server - p.seg.server
 	p.mallocs += end.mallocs - p.seg.mallocs
 	p.bytes += end.bytes - p.seg.bytes
 	p.wall += end.wall.Sub(p.seg.wall)

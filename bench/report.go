@@ -96,7 +96,8 @@ func newReport(mode string, cfg *config, m Machine, results []Result) *Report {
 			"scale workloads: heap is the heap in use (HeapInuse) after a collection at the end of the window minus the same "+
 				"before the client was created; for the list reads, the peak of the heap in use during the read (sampled every 5 ms) "+
 				"above the heap just before it, garbage not yet collected included; goroutines are those beyond the count before the client was created, "+
-				"less the harness's own (one reader per watcher or lease, as a program has)",
+				"less the harness's own (one reader per watcher or lease, as a program has); members' CPU is what the etcd processes spent "+
+				"(user + system, from /proc, in 10 ms ticks) while the client was measured: the load a client's way of asking puts on the cluster",
 			"scale-keepalive-placed (3 members): every client is given every member, so that where each client library puts its stream is measured",
 			"scale-watch-*: the latency is from the put's return in the writer process to the event's arrival, matched by revision "+
 				"(0 when the event came first); p50 = p99 for the list reads (one read per round): the time to the last key")
@@ -202,7 +203,11 @@ func scaleTarget(workload string, ours, off *Result, cpu float64) (goal, other s
 	case "scale-keepalive", "scale-keepalive-placed":
 		return "CPU ≤ 0.5×", "", cpu <= 0.5
 	case "scale-watch-keys", "scale-watch-prefixes":
-		return "heap ≤ 0.5×, CPU ≤ 0.8×", "heap " + fmtRatio(heap), heap <= 0.5 && cpu <= 0.8
+		other = "heap " + fmtRatio(heap)
+		if ours != nil && off != nil && ours.ServerCPUus > 0 && off.ServerCPUus > 0 {
+			other += ", members' CPU " + fmtRatio(ratio(ours.ServerCPUus, off.ServerCPUus))
+		}
+		return "heap ≤ 0.5×, CPU ≤ 0.8×", other, heap <= 0.5 && cpu <= 0.8
 	case "scale-list-get":
 		return "peak heap ≤ 0.6×", "peak heap " + fmtRatio(heap), heap <= 0.6
 	case "scale-list-stream", "scale-list-paged":
@@ -260,7 +265,7 @@ func (r *Report) writeMarkdown(w io.Writer) {
 			fmt.Fprintf(w, "\n#### %s\n\n", title)
 			cols := []string{"workload", "client", ">throughput", ">p50", ">p99", ">CPU/unit", ">allocs/unit", ">bytes/unit"}
 			if held {
-				cols = append(cols, ">heap", ">goroutines")
+				cols = append(cols, ">members' CPU/unit", ">heap", ">goroutines")
 			}
 			writeTableHeader(w, cols...)
 		}
@@ -283,7 +288,7 @@ func (r *Report) writeMarkdown(w io.Writer) {
 				}
 			}
 			if !res.ok() {
-				fmt.Fprintf(w, "| %s | %s | n/a: %s | | | | | |%s\n", label, clientLabel, mdEscape(res.Err), cond(held, " | |"))
+				fmt.Fprintf(w, "| %s | %s | n/a: %s | | | | | |%s\n", label, clientLabel, mdEscape(res.Err), cond(held, " | | |"))
 				continue
 			}
 			unit := "op"
@@ -305,7 +310,7 @@ func (r *Report) writeMarkdown(w io.Writer) {
 				fmtRate(res.OpsPerSec), unit, p50, fmtLatency(res.P99us),
 				fmtMicros(res.CPUus), fmtCount(res.Allocs), fmtBytes(res.Bytes))
 			if held {
-				fmt.Fprintf(w, " %s | %s |", fmtHeld(res.HeapBytes, fmtBytes), fmtHeld(res.Goroutines, fmtCount))
+				fmt.Fprintf(w, " %s | %s | %s |", fmtHeld(res.ServerCPUus, fmtMicros), fmtHeld(res.HeapBytes, fmtBytes), fmtHeld(res.Goroutines, fmtCount))
 			}
 			fmt.Fprintln(w)
 		}
@@ -317,7 +322,7 @@ func (r *Report) writeMarkdown(w io.Writer) {
 				fmtRatio(ratio(ours.CPUus, off.CPUus)), fmtRatio(ratio(ours.Allocs, off.Allocs)),
 				fmtRatio(ratio(ours.Bytes, off.Bytes)))
 			if held {
-				fmt.Fprintf(w, " **%s** | **%s** |", fmtRatio(ratio(ours.HeapBytes, off.HeapBytes)),
+				fmt.Fprintf(w, " %s | **%s** | **%s** |", fmtRatio(ratio(ours.ServerCPUus, off.ServerCPUus)), fmtRatio(ratio(ours.HeapBytes, off.HeapBytes)),
 					fmtRatio(ratio(ours.Goroutines, off.Goroutines)))
 			}
 			fmt.Fprintln(w)

@@ -135,6 +135,7 @@ type env struct {
 	setup3    *rawV3   // seeds data for v3 workloads, outside any measurement
 	setup2    *rawV2   // seeds data for v2 workloads
 	members   []*rawV3 // one connection per member, to ask for its status
+	pids      []int    // the members' processes, for their CPU time
 	follower  int      // index of a follower in endpoints (0 for one member)
 	seq       atomic.Int64
 }
@@ -149,6 +150,7 @@ type sample struct {
 	opsPerSec float64
 	p50, p99  time.Duration
 	cpu       float64 // per unit, in ns
+	serverCPU float64 // the members', per unit, in ns; 0 if not read
 	allocs    float64 // per unit
 	bytes     float64 // per unit
 	latencies bool
@@ -175,9 +177,12 @@ type Result struct {
 	P50us float64 `json:"p50_us"`
 	P99us float64 `json:"p99_us"`
 	// CPUus, Allocs and Bytes are per unit.
-	CPUus  float64 `json:"cpu_us_per_unit"`
-	Allocs float64 `json:"allocs_per_unit"`
-	Bytes  float64 `json:"bytes_per_unit"`
+	CPUus float64 `json:"cpu_us_per_unit"`
+	// ServerCPUus is the members' CPU per unit (user + system, from
+	// /proc, 10 ms resolution), for the scale workloads.
+	ServerCPUus float64 `json:"server_cpu_us_per_unit,omitempty"`
+	Allocs      float64 `json:"allocs_per_unit"`
+	Bytes       float64 `json:"bytes_per_unit"`
 	// HeapBytes and Goroutines are what the client held, for the scale
 	// workloads that measure it (0 elsewhere): the heap in use and the
 	// goroutines beyond what the process had before the client existed,
@@ -248,6 +253,7 @@ func runCluster(ctx context.Context, cfg *config, cl cluster, ws []workload) ([]
 		return nil, err
 	}
 	defer closeEnv()
+	e.pids = c.pids
 	var results []Result
 	for i := range ws {
 		rs, err := runWorkload(ctx, e, cl, &ws[i])
@@ -404,7 +410,7 @@ const (
 func runStablePhase(ctx context.Context, e *env, w *workload, client string) (*phase, error) {
 	for attempt := 1; ; attempt++ {
 		before := e.raftTerm(ctx)
-		p := &phase{}
+		p := &phase{servers: e.pids}
 		err := runPhase(ctx, e, w, client, p)
 		if after := e.raftTerm(ctx); after != before && attempt < 3 {
 			e.cfg.logf("%s %s: the cluster elected a leader during the phase (term %d → %d); running it again",
@@ -538,7 +544,7 @@ func runProfiled(ctx context.Context, e *env, w *workload, client string, cl clu
 		return err
 	}
 	defer f.Close()
-	return runPhase(ctx, e, w, client, &phase{profile: f})
+	return runPhase(ctx, e, w, client, &phase{profile: f, servers: e.pids})
 }
 
 func (p *phase) sample() sample {
@@ -550,6 +556,7 @@ func (p *phase) sample() sample {
 		s.opsPerSec = p.counted / p.wall.Seconds()
 	}
 	s.cpu = float64(p.cpu.Nanoseconds()) / p.units
+	s.serverCPU = float64(p.serverCPU.Nanoseconds()) / p.units
 	s.allocs = float64(p.mallocs) / p.units
 	s.bytes = float64(p.bytes) / p.units
 	if p.latencies {
@@ -578,6 +585,7 @@ func (r *Result) fill(ss []sample) {
 		r.P99us = med(func(s sample) float64 { return float64(s.p99) }) / 1e3
 	}
 	if len(ss) > 0 && ss[0].footprint {
+		r.ServerCPUus = med(func(s sample) float64 { return s.serverCPU }) / 1e3
 		r.HeapBytes = med(func(s sample) float64 { return s.heap })
 		r.Goroutines = med(func(s sample) float64 { return s.goroutines })
 	}
