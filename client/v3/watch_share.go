@@ -170,7 +170,7 @@ func (s *watchStream) fanOut(head *subscriber, resp *pb.WatchResponse) (behind [
 		}
 		wr := WatchResponse{Header: resp.Header, Events: evs[i:]}
 		if given {
-			wr.Header, wr.Events = copyHeader(resp.Header), copyEvents(evs[i:])
+			wr.Header, wr.Events = copyResponse(resp.Header, evs[i:])
 		}
 		if !sub.offer(wr) {
 			behind = append(behind, sub)
@@ -201,12 +201,27 @@ func copyHeader(h *pb.ResponseHeader) *pb.ResponseHeader {
 	if h == nil {
 		return nil
 	}
-	return &pb.ResponseHeader{ClusterId: h.ClusterId, MemberId: h.MemberId, Revision: h.Revision, RaftTerm: h.RaftTerm}
+	c := &pb.ResponseHeader{}
+	setHeader(c, h)
+	return c
 }
 
-// copyEvents deep-copies evs in four allocations: the pointers, the
-// events, the key-values and their bytes.
-func copyEvents(evs []*Event) []*Event {
+func setHeader(c, h *pb.ResponseHeader) {
+	c.ClusterId, c.MemberId, c.Revision, c.RaftTerm = h.ClusterId, h.MemberId, h.Revision, h.RaftTerm
+}
+
+// oneEventCopy holds a rider's copy of a response of one event (the most
+// common) in one allocation, its bytes aside.
+type oneEventCopy struct {
+	hdr pb.ResponseHeader
+	ptr [1]*Event
+	ev  Event
+	kvs [2]mvccpb.KeyValue
+}
+
+// copyResponse deep-copies a response's header and events for a rider:
+// two allocations for one event, five for more.
+func copyResponse(hdr *pb.ResponseHeader, evs []*Event) (*pb.ResponseHeader, []*Event) {
 	nkv, nb := 0, 0
 	for _, ev := range evs {
 		for _, kv := range [2]*mvccpb.KeyValue{ev.Kv, ev.PrevKv} {
@@ -216,9 +231,23 @@ func copyEvents(evs []*Event) []*Event {
 			}
 		}
 	}
-	ptrs := make([]*Event, len(evs))
-	events := make([]Event, len(evs))
-	kvs := make([]mvccpb.KeyValue, nkv)
+	var (
+		hc     *pb.ResponseHeader
+		ptrs   []*Event
+		events []Event
+		kvs    []mvccpb.KeyValue
+	)
+	if len(evs) == 1 {
+		b := &oneEventCopy{}
+		if hdr != nil {
+			hc = &b.hdr
+			setHeader(hc, hdr)
+		}
+		ptrs, events, kvs = b.ptr[:], unsafe.Slice(&b.ev, 1), b.kvs[:nkv]
+	} else {
+		hc = copyHeader(hdr)
+		ptrs, events, kvs = make([]*Event, len(evs)), make([]Event, len(evs)), make([]mvccpb.KeyValue, nkv)
+	}
 	buf := make([]byte, 0, nb)
 	cp := func(kv *mvccpb.KeyValue) *mvccpb.KeyValue {
 		if kv == nil {
@@ -237,7 +266,7 @@ func copyEvents(evs []*Event) []*Event {
 		e.Kv, e.PrevKv = cp(ev.Kv), cp(ev.PrevKv)
 		ptrs[i] = e
 	}
-	return ptrs
+	return hc, ptrs
 }
 
 // appendOwn appends b to buf and returns the appended part (nil for a nil

@@ -8,13 +8,17 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-func TestCopyEventsCopiesEveryFieldAndSharesNoBytes(t *testing.T) {
+func TestCopyResponseCopiesEveryFieldAndSharesNoBytes(t *testing.T) {
 	full := &mvccpb.KeyValue{Key: []byte("k"), CreateRevision: 2, ModRevision: 3, Version: 4, Value: []byte("v"), Lease: 5}
 	evs := []*Event{
 		{Type: EventTypePut, Kv: full, PrevKv: &mvccpb.KeyValue{Key: []byte("k"), Value: []byte{}, ModRevision: 1}},
 		{Type: EventTypeDelete, Kv: &mvccpb.KeyValue{Key: []byte("j"), ModRevision: 3}},
 	}
-	cp := copyEvents(evs)
+	h := &pb.ResponseHeader{ClusterId: 1, MemberId: 2, Revision: 3, RaftTerm: 4}
+	hc, cp := copyResponse(h, evs)
+	if hc == h || !proto.Equal(hc, h) {
+		t.Errorf("header copied as %v (same object: %v); want an equal one of its own", hc, hc == h)
+	}
 	if len(cp) != len(evs) {
 		t.Fatalf("copied %d events; want %d", len(cp), len(evs))
 	}
@@ -35,8 +39,19 @@ func TestCopyEventsCopiesEveryFieldAndSharesNoBytes(t *testing.T) {
 		t.Error("appending to one copied value overwrote another's bytes")
 	}
 
-	h := &pb.ResponseHeader{ClusterId: 1, MemberId: 2, Revision: 3, RaftTerm: 4}
-	if hc := copyHeader(h); hc == h || !proto.Equal(hc, h) {
-		t.Errorf("header copied as %v (same object: %v); want an equal one of its own", hc, hc == h)
+	for _, one := range []*Event{evs[0], evs[1]} {
+		hc, cp := copyResponse(nil, []*Event{one})
+		if hc != nil || len(cp) != 1 || !proto.Equal(cp[0], one) || cp[0] == one {
+			t.Errorf("a one-event response copied as header %v, events %v; want no header and an equal event of its own", hc, cp)
+		}
+	}
+}
+
+func BenchmarkCopyResponseOfOneEvent(b *testing.B) {
+	hdr := &pb.ResponseHeader{ClusterId: 1, MemberId: 2, Revision: 3, RaftTerm: 4}
+	evs := []*Event{{Type: EventTypePut, Kv: &mvccpb.KeyValue{Key: []byte("/registry/pods/default/x"), ModRevision: 3, Value: make([]byte, 256)}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		copyResponse(hdr, evs)
 	}
 }
