@@ -52,7 +52,9 @@ func keyOf(sub *subscriber) string {
 // every event sub needs; otherwise sub becomes the indexed head if there
 // is none. It reports whether sub now rides.
 func (s *watchStream) share(sub *subscriber) bool {
-	if sub.state != subActive || sub.head != nil || sub.indexed || sub.frag != nil || sub.nextRev == 0 || len(s.riders[sub]) > 0 {
+	// Riders join only the indexed head, so a watch that is not indexed
+	// has none.
+	if sub.state != subActive || sub.head != nil || sub.indexed || sub.frag != nil || sub.nextRev == 0 {
 		return false
 	}
 	k := keyOf(sub)

@@ -587,17 +587,8 @@ func (s *watchStream) onWatchResponse(resp *pb.WatchResponse) (last bool) {
 		head.frag = nil
 	}
 	switch {
-	case resp.CompactRevision != 0:
-		return s.onCompacted(head, resp)
-	case resp.Canceled:
-		delete(s.byID, head.id)
-		s.unindex(head)
-		riders := s.takeRiders(head)
-		last = s.end(head, WatchResponse{Header: resp.Header, Canceled: true, CancelReason: resp.CancelReason})
-		for _, r := range riders {
-			last = s.end(r, WatchResponse{Header: copyHeader(resp.Header), Canceled: true, CancelReason: resp.CancelReason})
-		}
-		return last
+	case resp.CompactRevision != 0 || resp.Canceled:
+		return s.onEnded(head, resp)
 	case len(resp.Events) == 0:
 		s.progressAll(head, resp.Header)
 		return false
@@ -616,21 +607,25 @@ func (s *watchStream) onWatchResponse(resp *pb.WatchResponse) (last bool) {
 	return false
 }
 
-// onCompacted ends the watches of a server watch whose start was
-// compacted. A rider that needs nothing before the compacted revision
-// would not have been compacted on a server watch of its own: it gets one.
-func (s *watchStream) onCompacted(head *subscriber, resp *pb.WatchResponse) (last bool) {
+// onEnded ends the watches of a server watch that the server canceled, or
+// whose start was compacted, each with its own copy of the last response.
+// A rider that needs nothing before the compacted revision would not have
+// been compacted on a server watch of its own: it gets one.
+func (s *watchStream) onEnded(head *subscriber, resp *pb.WatchResponse) (last bool) {
 	delete(s.byID, head.id)
 	s.unindex(head)
 	riders := s.takeRiders(head)
-	last = s.end(head, WatchResponse{Header: resp.Header, CompactRevision: resp.CompactRevision, Canceled: true})
+	final := func(hdr *pb.ResponseHeader) WatchResponse {
+		return WatchResponse{Header: hdr, CompactRevision: resp.CompactRevision, Canceled: true, CancelReason: resp.CancelReason}
+	}
+	last = s.end(head, final(resp.Header))
 	for _, r := range riders {
-		if r.nextRev >= resp.CompactRevision {
+		if resp.CompactRevision != 0 && r.nextRev >= resp.CompactRevision {
 			r.state = subPending
 			s.create(r)
 			continue
 		}
-		last = s.end(r, WatchResponse{Header: copyHeader(resp.Header), CompactRevision: resp.CompactRevision, Canceled: true})
+		last = s.end(r, final(copyHeader(resp.Header)))
 	}
 	return last
 }
