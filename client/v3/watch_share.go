@@ -23,8 +23,12 @@ import (
 // watch is then canceled, and S takes from H's responses only the events
 // from its own next revision on. A watch created from a past revision
 // replays its history on its own server watch and rides once it has caught
-// up. The check runs when a watch is created and after each response of a
-// watch that is not yet the indexed head of its key.
+// up. A watch from a revision the store has not reached yet keeps its own
+// server watch until its first response: while such a watch exists the
+// member answers no RequestProgress on the stream, and riding would make it
+// answer where it answers the official client's watches with silence. The
+// check runs when a watch is created and after each response of a watch
+// that is not yet the indexed head of its key.
 //
 // The head holds the server watch's state (id, frag, activation,
 // catchUpTo); its nextRev is the first revision the server watch has yet
@@ -62,6 +66,9 @@ func (s *watchStream) share(sub *subscriber) bool {
 	if h == nil {
 		s.heads[k] = sub
 		sub.indexed = true
+		return false
+	}
+	if sub.ahead {
 		return false
 	}
 	// A head still replaying the history it was created from would hold

@@ -146,3 +146,63 @@ func TestACompactedWatchDoesNotEndTheWatchesThatShareItsRange(t *testing.T) {
 	rev := put(t, c, k, "3")
 	checkRevisions(t, "the watch from now", nextEvents(t, fresh, 1), []int64{rev})
 }
+
+// A watch from a revision the store has not reached makes the member answer
+// no RequestProgress on its stream (etcd's rule, which the official client's
+// watches live with). Riding another's server watch would cancel its own and
+// let the member answer: such a watch keeps its own until the store reaches
+// its start, so the answers are the official client's.
+func TestAWatchFromAFutureRevisionKeepsTheMemberFromAnsweringProgressUntilItsStart(t *testing.T) {
+	c := pinnedClient(t)
+	k := keyPrefix(t)
+	cur := put(t, c, k, "0")
+	ctx := ctxT(t)
+	now := c.Watch(ctx, k)
+	future := c.Watch(ctx, k, clientv3.WithRev(cur+3))
+	if err := c.RequestProgress(ctx); err != nil {
+		t.Fatalf("RequestProgress: %v", err)
+	}
+	revs := putKeysTo(t, c, k, 3)
+	for i, wr := range responsesFor(t, now, 3) {
+		if len(wr.Events) == 0 {
+			t.Fatalf("response %d of the watch from now is a progress notification at %d before the store reached %d; want the member to answer none while a watch waits for a later revision",
+				i, wr.Header.Revision, cur+3)
+		}
+	}
+	checkRevisions(t, "the watch from a future revision", nextEvents(t, future, 1), revs[2:])
+
+	// The store has reached its start: the member answers again, both hear it.
+	if err := c.RequestProgress(ctx); err != nil {
+		t.Fatalf("RequestProgress: %v", err)
+	}
+	for name, wch := range map[string]clientv3.WatchChan{"from now": now, "from a future revision": future} {
+		if wr := next(t, wch); !wr.IsProgressNotify() || wr.Header.Revision != revs[2] {
+			t.Fatalf("the watch %s got %+v after the second RequestProgress; want a progress notification at %d", name, wr, revs[2])
+		}
+	}
+}
+
+// putKeysTo writes key n times and returns the revisions.
+func putKeysTo(t *testing.T, c *clientv3.Client, key string, n int) []int64 {
+	var revs []int64
+	for i := range n {
+		revs = append(revs, put(t, c, key, fmt.Sprint(i+1)))
+	}
+	return revs
+}
+
+// responsesFor returns wch's responses up to the one that brings its n-th
+// event.
+func responsesFor(t *testing.T, wch clientv3.WatchChan, n int) []clientv3.WatchResponse {
+	t.Helper()
+	var got []clientv3.WatchResponse
+	for events := 0; events < n; {
+		wr := next(t, wch)
+		if err := wr.Err(); err != nil {
+			t.Fatalf("watch response error after %d events: %v", events, err)
+		}
+		got = append(got, wr)
+		events += len(wr.Events)
+	}
+	return got
+}

@@ -501,6 +501,7 @@ func (s *watchStream) onCreated(resp *pb.WatchResponse) (last bool) {
 	s.activations++
 	sub.activation = s.activations
 	sub.catchUpTo = 0
+	sub.ahead = resp.Header != nil && sub.nextRev > resp.Header.Revision
 	if resp.Header != nil && sub.nextRev != 0 && sub.nextRev <= resp.Header.Revision {
 		// Created from a past revision: the server owes it the events
 		// up to its current revision.
@@ -586,6 +587,8 @@ func (s *watchStream) onWatchResponse(resp *pb.WatchResponse) (last bool) {
 		resp.Events = append(head.frag.Events, resp.Events...)
 		head.frag = nil
 	}
+	// Whatever the server watch sends, the store has reached its start.
+	head.ahead = false
 	switch {
 	case resp.CompactRevision != 0 || resp.Canceled:
 		return s.onEnded(head, resp)
