@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"fmt"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -82,7 +83,7 @@ func (Codec) Unmarshal(data mem.BufferSlice, v any) error {
 		// buffers: one copy into memory of its own, which the decoded
 		// keys and values then share, costs less than a pooled copy
 		// (which the pool clears whole) and a second copy into a slab.
-		b := data.Materialize()
+		b := join(data)
 		if decodeFast(b, v, true) {
 			return nil
 		}
@@ -95,6 +96,19 @@ func (Codec) Unmarshal(data mem.BufferSlice, v any) error {
 		return nil
 	}
 	return proto.Unmarshal(b, m)
+}
+
+// join copies data's buffers into one new slice. Unlike
+// mem.BufferSlice.Materialize it does not clear the memory it is about to
+// overwrite: for a 300 KB range that clearing was a tenth of the client's
+// CPU per call.
+func join(data mem.BufferSlice) []byte {
+	var small [32][]byte
+	parts := small[:0]
+	for _, b := range data {
+		parts = append(parts, b.ReadOnlyData())
+	}
+	return bytes.Join(parts, nil)
 }
 
 // decodeSpans decodes data, which the transport's buffers hold, into v
