@@ -317,6 +317,28 @@ func TestWatchReassemblesFragmentedResponses(t *testing.T) {
 	}
 }
 
+// The channel has no buffer (the official client's holds one response):
+// responses wait in the watch's own queue instead, each as the server sent
+// it, so a reader that comes late still gets one response per write.
+func TestAWatchChannelHasNoBufferYetALateReaderGetsEveryResponseAsSent(t *testing.T) {
+	c := newClient(t)
+	k := keyPrefix(t)
+	wch := c.Watch(ctxT(t), k)
+	if cap(wch) != 0 {
+		t.Fatalf("the watch channel has room for %d responses; want none (responses wait in the watch's queue)", cap(wch))
+	}
+	var revs []int64
+	for i := range 3 {
+		revs = append(revs, put(t, c, k, fmt.Sprint(i)))
+	}
+	for i, rev := range revs {
+		wr := next(t, wch)
+		if len(wr.Events) != 1 || wr.Events[0].Kv.ModRevision != rev {
+			t.Fatalf("response %d read after the three writes holds %d events (%v); want the one of revision %d, as the server sent it", i, len(wr.Events), wr.Events, rev)
+		}
+	}
+}
+
 func TestWatchSlowReaderNeitherBlocksOthersNorLosesEvents(t *testing.T) {
 	defer clientv3.SetWatchQueueLimit(4)()
 
