@@ -12,6 +12,10 @@ import (
 
 var errNotImplemented = errors.New("etcdclient: not implemented")
 
+// errNoWatchStream is RequestProgress's error on a closed watcher; the
+// official client's words.
+var errNoWatchStream = errors.New("no stream found for context")
+
 // Errors returned by New and by calls on a Client.
 var (
 	ErrNoAvailableEndpoints = errors.New("etcdclient: no available endpoints")

@@ -122,7 +122,8 @@ func OpTxn(cmps []Cmp, thenOps []Op, elseOps []Op) Op {
 func OpWatch(key string, opts ...OpOption) Op {
 	op := Op{t: tRange, key: []byte(key)}
 	op.applyOpts(opts)
-	op.checkPrefixFromKey()
+	// As with the official client, WithPrefix and WithFromKey together
+	// are not an error for a watch: the later one sets the range.
 	op.checkOptions(forWatch, "watch")
 	return op
 }
@@ -157,7 +158,7 @@ var optionFits = []struct {
 	{"sort", func(op *Op) bool { return op.sort != nil }, 0},
 	{"serializable", func(op *Op) bool { return op.serializable }, 0},
 	{"countOnly", func(op *Op) bool { return op.countOnly }, 0},
-	{"keysOnly", func(op *Op) bool { return op.keysOnly }, 0},
+	{"keysOnly", func(op *Op) bool { return op.keysOnly }, forWatch}, // ignored by a watch, as by the official client
 	{"mod revision filter", func(op *Op) bool { return op.minModRev != 0 || op.maxModRev != 0 }, 0},
 	{"create revision filter", func(op *Op) bool { return op.minCreateRev != 0 || op.maxCreateRev != 0 }, 0},
 	{"filter", func(op *Op) bool { return op.filterDelete || op.filterPut }, forWatch},

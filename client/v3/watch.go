@@ -201,9 +201,12 @@ func newWatcher(wc pb.WatchClient, c *Client, callOpts []grpc.CallOption) *watch
 // Watch implements Watcher.
 func (w *watcher) Watch(ctx context.Context, key string, opts ...OpOption) WatchChan {
 	op := OpWatch(key, opts...)
+	if ctx == nil && op.err == nil {
+		op.err = errNilContext
+	}
 	if op.err != nil {
 		ch := make(chan WatchResponse, 1)
-		ch <- WatchResponse{Canceled: true, closeErr: op.err}
+		ch <- WatchResponse{Header: &pb.ResponseHeader{}, Canceled: true, closeErr: op.err}
 		close(ch)
 		return ch
 	}
@@ -285,13 +288,20 @@ func (w *watcher) forget(s *watchStream) {
 
 // RequestProgress implements Watcher.
 func (w *watcher) RequestProgress(ctx context.Context) error {
+	if ctx == nil {
+		return errNilContext
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	md, _ := metadata.FromOutgoingContext(ctx)
 	w.mu.Lock()
+	closed := w.closed || w.ctx.Err() != nil
 	s := w.streams[streamKey(md)]
 	w.mu.Unlock()
+	if closed {
+		return errNoWatchStream
+	}
 	if s != nil {
 		s.post(streamOp{kind: opProgress})
 	}

@@ -192,8 +192,8 @@ func TestWatchLeavesAMemberThatLostItsLeader(t *testing.T) {
 				if err != rpctypes.ErrNoLeader && !errors.Is(err, rpctypes.ErrNoLeader) {
 					t.Fatalf("require-leader watch ended with %v; want rpctypes.ErrNoLeader", err)
 				}
-				if !r.Canceled {
-					t.Fatalf("final response %+v; want Canceled", r)
+				if !r.Canceled || r.Header == nil {
+					t.Fatalf("final response %+v; want Canceled, with a header (empty, as the official client's)", r)
 				}
 				expectClosed(t, rlw)
 				return
@@ -201,5 +201,21 @@ func TestWatchLeavesAMemberThatLostItsLeader(t *testing.T) {
 		case <-timeout:
 			t.Fatal("require-leader watch on the isolated member did not end")
 		}
+	}
+}
+
+// The official client re-creates a watch from "now" at the revision it was
+// created at, so that after a broken stream it delivers the write made just
+// before it; a watch from now reports only what came after it.
+func TestAWatchFromNowResumesAfterTheRevisionItWasCreatedAt(t *testing.T) {
+	clus := etcdtest.NewCluster(t)
+	c := newClientOf(t, clus)
+	k := keyPrefix(t)
+	before := put(t, c, k, "before")
+	wch := c.Watch(ctxT(t), k)
+	clus.Members()[0].DropConnections()
+	after := put(t, c, k, "after")
+	if ev := nextEvents(t, wch, 1)[0]; ev.Kv.ModRevision != after {
+		t.Fatalf("after its stream broke the watch from now (made after revision %d) delivered revision %d first; want %d, the write after it", before, ev.Kv.ModRevision, after)
 	}
 }

@@ -352,7 +352,9 @@ func (s *watchStream) shutdown(err error) {
 		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 			sub.stop()
 		default:
-			sub.finish(&WatchResponse{Canceled: true, closeErr: err})
+			// An empty header, as the official client gives: a reader may
+			// look at Header.Revision before Err.
+			sub.finish(&WatchResponse{Header: &pb.ResponseHeader{}, Canceled: true, closeErr: err})
 		}
 		sub.state = subClosed
 		sub.markEstablished()
@@ -492,7 +494,9 @@ func (s *watchStream) onCreated(resp *pb.WatchResponse) (last bool) {
 			}
 			return false
 		}
-		return s.end(sub, WatchResponse{Header: resp.Header, Created: true, Canceled: true, CancelReason: reason})
+		// Not Created, as with the official client: a reader that skips
+		// created notifications must not skip this one.
+		return s.end(sub, WatchResponse{Header: resp.Header, Canceled: true, CancelReason: reason})
 	}
 
 	sub.state = subActive

@@ -172,17 +172,13 @@ func (sub *subscriber) offer(wr WatchResponse) bool {
 }
 
 // offerProgress hands over or queues a progress notification. It is always
-// accepted: a notification already waiting at the tail is replaced, since
-// the newer one says all it said, so progress never adds more than one
-// entry.
+// accepted, whatever the queue holds, and never merged with one waiting
+// there: a caller that asked for three may wait for three, as it gets them
+// from the official client.
 func (sub *subscriber) offerProgress(wr WatchResponse) {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
 	if sub.done || sub.closed {
-		return
-	}
-	if n := len(sub.queue); n > 0 && sub.queue[n-1].IsProgressNotify() {
-		sub.queue[n-1] = wr
 		return
 	}
 	sub.sendOrQueue(wr)

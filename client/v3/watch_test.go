@@ -317,6 +317,65 @@ func TestWatchReassemblesFragmentedResponses(t *testing.T) {
 	}
 }
 
+func TestAWatchGetsEveryProgressNotificationItAskedFor(t *testing.T) {
+	c := newClient(t)
+	ctx := ctxT(t)
+	wch := c.Watch(ctx, keyPrefix(t))
+	const asked = 3
+	for range asked {
+		if err := c.RequestProgress(ctx); err != nil {
+			t.Fatalf("RequestProgress: %v", err)
+		}
+	}
+	// Read only now: the answers wait for the reader, each of its own.
+	for i := range asked {
+		if wr := next(t, wch); !wr.IsProgressNotify() {
+			t.Fatalf("response %d after %d progress requests is %+v; want a progress notification", i, asked, wr)
+		}
+	}
+}
+
+func TestAWatchTakesTheOptionsTheOfficialClientTakes(t *testing.T) {
+	c := newClient(t)
+	p := keyPrefix(t)
+	ctx := ctxT(t)
+	// WithKeysOnly is ignored by a watch; of WithPrefix and WithFromKey
+	// the later sets the range.
+	keysOnly := c.Watch(ctx, p+"/a", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	fromKey := c.Watch(ctx, p+"/a", clientv3.WithPrefix(), clientv3.WithFromKey())
+	put(t, c, p+"/a1", "v")
+	if ev := nextEvents(t, keysOnly, 1)[0]; string(ev.Kv.Key) != p+"/a1" || string(ev.Kv.Value) != "v" {
+		t.Fatalf("the prefix watch with WithKeysOnly got %q=%q; want %q=%q", ev.Kv.Key, ev.Kv.Value, p+"/a1", "v")
+	}
+	rev := put(t, c, p+"/b", "v")
+	for {
+		ev := nextEvents(t, fromKey, 1)[0]
+		if ev.Kv.ModRevision == rev {
+			break // a key past the prefix: the range is from the key on
+		}
+	}
+}
+
+func TestWatchAndRequestProgressGiveAnErrorForANilContextAndAClosedWatcher(t *testing.T) {
+	c := newClient(t)
+	//lint:ignore SA1012 a nil context is the misuse under test
+	wr := next(t, c.Watch(nil, "k")) //nolint:staticcheck
+	if !wr.Canceled || wr.Err() == nil || wr.Header == nil {
+		t.Fatalf("Watch with a nil context gave %+v (Err %v); want one Canceled response with an error and a header", wr, wr.Err())
+	}
+	//lint:ignore SA1012 as above
+	if err := c.RequestProgress(nil); err == nil { //nolint:staticcheck
+		t.Error("RequestProgress with a nil context returned no error")
+	}
+	w := clientv3.NewWatcher(c)
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := w.RequestProgress(ctxT(t)); err == nil || err.Error() != "no stream found for context" {
+		t.Errorf("RequestProgress on a closed watcher returned %v; want the official client's %q", err, "no stream found for context")
+	}
+}
+
 // The channel has no buffer (the official client's holds one response):
 // responses wait in the watch's own queue instead, each as the server sent
 // it, so a reader that comes late still gets one response per write.
