@@ -49,6 +49,11 @@ type Client struct {
 	conn   *grpc.ClientConn
 	ctx    context.Context
 	cancel context.CancelFunc
+	// life ends with Close only. Watchers and lessors run under it, not
+	// under ctx: as with the official client, a canceled Config.Context
+	// ends neither watches nor keep-alives.
+	life    context.Context
+	endLife context.CancelFunc
 
 	callOpts []grpc.CallOption
 	policy   retry.Policy
@@ -104,7 +109,8 @@ func NewCtxClient(ctx context.Context, opts ...Option) *Client {
 		ctx = context.Background()
 	}
 	cctx, cancel := context.WithCancel(ctx)
-	c := &Client{ctx: cctx, cancel: cancel, lg: zap.NewNop()}
+	life, endLife := context.WithCancel(context.WithoutCancel(ctx))
+	c := &Client{ctx: cctx, cancel: cancel, life: life, endLife: endLife, lg: zap.NewNop()}
 	for _, o := range opts {
 		if o != nil {
 			o(c)
@@ -141,6 +147,7 @@ func newClient(cfg *Config) (*Client, error) {
 		base = context.Background()
 	}
 	ctx, cancel := context.WithCancel(base)
+	life, endLife := context.WithCancel(context.WithoutCancel(base))
 	c := &Client{
 		Username: cfg.Username,
 		Password: cfg.Password,
@@ -148,6 +155,8 @@ func newClient(cfg *Config) (*Client, error) {
 		cfg:      *cfg,
 		ctx:      ctx,
 		cancel:   cancel,
+		life:     life,
+		endLife:  endLife,
 		lg:       lg,
 		eps:      append([]string(nil), cfg.Endpoints...),
 		policy: retry.Policy{
@@ -278,6 +287,9 @@ func (c *Client) Close() error {
 		if c.cancel != nil {
 			c.cancel()
 		}
+		if c.endLife != nil {
+			c.endLife()
+		}
 		c.stopProber()
 		c.bg.Wait()
 		if c.conn != nil {
@@ -295,10 +307,19 @@ func (c *Client) Close() error {
 // closed returns a channel closed by Close; nil (never ready) for a nil
 // client or one without a context.
 func (c *Client) closed() <-chan struct{} {
-	if c == nil || c.ctx == nil {
+	if c == nil || c.life == nil {
 		return nil
 	}
-	return c.ctx.Done()
+	return c.life.Done()
+}
+
+// lifeCtx is the context of work that lasts until Close, whatever becomes
+// of Config.Context: watch streams and keep-alives.
+func (c *Client) lifeCtx() context.Context {
+	if c == nil || c.life == nil {
+		return context.Background()
+	}
+	return c.life
 }
 
 // connShutdown reports whether c's connection has been closed, by Close or

@@ -287,3 +287,37 @@ func TestWithLoggerReplacesTheLogger(t *testing.T) {
 		t.Fatal("WithLogger did not set the logger")
 	}
 }
+
+// The official client's watches and keep-alives do not follow
+// Config.Context; a program that gave New a context it cancels once the
+// client is up (a timeout for the dial, say) keeps them.
+func TestACanceledConfigContextEndsNeitherWatchesNorKeepAlives(t *testing.T) {
+	base, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := newClient(t, func(cfg *clientv3.Config) { cfg.Context = base })
+	ctx := ctxT(t)
+	k := keyPrefix(t)
+	wch := c.Watch(ctx, k)
+	lease, err := c.Grant(ctx, 2)
+	if err != nil {
+		t.Fatalf("Grant: %v", err)
+	}
+	ka, err := c.KeepAlive(ctx, lease.ID)
+	if err != nil {
+		t.Fatalf("KeepAlive: %v", err)
+	}
+	cancel()
+	rev := put(t, c, k, "v")
+	checkRevisions(t, "the watch after Config.Context was canceled", nextEvents(t, wch, 1), []int64{rev})
+	// Two renewals after the cancel (TTL 2 s: one about every 0.7 s).
+	for i := range 2 {
+		select {
+		case _, ok := <-ka:
+			if !ok {
+				t.Fatalf("the keep-alive channel closed after %d responses once Config.Context was canceled; want it kept", i)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no keep-alive response %d within 5 s after Config.Context was canceled", i+1)
+		}
+	}
+}

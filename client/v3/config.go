@@ -74,9 +74,10 @@ type Config struct {
 	// have no effect.
 	DialOptions []grpc.DialOption
 
-	// Context is the client's base context: canceling it cancels the
-	// client's background work and the calls made without a deadline of
-	// their own.
+	// Context is the client's base context, which Ctx returns: canceling
+	// it stops the start-up and the endpoint auto-sync. As with the
+	// official client, watches, keep-alives and calls go on; they end with
+	// their own contexts or with Close.
 	Context context.Context
 
 	// Logger is the client's logger. If nil, one is built from LogConfig.

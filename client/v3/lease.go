@@ -206,7 +206,7 @@ func newLessor(remote pb.LeaseClient, c *Client, keepAliveTimeout time.Duration,
 		keepAlives:            make(map[LeaseID]*keepAlive),
 		wake:                  make(chan struct{}, 1),
 	}
-	l.stopCtx, l.stopCancel = context.WithCancel(c.Ctx())
+	l.stopCtx, l.stopCancel = context.WithCancel(c.lifeCtx())
 	return l
 }
 
@@ -271,7 +271,9 @@ func (l *lessor) KeepAliveOnce(ctx context.Context, id LeaseID) (*LeaseKeepAlive
 		resp, err := l.keepAliveOnce(ctx, id)
 		if err == nil {
 			if resp.TTL <= 0 {
-				return nil, rpctypes.ErrLeaseNotFound
+				// The response comes with the error, as the official
+				// client gives it: its header says when.
+				return resp, rpctypes.ErrLeaseNotFound
 			}
 			return resp, nil
 		}

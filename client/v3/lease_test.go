@@ -248,9 +248,13 @@ func TestKeepAliveOnceRenewsOrReportsLeaseNotFound(t *testing.T) {
 	if _, err := c.Revoke(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.KeepAliveOnce(ctx, id)
+	r, err = c.KeepAliveOnce(ctx, id)
 	if err != rpctypes.ErrLeaseNotFound || !errors.Is(err, rpctypes.ErrLeaseNotFound) {
 		t.Fatalf("KeepAliveOnce of a revoked lease = %v; want rpctypes.ErrLeaseNotFound", err)
+	}
+	// As the official client does, the response comes with the error.
+	if r == nil || r.ResponseHeader == nil || r.TTL > 0 {
+		t.Fatalf("KeepAliveOnce of a revoked lease gave the response %+v; want one with a header and no TTL", r)
 	}
 }
 

@@ -194,7 +194,7 @@ func newWatcher(wc pb.WatchClient, c *Client, callOpts []grpc.CallOption) *watch
 		lg:       c.GetLogger(),
 		streams:  make(map[string]*watchStream),
 	}
-	w.ctx, w.cancel = context.WithCancel(c.Ctx())
+	w.ctx, w.cancel = context.WithCancel(c.lifeCtx())
 	return w
 }
 

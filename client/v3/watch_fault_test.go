@@ -214,6 +214,11 @@ func TestAWatchFromNowResumesAfterTheRevisionItWasCreatedAt(t *testing.T) {
 	before := put(t, c, k, "before")
 	wch := c.Watch(ctxT(t), k)
 	clus.Members()[0].DropConnections()
+	// A read, which the client retries, waits for a new connection; a put
+	// sent on the dropped one would have an unknown outcome.
+	if _, err := c.Get(ctxT(t), k); err != nil {
+		t.Fatalf("Get after the connections dropped: %v", err)
+	}
 	after := put(t, c, k, "after")
 	if ev := nextEvents(t, wch, 1)[0]; ev.Kv.ModRevision != after {
 		t.Fatalf("after its stream broke the watch from now (made after revision %d) delivered revision %d first; want %d, the write after it", before, ev.Kv.ModRevision, after)
