@@ -269,13 +269,16 @@ func parseEndpoints(raw []string) ([]endpoint.Endpoint, error) {
 }
 
 // Close stops the client's background work, its watches and keep-alives,
-// and closes its connection; calls in flight fail. Closing twice is
-// harmless.
+// and closes its connection; calls in flight fail. Closing again does
+// nothing and returns the client context's error (context.Canceled), as
+// the official client's second Close does.
 func (c *Client) Close() error {
 	if c == nil {
 		return nil
 	}
+	again := true
 	c.closeOnce.Do(func() {
+		again = false
 		// Watches and leases close first, while the context and the
 		// connection still work for their clean-up.
 		if c.Watcher != nil {
@@ -301,6 +304,9 @@ func (c *Client) Close() error {
 		// the goroutines that served them.
 		c.tasks.closeAndWait()
 	})
+	if again && c.conn != nil {
+		return c.ctx.Err()
+	}
 	return c.closeErr
 }
 

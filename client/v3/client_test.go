@@ -240,6 +240,45 @@ func TestRejectOldClusterAcceptsACurrentCluster(t *testing.T) {
 	}
 }
 
+// The official client v3.7 accepts the release before its own, 3.6, and
+// nothing older.
+func TestRejectOldClusterRefusesAClusterOlderThanTheReleaseBeforeTheClients(t *testing.T) {
+	old := etcdtest.NewCluster(t, etcdtest.WithVersion(etcdtest.V3_5))
+	cli, err := clientv3.New(clientv3.Config{Endpoints: old.Endpoints(), RejectOldCluster: true, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err == nil {
+		cli.Close()
+	}
+	if err != clientv3.ErrOldCluster {
+		t.Fatalf("New with RejectOldCluster on etcd 3.5 = %v; want ErrOldCluster", err)
+	}
+}
+
+func TestASecondCloseReturnsContextCanceledAsTheOfficialClientsDoes(t *testing.T) {
+	cli := newClient(t)
+	if err := cli.Close(); err != nil {
+		t.Fatalf("first Close = %v; want nil", err)
+	}
+	if err := cli.Close(); err != context.Canceled {
+		t.Fatalf("second Close = %v; want context.Canceled", err)
+	}
+}
+
+func TestIsConnCanceledMatchesWhatTheOfficialClientMatches(t *testing.T) {
+	for _, err := range []error{
+		status.Error(codes.Canceled, "context canceled"),
+		status.Error(codes.Unavailable, "transport is closing"),
+		context.Canceled,
+		errors.New("rpc error: grpc: the client connection is closing"),
+	} {
+		if !clientv3.IsConnCanceled(err) {
+			t.Errorf("IsConnCanceled(%v) = false; want true", err)
+		}
+	}
+	if clientv3.IsConnCanceled(status.Error(codes.Unavailable, "connection refused")) {
+		t.Error("IsConnCanceled of an unavailable member = true; want false")
+	}
+}
+
 func TestNewCtxClientHasNoConnectionAndFailsCallsCleanly(t *testing.T) {
 	cli := clientv3.NewCtxClient(context.Background(), clientv3.WithZapLogger(zap.NewNop()))
 	if cli.ActiveConnection() != nil {

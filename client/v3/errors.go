@@ -3,6 +3,7 @@ package clientv3
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -95,15 +96,21 @@ func ContextError(ctx context.Context, err error) error {
 }
 
 // IsConnCanceled reports whether err comes from a closed client
-// connection, as when a call races with Client.Close.
+// connection, as when a call races with Client.Close. As with the
+// official client, that is any Canceled status, a transport that is
+// closing, a context.Canceled, or an error that says the connection is
+// closing.
 func IsConnCanceled(err error) bool {
 	if err == nil {
 		return false
 	}
 	if s, ok := status.FromError(err); ok {
-		return s.Code() == codes.Canceled && s.Message() == connClosingDesc
+		return s.Code() == codes.Canceled || s.Message() == "transport is closing"
 	}
-	return err.Error() == connClosingDesc
+	if errors.Is(err, context.Canceled) {
+		return true
+	}
+	return strings.Contains(err.Error(), connClosingDesc)
 }
 
 // isAuthTokenErr reports whether err says the request's auth token must be

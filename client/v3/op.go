@@ -3,6 +3,7 @@ package clientv3
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 )
@@ -114,7 +115,9 @@ func OpPut(key, val string, opts ...OpOption) Op {
 // OpTxn returns a transaction operation: if all cmps hold, thenOps run,
 // otherwise elseOps run. It can be nested inside another transaction.
 func OpTxn(cmps []Cmp, thenOps []Op, elseOps []Op) Op {
-	return Op{t: tTxn, cmps: cmps, thenOps: thenOps, elseOps: elseOps}
+	// The comparisons are copied, as the official client copies them: a
+	// caller may reuse its slice for the next transaction.
+	return Op{t: tTxn, cmps: slices.Clone(cmps), thenOps: thenOps, elseOps: elseOps}
 }
 
 // OpWatch returns the operation a Watcher uses to describe a watch on key.
@@ -158,7 +161,7 @@ var optionFits = []struct {
 	{"sort", func(op *Op) bool { return op.sort != nil }, 0},
 	{"serializable", func(op *Op) bool { return op.serializable }, 0},
 	{"countOnly", func(op *Op) bool { return op.countOnly }, 0},
-	{"keysOnly", func(op *Op) bool { return op.keysOnly }, forWatch}, // ignored by a watch, as by the official client
+	{"keysOnly", func(op *Op) bool { return op.keysOnly }, forPut | forDelete | forWatch}, // ignored there, as by the official client
 	{"mod revision filter", func(op *Op) bool { return op.minModRev != 0 || op.maxModRev != 0 }, 0},
 	{"create revision filter", func(op *Op) bool { return op.minCreateRev != 0 || op.maxCreateRev != 0 }, 0},
 	{"filter", func(op *Op) bool { return op.filterDelete || op.filterPut }, forWatch},
