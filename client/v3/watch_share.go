@@ -80,7 +80,7 @@ func (s *watchStream) share(sub *subscriber) bool {
 	s.cancelOnServer(sub.id)
 	delete(s.byID, sub.id)
 	sub.id, sub.catchUpTo = 0, 0
-	sub.head, sub.rode = h, true
+	sub.head = h
 	s.riders[h] = append(s.riders[h], sub)
 	return true
 }
@@ -155,7 +155,7 @@ func (s *watchStream) unindex(head *subscriber) {
 // unshareAll forgets every sharing of the stream, which has broken.
 func (s *watchStream) unshareAll() {
 	for sub := range s.subs {
-		sub.head, sub.indexed, sub.rode = nil, false, false
+		sub.head, sub.indexed = nil, false
 	}
 	clear(s.heads)
 	clear(s.riders)

@@ -559,14 +559,10 @@ func (s *watchStream) onStreamProgress(resp *pb.WatchResponse) {
 	}
 }
 
-// progress hands sub a progress notification. A watch that has ridden
-// another's server watch may be ahead of it: it is not told of a revision
-// older than the last it has delivered or started after, so that its
-// revisions never go back.
+// progress hands sub a progress notification, whether it rides another's
+// server watch or has its own: a rider is never ahead of the store (see
+// share), so it is told what its own server watch would have told it.
 func (s *watchStream) progress(sub *subscriber, hdr *pb.ResponseHeader) {
-	if sub.rode && hdr != nil && hdr.Revision+1 < sub.nextRev {
-		return
-	}
 	sub.offerProgress(WatchResponse{Header: hdr})
 	if hdr != nil && hdr.Revision >= sub.nextRev {
 		sub.nextRev = hdr.Revision + 1

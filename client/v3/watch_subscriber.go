@@ -57,7 +57,6 @@ type subscriber struct {
 	state          subState
 	wasEstablished bool
 	indexed        bool   // a head that is its stream's entry in heads for its key (watch_share.go)
-	rode           bool   // it has ridden another's server watch since its stream opened
 	ahead          bool   // its server watch starts past the store's revision (watch_share.go)
 	seq            uint64 // creation order, to resume watches in the order they were made
 
