@@ -168,3 +168,13 @@ func TestOptionsThatDoNotFitAnOperationMakeItFail(t *testing.T) {
 		}
 	}
 }
+
+func TestOpTxnKeepsItsComparisonsWhenTheCallerReusesItsSlice(t *testing.T) {
+	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.Version("a"), "=", 0)}
+	op := clientv3.OpTxn(cmps, nil, nil)
+	cmps[0] = clientv3.Compare(clientv3.Version("b"), "=", 1)
+	got, _, _ := op.Txn()
+	if k := string(got[0].KeyBytes()); k != "a" {
+		t.Fatalf("after the caller reused its slice the txn compares key %q; want %q (the comparisons copied, as the official client copies them)", k, "a")
+	}
+}

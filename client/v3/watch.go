@@ -233,6 +233,10 @@ func closedWatchChan() WatchChan {
 	return ch
 }
 
+// closedLocked reports whether the watcher was closed, by its Close or its
+// client's. The caller holds mu.
+func (w *watcher) closedLocked() bool { return w.closed || w.ctx.Err() != nil }
+
 // attach hands sub to the stream of its metadata, starting that stream if
 // needed, and has sub's channel closed when the Watch call's ctx ends. It
 // reports false if the watcher is closed.
@@ -240,7 +244,7 @@ func (w *watcher) attach(md metadata.MD, sub *subscriber) bool {
 	key := streamKey(md)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closed || w.ctx.Err() != nil {
+	if w.closedLocked() {
 		return false
 	}
 	s := w.streams[key]
@@ -296,7 +300,7 @@ func (w *watcher) RequestProgress(ctx context.Context) error {
 	}
 	md, _ := metadata.FromOutgoingContext(ctx)
 	w.mu.Lock()
-	closed := w.closed || w.ctx.Err() != nil
+	closed := w.closedLocked()
 	s := w.streams[streamKey(md)]
 	w.mu.Unlock()
 	if closed {

@@ -259,10 +259,15 @@ func copyResponse(hdr *pb.ResponseHeader, evs []*Event) (*pb.ResponseHeader, []*
 	}
 	if len(evs) == 1 {
 		ev := evs[0]
-		b, prev := &oneEventCopy{}, (*mvccpb.KeyValue)(nil)
+		var (
+			b    *oneEventCopy
+			prev *mvccpb.KeyValue
+		)
 		if ev.PrevKv != nil {
 			bp := &oneEventPrevCopy{}
 			b, prev = &bp.oneEventCopy, &bp.prev
+		} else {
+			b = &oneEventCopy{}
 		}
 		var hc *pb.ResponseHeader
 		if hdr != nil {

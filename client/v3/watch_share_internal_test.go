@@ -55,3 +55,19 @@ func BenchmarkCopyResponseOfOneEvent(b *testing.B) {
 		copyResponse(hdr, evs)
 	}
 }
+
+// A rider's copy of one event is one allocation and its bytes, with or
+// without a previous key-value.
+func TestACopyOfOneEventIsTwoAllocations(t *testing.T) {
+	hdr := &pb.ResponseHeader{Revision: 3}
+	kv := &mvccpb.KeyValue{Key: []byte("k"), Value: []byte("v"), ModRevision: 3}
+	for name, ev := range map[string]*Event{
+		"without a previous key-value": {Type: EventTypePut, Kv: kv},
+		"with a previous key-value":    {Type: EventTypePut, Kv: kv, PrevKv: &mvccpb.KeyValue{Key: []byte("k"), Value: []byte("u")}},
+	} {
+		evs := []*Event{ev}
+		if n := testing.AllocsPerRun(100, func() { copyResponse(hdr, evs) }); n != 2 {
+			t.Errorf("copying one event %s took %v allocations; want 2 (the copy and its bytes)", name, n)
+		}
+	}
+}

@@ -356,6 +356,18 @@ func TestAWatchTakesTheOptionsTheOfficialClientTakes(t *testing.T) {
 	}
 }
 
+func TestPutAndDeleteIgnoreWithKeysOnlyAsTheOfficialClientDoes(t *testing.T) {
+	c := newClient(t)
+	ctx := ctxT(t)
+	k := keyPrefix(t)
+	if _, err := c.Put(ctx, k, "v", clientv3.WithKeysOnly()); err != nil {
+		t.Fatalf("Put with WithKeysOnly: %v; want it ignored", err)
+	}
+	if resp, err := c.Delete(ctx, k, clientv3.WithKeysOnly()); err != nil || resp.Deleted != 1 {
+		t.Fatalf("Delete with WithKeysOnly = %+v, %v; want one key deleted", resp, err)
+	}
+}
+
 func TestWatchAndRequestProgressGiveAnErrorForANilContextAndAClosedWatcher(t *testing.T) {
 	c := newClient(t)
 	//lint:ignore SA1012 a nil context is the misuse under test
