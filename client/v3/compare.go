@@ -1,7 +1,6 @@
 package clientv3
 
 import (
-	"errors"
 	"fmt"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -24,13 +23,13 @@ const (
 // Cmp is one condition of a transaction: an attribute of a key (or of every
 // key in a range) compared with a value. Build it with Value, Version,
 // CreateRevision, ModRevision or LeaseValue, then Compare.
+//
+// A Cmp refers to its wire message: copies of a Cmp share it, GetCompare
+// returns it, and changing that message changes the Cmp, as with the
+// official client. Compare, WithRange, WithPrefix and Clone return a Cmp
+// with a message of its own, and Txn.If keeps copies of its comparisons.
 type Cmp struct {
-	target   pb.Compare_CompareTarget
-	result   pb.Compare_CompareResult
-	key      []byte
-	rangeEnd []byte
-	value    []byte // for the VALUE target
-	num      int64  // for VERSION, CREATE, MOD and LEASE targets
+	c *pb.Compare
 
 	// err records a comparison the server could not understand; the
 	// transaction that carries it fails with err instead of being sent.
@@ -42,32 +41,38 @@ type Cmp struct {
 // CreateRevision and ModRevision, an int, int64 or LeaseID for LeaseValue.
 // A relation or value of the wrong kind makes the transaction fail.
 func Compare(cmp Cmp, result string, v any) Cmp {
+	cmp = cmp.Clone()
+	c := cmp.GetCompare()
 	switch result {
 	case "=":
-		cmp.result = pb.Compare_EQUAL
+		c.Result = pb.Compare_EQUAL
 	case "!=":
-		cmp.result = pb.Compare_NOT_EQUAL
+		c.Result = pb.Compare_NOT_EQUAL
 	case ">":
-		cmp.result = pb.Compare_GREATER
+		c.Result = pb.Compare_GREATER
 	case "<":
-		cmp.result = pb.Compare_LESS
+		c.Result = pb.Compare_LESS
 	default:
 		cmp.setErr(fmt.Errorf("etcdclient: unknown comparison %q (want =, !=, > or <)", result))
 	}
 
-	switch cmp.target {
+	switch c.Target {
 	case pb.Compare_VALUE:
 		s, ok := v.(string)
 		if !ok {
 			cmp.setErr(fmt.Errorf("etcdclient: Value comparison needs a string, got %T", v))
 		}
-		cmp.value = []byte(s)
-	case pb.Compare_VERSION, pb.Compare_CREATE, pb.Compare_MOD:
-		cmp.num = cmp.int64Of(v, false)
+		c.TargetUnion = &pb.Compare_Value{Value: []byte(s)}
+	case pb.Compare_VERSION:
+		c.TargetUnion = &pb.Compare_Version{Version: cmp.int64Of(v, false)}
+	case pb.Compare_CREATE:
+		c.TargetUnion = &pb.Compare_CreateRevision{CreateRevision: cmp.int64Of(v, false)}
+	case pb.Compare_MOD:
+		c.TargetUnion = &pb.Compare_ModRevision{ModRevision: cmp.int64Of(v, false)}
 	case pb.Compare_LEASE:
-		cmp.num = cmp.int64Of(v, true)
+		c.TargetUnion = &pb.Compare_Lease{Lease: cmp.int64Of(v, true)}
 	default:
-		cmp.setErr(fmt.Errorf("etcdclient: unknown comparison target %v", cmp.target))
+		cmp.setErr(fmt.Errorf("etcdclient: unknown comparison target %v", c.Target))
 	}
 	return cmp
 }
@@ -83,7 +88,7 @@ func (cmp *Cmp) int64Of(v any, leaseOK bool) int64 {
 			return int64(n)
 		}
 	}
-	cmp.setErr(fmt.Errorf("etcdclient: %v comparison needs an integer, got %T", cmp.target, v))
+	cmp.setErr(fmt.Errorf("etcdclient: %v comparison needs an integer, got %T", cmp.c.GetTarget(), v))
 	return 0
 }
 
@@ -93,113 +98,121 @@ func (cmp *Cmp) setErr(err error) {
 	}
 }
 
+func newCmp(key string, target pb.Compare_CompareTarget) Cmp {
+	return Cmp{c: &pb.Compare{Key: []byte(key), Target: target}}
+}
+
 // Value starts a comparison of key's value.
-func Value(key string) Cmp { return Cmp{key: []byte(key), target: pb.Compare_VALUE} }
+func Value(key string) Cmp { return newCmp(key, pb.Compare_VALUE) }
 
 // Version starts a comparison of key's version (0 for a missing key).
-func Version(key string) Cmp { return Cmp{key: []byte(key), target: pb.Compare_VERSION} }
+func Version(key string) Cmp { return newCmp(key, pb.Compare_VERSION) }
 
 // CreateRevision starts a comparison of the revision that created key
 // (0 for a missing key).
-func CreateRevision(key string) Cmp { return Cmp{key: []byte(key), target: pb.Compare_CREATE} }
+func CreateRevision(key string) Cmp { return newCmp(key, pb.Compare_CREATE) }
 
 // ModRevision starts a comparison of the revision that last modified key
 // (0 for a missing key).
-func ModRevision(key string) Cmp { return Cmp{key: []byte(key), target: pb.Compare_MOD} }
+func ModRevision(key string) Cmp { return newCmp(key, pb.Compare_MOD) }
 
 // LeaseValue starts a comparison of the lease attached to key; a key
 // without a lease has NoLease (0).
-func LeaseValue(key string) Cmp { return Cmp{key: []byte(key), target: pb.Compare_LEASE} }
+func LeaseValue(key string) Cmp { return newCmp(key, pb.Compare_LEASE) }
 
-// FromCompare converts a wire comparison into a Cmp.
-func FromCompare(c *pb.Compare) Cmp {
-	if c == nil {
-		return Cmp{err: errors.New("etcdclient: nil comparison")}
-	}
-	cmp := Cmp{
-		target:   c.GetTarget(),
-		result:   c.GetResult(),
-		key:      c.GetKey(),
-		rangeEnd: c.GetRangeEnd(),
-	}
-	switch u := c.GetTargetUnion().(type) {
-	case *pb.Compare_Value:
-		cmp.value = u.Value
-	case *pb.Compare_Version:
-		cmp.num = u.Version
-	case *pb.Compare_CreateRevision:
-		cmp.num = u.CreateRevision
-	case *pb.Compare_ModRevision:
-		cmp.num = u.ModRevision
-	case *pb.Compare_Lease:
-		cmp.num = u.Lease
-	}
-	return cmp
-}
+// FromCompare returns a Cmp holding a copy of c; a nil c gives a Cmp with
+// no message (an equality of the empty key's version).
+func FromCompare(c *pb.Compare) Cmp { return Cmp{c: cloneCompare(c)} }
 
-// GetCompare returns the wire form of cmp. The result is a fresh message:
-// changing it does not change cmp.
+// GetCompare returns the wire message of cmp, creating an empty one if cmp
+// has none. It is cmp's own message, not a copy: changing it changes cmp
+// and every copy of cmp.
 func (cmp *Cmp) GetCompare() *pb.Compare {
-	c := &pb.Compare{Result: cmp.result, Target: cmp.target, Key: cmp.key, RangeEnd: cmp.rangeEnd}
-	switch cmp.target {
-	case pb.Compare_VALUE:
-		c.TargetUnion = &pb.Compare_Value{Value: cmp.value}
-	case pb.Compare_VERSION:
-		c.TargetUnion = &pb.Compare_Version{Version: cmp.num}
-	case pb.Compare_CREATE:
-		c.TargetUnion = &pb.Compare_CreateRevision{CreateRevision: cmp.num}
-	case pb.Compare_MOD:
-		c.TargetUnion = &pb.Compare_ModRevision{ModRevision: cmp.num}
-	case pb.Compare_LEASE:
-		c.TargetUnion = &pb.Compare_Lease{Lease: cmp.num}
+	if cmp.c == nil {
+		cmp.c = &pb.Compare{}
 	}
-	return c
+	return cmp.c
 }
 
 // KeyBytes returns the key cmp looks at.
-func (cmp *Cmp) KeyBytes() []byte { return cmp.key }
+func (cmp *Cmp) KeyBytes() []byte {
+	if cmp == nil {
+		return nil
+	}
+	return cmp.c.GetKey()
+}
 
 // WithKeyBytes sets the key cmp looks at.
-func (cmp *Cmp) WithKeyBytes(key []byte) { cmp.key = key }
+func (cmp *Cmp) WithKeyBytes(key []byte) { cmp.GetCompare().Key = key }
 
 // ValueBytes returns the value a Value comparison compares with, nil for
 // other comparisons.
 func (cmp *Cmp) ValueBytes() []byte {
-	if cmp.target == pb.Compare_VALUE {
-		return cmp.value
+	if u, ok := cmp.c.GetTargetUnion().(*pb.Compare_Value); ok {
+		return u.Value
 	}
 	return nil
 }
 
-// WithValueBytes sets the value a Value comparison compares with.
+// WithValueBytes sets the value a Value comparison compares with. On a
+// comparison of another attribute, or one Compare has not completed, it
+// makes cmp a Value comparison (the official client panics).
 func (cmp *Cmp) WithValueBytes(v []byte) {
-	cmp.target = pb.Compare_VALUE
-	cmp.value = v
+	c := cmp.GetCompare()
+	if u, ok := c.TargetUnion.(*pb.Compare_Value); ok {
+		u.Value = v
+		return
+	}
+	c.Target = pb.Compare_VALUE
+	c.TargetUnion = &pb.Compare_Value{Value: v}
 }
 
-// WithRange returns cmp applied to every key in [key, end).
+// WithRange returns a copy of cmp applied to every key in [key, end).
 func (cmp Cmp) WithRange(end string) Cmp {
-	cmp.rangeEnd = []byte(end)
+	cmp = cmp.Clone()
+	cmp.GetCompare().RangeEnd = []byte(end)
 	return cmp
 }
 
-// WithPrefix returns cmp applied to every key that starts with its key.
+// WithPrefix returns a copy of cmp applied to every key that starts with
+// its key; an empty key means every key.
 func (cmp Cmp) WithPrefix() Cmp {
-	if len(cmp.key) == 0 {
-		cmp.key, cmp.rangeEnd = []byte{0}, []byte{0}
-		return cmp
-	}
-	cmp.rangeEnd = prefixEnd(cmp.key)
+	cmp = cmp.Clone()
+	c := cmp.GetCompare()
+	c.RangeEnd = prefixEnd(c.Key)
 	return cmp
 }
 
 // Clone returns a copy of cmp that shares no memory with it.
 func (cmp *Cmp) Clone() Cmp {
-	c := *cmp
-	c.key = cloneBytes(cmp.key)
-	c.rangeEnd = cloneBytes(cmp.rangeEnd)
-	c.value = cloneBytes(cmp.value)
-	return c
+	return Cmp{c: cloneCompare(cmp.c), err: cmp.err}
+}
+
+// cloneCompare copies c field by field: cheaper than proto.Clone, and a
+// Compare has no unknown fields worth keeping.
+func cloneCompare(c *pb.Compare) *pb.Compare {
+	if c == nil {
+		return nil
+	}
+	n := &pb.Compare{
+		Result:   c.Result,
+		Target:   c.Target,
+		Key:      cloneBytes(c.Key),
+		RangeEnd: cloneBytes(c.RangeEnd),
+	}
+	switch u := c.TargetUnion.(type) {
+	case *pb.Compare_Value:
+		n.TargetUnion = &pb.Compare_Value{Value: cloneBytes(u.Value)}
+	case *pb.Compare_Version:
+		n.TargetUnion = &pb.Compare_Version{Version: u.Version}
+	case *pb.Compare_CreateRevision:
+		n.TargetUnion = &pb.Compare_CreateRevision{CreateRevision: u.CreateRevision}
+	case *pb.Compare_ModRevision:
+		n.TargetUnion = &pb.Compare_ModRevision{ModRevision: u.ModRevision}
+	case *pb.Compare_Lease:
+		n.TargetUnion = &pb.Compare_Lease{Lease: u.Lease}
+	}
+	return n
 }
 
 func cloneBytes(b []byte) []byte {

@@ -105,6 +105,48 @@ func TestCmpAccessorsAndWireFormRoundTrip(t *testing.T) {
 	}
 }
 
+func TestGetCompareReturnsTheComparisonItselfAsTheOfficialClientDoes(t *testing.T) {
+	cmp := clientv3.Compare(clientv3.Value("k"), "=", "v")
+	copied := cmp
+	cmp.GetCompare().Key = []byte("k2")
+	if string(cmp.KeyBytes()) != "k2" || string(copied.KeyBytes()) != "k2" {
+		t.Errorf("after changing GetCompare's Key: KeyBytes = %q, copy's = %q, want k2 for both", cmp.KeyBytes(), copied.KeyBytes())
+	}
+	if cmp.GetCompare() != copied.GetCompare() {
+		t.Error("a copy of a Cmp has a message of its own; the official client's copies share one")
+	}
+
+	ranged := cmp.WithRange("z")
+	prefixed := cmp.WithPrefix()
+	if len(cmp.GetCompare().RangeEnd) != 0 || string(ranged.GetCompare().RangeEnd) != "z" || string(prefixed.GetCompare().RangeEnd) != "k3" {
+		t.Errorf("WithRange/WithPrefix: original end %q, ranged %q, prefixed %q; want \"\", z, k3",
+			cmp.GetCompare().RangeEnd, ranged.GetCompare().RangeEnd, prefixed.GetCompare().RangeEnd)
+	}
+
+	base := clientv3.Value("k")
+	_ = clientv3.Compare(base, "=", "v")
+	if base.GetCompare().TargetUnion != nil {
+		t.Errorf("Compare changed the Cmp it was given: %v", base.GetCompare())
+	}
+
+	wire := &pb.Compare{Key: []byte("w"), Target: pb.Compare_VERSION, TargetUnion: &pb.Compare_Version{Version: 2}}
+	from := clientv3.FromCompare(wire)
+	wire.Key[0] = 'x'
+	if string(from.KeyBytes()) != "w" {
+		t.Errorf("FromCompare shares the caller's message: KeyBytes = %q after the caller changed it, want w", from.KeyBytes())
+	}
+
+	var zero clientv3.Cmp
+	if zero.GetCompare() == nil || zero.GetCompare() != zero.GetCompare() {
+		t.Error("GetCompare on a zero Cmp must create one message and keep returning it")
+	}
+
+	every := clientv3.Value("").WithPrefix()
+	if len(every.KeyBytes()) != 0 || string(every.GetCompare().RangeEnd) != "\x00" {
+		t.Errorf("Value(\"\").WithPrefix() = key %q end %q, want \"\" and \"\\x00\"", every.KeyBytes(), every.GetCompare().RangeEnd)
+	}
+}
+
 func TestWithRequireLeaderSetsMetadataAndKeepsTheRest(t *testing.T) {
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "x", "1")
 	ctx = clientv3.WithRequireLeader(ctx)

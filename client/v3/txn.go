@@ -58,7 +58,11 @@ func (t *txn) If(cs ...Cmp) Txn {
 		t.fail("cannot call If after Then")
 	}
 	t.cif = true
-	t.op.cmps = append(t.op.cmps, cs...)
+	// Keep copies, as the official client does: a caller may change a
+	// comparison through GetCompare after handing it over.
+	for i := range cs {
+		t.op.cmps = append(t.op.cmps, cs[i].Clone())
+	}
 	return t
 }
 

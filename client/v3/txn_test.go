@@ -108,3 +108,20 @@ func TestTxnMisuseFailsAtCommit(t *testing.T) {
 		}
 	}
 }
+
+func TestTxnKeepsItsOwnCopyOfTheComparisonsItWasGiven(t *testing.T) {
+	cli := newClient(t)
+	ctx := ctxT(t)
+	k := key(t, "k")
+	put(t, cli, k, "v1")
+	cmp := clientv3.Compare(clientv3.Value(k), "=", "v1")
+	txn := cli.Txn(ctx).If(cmp).Then(clientv3.OpGet(k))
+	cmp.WithValueBytes([]byte("changed after If"))
+	resp, err := txn.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !resp.Succeeded {
+		t.Error("Succeeded = false: a change made to a comparison after If reached the transaction")
+	}
+}

@@ -173,11 +173,11 @@ func (p *kvPrefix) cmps(cmps []clientv3.Cmp) []clientv3.Cmp {
 	}
 	out := make([]clientv3.Cmp, len(cmps))
 	for i := range cmps {
-		c := cmps[i]
-		end := c.GetCompare().RangeEnd
-		c.WithKeyBytes(addPrefix(p.pfx, c.KeyBytes()))
-		if len(end) > 0 {
-			c = c.WithRange(string(rangeEnd(p.pfx, end)))
+		c := cmps[i].Clone()
+		w := c.GetCompare()
+		w.Key = addPrefix(p.pfx, w.Key)
+		if len(w.RangeEnd) > 0 {
+			w.RangeEnd = rangeEnd(p.pfx, w.RangeEnd)
 		}
 		out[i] = c
 	}

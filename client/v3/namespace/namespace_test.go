@@ -151,9 +151,10 @@ func TestTxnComparesWritesAndResultsUseTheNamespace(t *testing.T) {
 	if _, err := cli.Put(ctx, pfx+"cond", "yes"); err != nil {
 		t.Fatal(err)
 	}
+	cond := clientv3.Compare(clientv3.Value("cond"), "=", "yes")
+	every := clientv3.Compare(clientv3.Version("").WithPrefix(), ">", 0)
 	resp, err := ns.Txn(ctx).
-		If(clientv3.Compare(clientv3.Value("cond"), "=", "yes"),
-			clientv3.Compare(clientv3.Version("").WithPrefix(), ">", 0)).
+		If(cond, every).
 		Then(
 			clientv3.OpPut("new", "1"),
 			clientv3.OpGet("", clientv3.WithPrefix()),
@@ -174,6 +175,9 @@ func TestTxnComparesWritesAndResultsUseTheNamespace(t *testing.T) {
 	}
 	if !sameKeys(got, []string{"cond", "new"}) {
 		t.Errorf("txn range keys = %v, want [cond new]", got)
+	}
+	if string(cond.KeyBytes()) != "cond" || len(every.KeyBytes()) != 0 || string(every.GetCompare().RangeEnd) != "\x00" {
+		t.Errorf("the namespace changed the caller's comparisons: keys %q and %q, end %q", cond.KeyBytes(), every.KeyBytes(), every.GetCompare().RangeEnd)
 	}
 	nested := resp.Responses[2].GetResponseTxn().Responses[0].GetResponseRange()
 	if len(nested.Kvs) != 1 || string(nested.Kvs[0].Key) != "cond" {
