@@ -1,12 +1,16 @@
 package clientv3_test
 
 import (
+	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	"github.com/a74b11dd/etcdkit/etcdtest"
@@ -108,6 +112,25 @@ func exerciseAuth(t *testing.T, c *etcdtest.Cluster) {
 	}
 	if _, err := alice.Put(ctx, "/bob/k", "v"); err != rpctypes.ErrPermissionDenied {
 		t.Fatalf("alice Put outside her prefix: err = %v, want ErrPermissionDenied", err)
+	}
+	// Snapshot needs root. As the official client does, the deprecated
+	// Snapshot opens the stream and reports the refusal on Read, and
+	// SnapshotWithVersion returns the refusal as gRPC gave it. (etcd 3.5
+	// sends this refusal with code Unknown.)
+	refused := func(err error) bool { return rpctypes.Error(err) == rpctypes.ErrPermissionDenied }
+	if c.Version() == etcdtest.V3_5 {
+		refused = func(err error) bool { return err != nil && strings.Contains(err.Error(), "permission denied") }
+	}
+	rc, err := alice.Snapshot(ctx)
+	if err != nil {
+		t.Fatalf("alice Snapshot: err = %v, want nil (the refusal comes from Read)", err)
+	}
+	if _, err := io.ReadAll(rc); !refused(err) {
+		t.Errorf("reading alice's Snapshot: err = %v, want ErrPermissionDenied", err)
+	}
+	rc.Close()
+	if _, err := alice.SnapshotWithVersion(ctx); !refused(err) || (c.Version() != etcdtest.V3_5 && status.Code(err) != codes.PermissionDenied) {
+		t.Errorf("alice SnapshotWithVersion: err = %v (code %v), want the PermissionDenied status", err, status.Code(err))
 	}
 	if resp, err := root.Authenticate(ctx, "alice", "pw2"); err != nil || resp.Token == "" {
 		t.Fatalf("Authenticate = %v, %v; want a token", resp, err)

@@ -216,16 +216,25 @@ func (m *maintenance) HashKV(ctx context.Context, ep string, rev int64) (*HashKV
 	return out, nil
 }
 
+// Snapshot returns as soon as the stream is open, as the official client's
+// does: an error the server sends before the first byte comes from Read.
 func (m *maintenance) Snapshot(ctx context.Context) (io.ReadCloser, error) {
-	resp, err := m.SnapshotWithVersion(ctx)
-	if err != nil {
-		return nil, err
+	if ctx == nil {
+		return nil, errNilContext
 	}
-	return resp.Snapshot, nil
+	sctx, cancel := context.WithCancel(ctx)
+	ss, err := m.remote.Snapshot(sctx, &pb.SnapshotRequest{}, m.callOpts...)
+	if err != nil {
+		cancel()
+		return nil, toErr(ctx, err)
+	}
+	return pipeSnapshot(ctx, ss, nil, cancel), nil
 }
 
 // SnapshotWithVersion waits for the first message of the snapshot stream
 // (for its header and version) and then streams the rest through a pipe.
+// An error receiving that first message is returned as gRPC gave it (io.EOF
+// for a stream that ended empty), as the official client returns it.
 func (m *maintenance) SnapshotWithVersion(ctx context.Context) (*SnapshotResponse, error) {
 	if ctx == nil {
 		return nil, errNilContext
@@ -239,18 +248,28 @@ func (m *maintenance) SnapshotWithVersion(ctx context.Context) (*SnapshotRespons
 	first, err := ss.Recv()
 	if err != nil {
 		cancel()
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, toErr(ctx, err)
+		return nil, err
 	}
+	return &SnapshotResponse{
+		Header:   first.GetHeader(),
+		Snapshot: pipeSnapshot(ctx, ss, first, cancel),
+		Version:  first.GetVersion(),
+	}, nil
+}
+
+// pipeSnapshot copies the blobs of ss, starting with first when it is not
+// nil, into the reader it returns. The copy ends, and cancel is called,
+// when the stream ends or fails or the reader is closed.
+func pipeSnapshot(ctx context.Context, ss pb.Maintenance_SnapshotClient, first *pb.SnapshotResponse, cancel context.CancelFunc) io.ReadCloser {
 	pr, pw := io.Pipe()
 	go func() {
 		defer cancel()
 		msg := first
 		for {
-			if _, err := pw.Write(msg.GetBlob()); err != nil {
-				return // the reader was closed
+			if msg != nil {
+				if _, err := pw.Write(msg.GetBlob()); err != nil {
+					return // the reader was closed
+				}
 			}
 			var err error
 			msg, err = ss.Recv()
@@ -264,11 +283,7 @@ func (m *maintenance) SnapshotWithVersion(ctx context.Context) (*SnapshotRespons
 			}
 		}
 	}()
-	return &SnapshotResponse{
-		Header:   first.GetHeader(),
-		Snapshot: &snapshotReader{PipeReader: pr, cancel: cancel},
-		Version:  first.GetVersion(),
-	}, nil
+	return &snapshotReader{PipeReader: pr, cancel: cancel}
 }
 
 // snapshotReader ends the snapshot stream when closed.
