@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/a74b11dd/etcdkit/internal/peerurl"
 )
 
 const membersPrefix = "/v2/members"
@@ -68,6 +70,9 @@ func (m *httpMembersAPI) List(ctx context.Context) ([]Member, error) {
 }
 
 func (m *httpMembersAPI) Add(ctx context.Context, peerURL string) (*Member, error) {
+	if err := peerurl.Check([]string{peerURL}); err != nil {
+		return nil, err
+	}
 	body, err := json.Marshal(memberURLs{PeerURLs: []string{peerURL}})
 	if err != nil {
 		return nil, err
@@ -90,6 +95,9 @@ func (m *httpMembersAPI) Remove(ctx context.Context, mID string) error {
 }
 
 func (m *httpMembersAPI) Update(ctx context.Context, mID string, peerURLs []string) error {
+	if err := peerurl.Check(peerURLs); err != nil {
+		return err
+	}
 	p, err := subPath(membersPrefix, mID)
 	if err != nil {
 		return err

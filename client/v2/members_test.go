@@ -99,4 +99,18 @@ func TestMembersAPIListsAddsUpdatesAndRemovesMembers(t *testing.T) {
 	if len(rec.sent()) != n {
 		t.Fatal("a member ID holding a path was sent to the server")
 	}
+	// Malformed peer URLs are refused before anything is sent, with the
+	// official client's messages.
+	if _, err := m.Add(ctx, "127.0.0.1:2380"); err == nil {
+		t.Error("Add of a URL without a scheme succeeded, want an error")
+	}
+	if err := m.Update(ctx, added.ID, []string{"http://h:1/p"}); err == nil || err.Error() != "URL must not contain a path: http://h:1/p" {
+		t.Errorf("Update with a path: err = %v, want \"URL must not contain a path: http://h:1/p\"", err)
+	}
+	if err := m.Update(ctx, added.ID, nil); err == nil || err.Error() != "no valid URLs given" {
+		t.Errorf("Update with no URLs: err = %v, want \"no valid URLs given\"", err)
+	}
+	if len(rec.sent()) != n {
+		t.Error("a malformed peer URL was sent to the server")
+	}
 }

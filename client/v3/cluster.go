@@ -2,13 +2,10 @@ package clientv3
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
-	"net/url"
-
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"google.golang.org/grpc"
+
+	"github.com/a74b11dd/etcdkit/internal/peerurl"
 )
 
 // Responses of Cluster calls and the member type; they are the wire
@@ -83,7 +80,7 @@ func (cl *cluster) memberAdd(ctx context.Context, peerAddrs []string, learner bo
 	if ctx == nil {
 		return nil, errNilContext
 	}
-	if err := validatePeerURLs(peerAddrs); err != nil {
+	if err := peerurl.Check(peerAddrs); err != nil {
 		return nil, err
 	}
 	resp, err := cl.remote.MemberAdd(ctx, &pb.MemberAddRequest{PeerURLs: peerAddrs, IsLearner: learner}, cl.callOpts...)
@@ -111,7 +108,7 @@ func (cl *cluster) MemberUpdate(ctx context.Context, id uint64, peerAddrs []stri
 	if ctx == nil {
 		return nil, errNilContext
 	}
-	if err := validatePeerURLs(peerAddrs); err != nil {
+	if err := peerurl.Check(peerAddrs); err != nil {
 		return nil, err
 	}
 	resp, err := cl.remote.MemberUpdate(ctx, &pb.MemberUpdateRequest{ID: id, PeerURLs: peerAddrs}, cl.callOpts...)
@@ -134,26 +131,3 @@ func (cl *cluster) MemberPromote(ctx context.Context, id uint64) (*MemberPromote
 
 // validatePeerURLs checks peer URLs the way the server will, so that a
 // typo fails before a membership change is proposed.
-func validatePeerURLs(addrs []string) error {
-	if len(addrs) == 0 {
-		return errors.New("etcdclient: no peer URLs given")
-	}
-	for _, a := range addrs {
-		u, err := url.Parse(a)
-		if err != nil {
-			return fmt.Errorf("etcdclient: peer URL %q: %v", a, err)
-		}
-		switch u.Scheme {
-		case "http", "https", "unix", "unixs":
-		default:
-			return fmt.Errorf("etcdclient: peer URL %q: scheme must be http, https, unix or unixs", a)
-		}
-		if _, _, err := net.SplitHostPort(u.Host); err != nil {
-			return fmt.Errorf("etcdclient: peer URL %q: address must be host:port", a)
-		}
-		if u.Path != "" && u.Path != "/" {
-			return fmt.Errorf("etcdclient: peer URL %q: must not contain a path", a)
-		}
-	}
-	return nil
-}

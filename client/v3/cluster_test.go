@@ -61,6 +61,11 @@ func TestLearnerIsAddedUpdatedNotPromotedBeforeSyncAndRemoved(t *testing.T) {
 	if !found {
 		t.Fatalf("learner %x not in MemberList", id)
 	}
+	// As the official client does, surrounding spaces are ignored and a
+	// unix socket needs no port.
+	if _, err := cli.MemberUpdate(ctx, id, []string{" http://127.0.0.1:3 ", "unix:///tmp/etcdkit-no-such.sock"}); err != nil {
+		t.Errorf("MemberUpdate with a spaced URL and a unix socket: %v (the official client sends them)", err)
+	}
 	// The learner never started, so it cannot be in sync.
 	if _, err := cli.MemberPromote(ctx, id); err != rpctypes.ErrMemberLearnerNotReady {
 		t.Errorf("MemberPromote of an unstarted learner: err = %v, want ErrMemberLearnerNotReady", err)
@@ -75,7 +80,7 @@ func TestLearnerIsAddedUpdatedNotPromotedBeforeSyncAndRemoved(t *testing.T) {
 
 func TestMemberAddRejectsMalformedPeerURLsBeforeSending(t *testing.T) {
 	cli := newClient(t)
-	for _, urls := range [][]string{nil, {"127.0.0.1:2380"}, {"ftp://h:1"}, {"http://h"}, {"http://h:1/p"}} {
+	for _, urls := range [][]string{nil, {"127.0.0.1:2380"}, {"ftp://h:1"}, {"http://h"}, {"http://h:1/p"}, {"http://h:1/"}} {
 		if _, err := cli.MemberAdd(ctxT(t), urls); err == nil {
 			t.Errorf("MemberAdd(%v) succeeded", urls)
 		}
