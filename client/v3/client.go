@@ -352,7 +352,10 @@ func (c *Client) Ctx() context.Context {
 func (c *Client) Endpoints() []string {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return append([]string(nil), c.eps...)
+	// Never nil, as the official client's: a caller may marshal it.
+	eps := make([]string, len(c.eps))
+	copy(eps, c.eps)
+	return eps
 }
 
 // SetEndpoints replaces the client's endpoints. Calls in flight finish on

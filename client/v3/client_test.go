@@ -155,6 +155,26 @@ func TestSetEndpointsMovesCallsToTheNewEndpoints(t *testing.T) {
 	}
 }
 
+func TestSetEndpointsLeavesOutWhatItCannotDialAndNeverStrandsTheClient(t *testing.T) {
+	cli := newClient(t)
+	before := cli.Endpoints()
+	cli.SetEndpoints()
+	cli.SetEndpoints("ftp://h:1", "localhost")
+	if got := cli.Endpoints(); !slices.Equal(got, before) {
+		t.Fatalf("Endpoints() after setting none usable = %v, want the previous %v", got, before)
+	}
+	cli.SetEndpoints(append([]string{"http://h:1/path"}, before...)...)
+	if got := cli.Endpoints(); !slices.Equal(got, before) {
+		t.Fatalf("Endpoints() after setting one bad and the good ones = %v, want %v", got, before)
+	}
+	if _, err := cli.Get(ctxT(t), "k"); err != nil {
+		t.Fatalf("Get after SetEndpoints with bad entries: %v", err)
+	}
+	if eps := clientv3.NewCtxClient(context.Background()).Endpoints(); eps == nil || len(eps) != 0 {
+		t.Errorf("Endpoints() of a client without endpoints = %#v, want an empty, non-nil slice as the official returns", eps)
+	}
+}
+
 func TestSyncReplacesEndpointsWithMemberClientURLs(t *testing.T) {
 	cli := newClient(t, func(cfg *clientv3.Config) { cfg.Endpoints = shared.Endpoints()[:1] })
 	if err := cli.Sync(ctxT(t)); err != nil {
