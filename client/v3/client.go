@@ -149,16 +149,14 @@ func newClient(cfg *Config) (*Client, error) {
 	ctx, cancel := context.WithCancel(base)
 	life, endLife := context.WithCancel(context.WithoutCancel(base))
 	c := &Client{
-		Username: cfg.Username,
-		Password: cfg.Password,
-		Token:    cfg.Token,
-		cfg:      *cfg,
-		ctx:      ctx,
-		cancel:   cancel,
-		life:     life,
-		endLife:  endLife,
-		lg:       lg,
-		eps:      append([]string(nil), cfg.Endpoints...),
+		Token:   cfg.Token,
+		cfg:     *cfg,
+		ctx:     ctx,
+		cancel:  cancel,
+		life:    life,
+		endLife: endLife,
+		lg:      lg,
+		eps:     append([]string(nil), cfg.Endpoints...),
 		policy: retry.Policy{
 			MaxRetries:     cfg.MaxUnaryRetries,
 			WaitBetween:    cfg.BackoffWaitBetween,
@@ -169,6 +167,10 @@ func newClient(cfg *Config) (*Client, error) {
 		grpc.WaitForReady(true),
 		grpc.MaxCallSendMsgSize(orDefault(cfg.MaxCallSendMsgSize, defaultMaxCallSendMsgSize)),
 		grpc.MaxCallRecvMsgSize(orDefault(cfg.MaxCallRecvMsgSize, defaultMaxCallRecvMsgSize)),
+	}
+	// As the official client does, credentials count only as a pair.
+	if cfg.Username != "" && cfg.Password != "" {
+		c.Username, c.Password = cfg.Username, cfg.Password
 	}
 	if cfg.Token != "" {
 		tok := cfg.Token

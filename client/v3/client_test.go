@@ -40,6 +40,17 @@ func TestNewRejectsTokenTogetherWithPassword(t *testing.T) {
 	}
 }
 
+func TestAUsernameWithoutAPasswordIsNotKeptAsTheOfficialClientIgnoresIt(t *testing.T) {
+	cli := newClient(t, func(cfg *clientv3.Config) { cfg.Username = "u" })
+	if cli.Username != "" || cli.Password != "" {
+		t.Errorf("Client.Username, Password = %q, %q; want both empty when only a username is configured", cli.Username, cli.Password)
+	}
+	both := newClient(t, withUser("u", "p"))
+	if both.Username != "u" || both.Password != "p" {
+		t.Errorf("Client.Username, Password = %q, %q; want u, p", both.Username, both.Password)
+	}
+}
+
 func TestNewFromURLsTalksToTheCluster(t *testing.T) {
 	cli, err := clientv3.NewFromURLs(shared.ClientURLs())
 	if err != nil {

@@ -2,6 +2,7 @@ package clientv3
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -311,6 +312,11 @@ func (m *maintenance) MoveLeader(ctx context.Context, transfereeID uint64) (*Mov
 func (m *maintenance) Downgrade(ctx context.Context, action DowngradeAction, version string) (*DowngradeResponse, error) {
 	if ctx == nil {
 		return nil, errNilContext
+	}
+	switch action {
+	case DowngradeValidate, DowngradeEnable, DowngradeCancel:
+	default:
+		return nil, errors.New("etcdclient: unknown downgrade action")
 	}
 	req := &pb.DowngradeRequest{Action: pb.DowngradeRequest_DowngradeAction(action), Version: version}
 	resp, err := m.remote.Downgrade(ctx, req, m.callOpts...)

@@ -137,3 +137,11 @@ func TestDowngradeValidateRejectsAMalformedVersion(t *testing.T) {
 		t.Fatalf("err = %v, want ErrWrongDowngradeVersionFormat", err)
 	}
 }
+
+func TestDowngradeRefusesAnUnknownActionBeforeSending(t *testing.T) {
+	cli := newClient(t)
+	_, err := cli.Downgrade(ctxT(t), clientv3.DowngradeAction(7), "3.6.0")
+	if err == nil || err.Error() != "etcdclient: unknown downgrade action" {
+		t.Fatalf("err = %v, want \"etcdclient: unknown downgrade action\" as the official returns", err)
+	}
+}
