@@ -2,6 +2,7 @@ package clientv3
 
 import (
 	"context"
+	"reflect"
 	"sync"
 	"time"
 
@@ -172,7 +173,16 @@ type lessor struct {
 	loopDone   chan struct{}
 	wake       chan struct{}
 	wakeAt     time.Time // when the loop's last tick asked to wake next
+
+	// recvInPlace: remote is gRPC's generated client, so receiving into
+	// one reused message (RecvMsg) is what its Recv does, less the
+	// allocation. A caller's own LeaseClient gets Recv called, as the
+	// official lessor calls it.
+	recvInPlace bool
 }
+
+// generatedLeaseClient is the type of gRPC's generated LeaseClient.
+var generatedLeaseClient = reflect.TypeOf(pb.NewLeaseClient(nil))
 
 // NewLease returns a Lease that uses c's connection.
 func NewLease(c *Client) Lease {
@@ -205,6 +215,7 @@ func newLessor(remote pb.LeaseClient, c *Client, keepAliveTimeout time.Duration,
 		firstKeepAliveTimeout: keepAliveTimeout,
 		keepAlives:            make(map[LeaseID]*keepAlive),
 		wake:                  make(chan struct{}, 1),
+		recvInPlace:           reflect.TypeOf(remote) == generatedLeaseClient,
 	}
 	l.stopCtx, l.stopCancel = context.WithCancel(c.lifeCtx())
 	return l

@@ -256,3 +256,53 @@ func renewedBy(t *testing.T, ch <-chan *clientv3.LeaseKeepAliveResponse, m *etcd
 	}
 	t.Fatalf("no renewal from %s (%x) within %v; they came from %x", who, m.ID(), waitTimeout, from)
 }
+
+// A keep-alive made with WithRequireLeader ends when its member has no
+// leader; the lease it kept must then expire, since its caller was told it
+// is lost. (The official client goes on renewing it, unseen.)
+func TestALeaseWhoseRequireLeaderKeepAliveEndedIsNoLongerRenewed(t *testing.T) {
+	const ttl = 3
+	clus := etcdtest.NewCluster(t, etcdtest.WithSize(3))
+	cli := newClientAt(t, clus.Endpoints())
+	ctx := ctxT(t)
+	id := grant(t, cli, ttl)
+	ch, err := cli.KeepAlive(clientv3.WithRequireLeader(ctx), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := memberByID(t, clus, nextKeepAlive(t, ch).MemberId)
+	var others []*etcdtest.Member
+	for _, m := range clus.Members() {
+		if m != kept {
+			others = append(others, m)
+			must(t, "Kill", m.Kill())
+		}
+	}
+	closed := time.After(20 * time.Second)
+	for open := true; open; {
+		select {
+		case _, open = <-ch:
+		case <-closed:
+			t.Fatal("the require-leader keep-alive was still open 20 s after quorum was lost")
+		}
+	}
+	for _, m := range others {
+		must(t, "Restart", m.Restart())
+	}
+	if _, err := clus.WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A new leader extends every lease by an election timeout; past that
+	// and the TTL the lease must be gone.
+	deadline := time.Now().Add(3*ttl*time.Second + 5*time.Second)
+	for {
+		resp, err := cli.TimeToLive(ctx, id)
+		if err == nil && !leaseAlive(resp) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lease still alive (TTL %d, %v) long after its keep-alive ended; it is being renewed", ttlOf(resp), err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

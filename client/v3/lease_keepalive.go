@@ -489,9 +489,9 @@ func (l *lessor) connect(r leaseDial, moved bool) *leaseConn {
 	return c
 }
 
-// receive applies renewals as they arrive until the stream fails. Every
-// response is decoded into the same message: renewed keeps only its
-// header, which each decoding allocates afresh. A renewal proves that the
+// receive applies renewals as they arrive until the stream fails. On
+// gRPC's own stream every response is decoded into the same message:
+// renewed keeps only its header, which each decoding allocates afresh. A renewal proves that the
 // stream's member follows a live leader; the client's health learns it at
 // most every proofEvery (Health.Proved).
 func (l *lessor) receive(stream pb.Lease_LeaseKeepAliveClient, c *leaseConn) {
@@ -499,8 +499,14 @@ func (l *lessor) receive(stream pb.Lease_LeaseKeepAliveClient, c *leaseConn) {
 	var lastProof time.Time
 	resp := new(pb.LeaseKeepAliveResponse)
 	for {
-		resp.Reset()
-		if err := stream.RecvMsg(resp); err != nil {
+		var err error
+		if l.recvInPlace {
+			resp.Reset()
+			err = stream.RecvMsg(resp)
+		} else {
+			resp, err = stream.Recv()
+		}
+		if err != nil {
 			c.errc <- err
 			return
 		}

@@ -3,7 +3,9 @@ package clientv3_test
 import (
 	"context"
 	"errors"
+	"io"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -426,4 +428,70 @@ func ttlOf(r *clientv3.LeaseTimeToLiveResponse) int64 {
 		return -2
 	}
 	return r.TTL
+}
+
+// A keep-alive timeout of 0 (etcd's own proxy passes its DialTimeout,
+// often 0) must not end keep-alives that are being answered.
+func TestALeaseClientLessorWithAZeroKeepAliveTimeoutKeepsRenewing(t *testing.T) {
+	c := newClient(t)
+	l := clientv3.NewLeaseFromLeaseClient(pb.NewLeaseClient(c.ActiveConnection()), c, 0)
+	defer l.Close()
+	id := grant(t, l, 2)
+	ch, err := l.KeepAlive(ctxT(t), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for until := time.Now().Add(3 * time.Second); time.Now().Before(until); {
+		if r := nextKeepAlive(t, ch); r.TTL <= 0 {
+			t.Fatalf("renewal with TTL %d, want a live lease", r.TTL)
+		}
+	}
+}
+
+// brokenKeepAliveClient is a caller's LeaseClient whose keep-alive streams
+// fail with a plain io.EOF once broken is set.
+type brokenKeepAliveClient struct {
+	pb.LeaseClient
+	broken atomic.Bool
+}
+
+func (c *brokenKeepAliveClient) LeaseKeepAlive(ctx context.Context, opts ...grpc.CallOption) (pb.Lease_LeaseKeepAliveClient, error) {
+	s, err := c.LeaseClient.LeaseKeepAlive(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return brokenKeepAliveStream{s, c}, nil
+}
+
+type brokenKeepAliveStream struct {
+	pb.Lease_LeaseKeepAliveClient
+	c *brokenKeepAliveClient
+}
+
+func (s brokenKeepAliveStream) Recv() (*pb.LeaseKeepAliveResponse, error) {
+	r, err := s.Lease_LeaseKeepAliveClient.Recv()
+	if s.c.broken.Load() {
+		return nil, io.EOF
+	}
+	return r, err
+}
+
+func TestALeaseClientLessorHaltsOnAStreamErrorThatIsNotTheServers(t *testing.T) {
+	c := newClient(t)
+	lc := &brokenKeepAliveClient{LeaseClient: pb.NewLeaseClient(c.ActiveConnection())}
+	l := clientv3.NewLeaseFromLeaseClient(lc, c, 5*time.Second)
+	defer l.Close()
+	id := grant(t, l, 2)
+	ch, err := l.KeepAlive(ctxT(t), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextKeepAlive(t, ch)
+	lc.broken.Store(true)
+	expectKeepAliveClosed(t, ch)
+	_, err = l.KeepAlive(ctxT(t), id)
+	var halted clientv3.ErrKeepAliveHalted
+	if !errors.As(err, &halted) || halted.Reason != io.EOF {
+		t.Fatalf("KeepAlive after the stream failed with io.EOF = %v; want ErrKeepAliveHalted{Reason: io.EOF}", err)
+	}
 }
