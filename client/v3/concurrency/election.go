@@ -54,7 +54,8 @@ func ResumeElection(s *Session, pfx string, leaderKey string, leaderRev int64) *
 }
 
 // Campaign enters the election with value val and blocks until this
-// session leads, ctx ends, or the session ends. A session that is already
+// session leads, ctx ends, or the session's lease is lost (an orphaned
+// session's lease lives on, and its candidacy with it). A session that is already
 // a candidate keeps its place and proclaims val; after a Resign that
 // failed, that Resign is finished first and the session queues anew (see
 // the package documentation). If the session's lease is lost while
@@ -62,9 +63,6 @@ func ResumeElection(s *Session, pfx string, leaderKey string, leaderRev int64) *
 // longer has. On failure the candidacy is withdrawn.
 func (e *Election) Campaign(ctx context.Context, val string) error {
 	s := e.session
-	if sessionEnded(s) {
-		return ErrSessionExpired
-	}
 	client := s.Client()
 	if err := e.unresigned.finish(ctx, client); err != nil {
 		return err
@@ -94,7 +92,7 @@ func (e *Election) Campaign(ctx context.Context, val string) error {
 		}
 	}
 
-	if _, err := waitDeletes(ctx, client, e.keyPrefix, e.leaderRev-1, s.Done()); err != nil {
+	if _, err := waitDeletes(ctx, client, e.keyPrefix, e.leaderRev-1, s.lost()); err != nil {
 		e.withdraw()
 		return err
 	}
@@ -107,7 +105,9 @@ func (e *Election) Campaign(ctx context.Context, val string) error {
 		e.leaderKey, e.leaderSession = "", nil
 		return ErrSessionExpired
 	}
-	e.hdr = gresp.Header
+	// The header is the queuing transaction's, as the official client
+	// reports it.
+	e.hdr = resp.Header
 	return nil
 }
 
@@ -115,7 +115,7 @@ func (e *Election) Campaign(ctx context.Context, val string) error {
 // candidate nobody waits on never becomes leader. It uses the client's
 // context because the caller's may be what failed.
 func (e *Election) withdraw() {
-	if sessionEnded(e.session) {
+	if sessionLost(e.session) {
 		// The key goes away with the session's lease.
 		e.leaderKey, e.leaderSession = "", nil
 		return
@@ -194,7 +194,7 @@ func (e *Election) observe(ctx context.Context, ch chan<- *v3.GetResponse) {
 	client := e.session.Client()
 	send := func(hdr *pb.ResponseHeader, kv *mvccpb.KeyValue) bool {
 		select {
-		case ch <- &v3.GetResponse{Header: hdr, Kvs: []*mvccpb.KeyValue{kv}, Count: 1}:
+		case ch <- &v3.GetResponse{Header: hdr, Kvs: []*mvccpb.KeyValue{kv}}:
 			return true
 		case <-ctx.Done():
 			return false
@@ -245,7 +245,11 @@ func (e *Election) waitFirstCandidate(ctx context.Context, client *v3.Client, re
 		}
 		for _, ev := range wr.Events {
 			if ev.Type == mvccpb.PUT {
-				return wr.Header, ev.Kv, true
+				// The leader is reported as of its creation, as the
+				// official client reports it.
+				h := wr.Header
+				hdr := &pb.ResponseHeader{ClusterId: h.GetClusterId(), MemberId: h.GetMemberId(), RaftTerm: h.GetRaftTerm(), Revision: ev.Kv.ModRevision}
+				return hdr, ev.Kv, true
 			}
 		}
 	}

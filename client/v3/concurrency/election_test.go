@@ -3,6 +3,7 @@ package concurrency_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -195,6 +196,53 @@ func TestResumeElectionTakesBackLeadership(t *testing.T) {
 	}
 	if err := resumed.Resign(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// Unlike the official resumed election, whose prefix loses its "/",
+	// ours campaigns again under the same prefix as every other candidate.
+	if err := resumed.Campaign(ctx, "again"); err != nil {
+		t.Fatal(err)
+	}
+	if want := pfx + "/"; !strings.HasPrefix(resumed.Key(), want) || resumed.Key() != e.Key() {
+		t.Errorf("key of a resumed election's new campaign = %q, want %q (the session's key under %q)", resumed.Key(), e.Key(), want)
+	}
+}
+
+func TestCampaignReportsTheHeaderOfItsQueuingTransaction(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	e := concurrency.NewElection(newSession(t, cli), sharedcluster.Prefix(t)+"election")
+	if err := e.Campaign(ctx, "v"); err != nil {
+		t.Fatal(err)
+	}
+	if e.Header().Revision != e.Rev() {
+		t.Errorf("Header().Revision = %d after an uncontended Campaign, want Rev() %d, as the official client reports", e.Header().Revision, e.Rev())
+	}
+}
+
+func TestObserveReportsTheFirstLeaderAsOfItsCreationWithNoCount(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t) + "election"
+	octx, ocancel := context.WithCancel(ctx)
+	defer ocancel()
+	observed := concurrency.NewElection(newSession(t, cli), pfx).Observe(octx)
+	// Let the observer find the election empty and start watching.
+	time.Sleep(200 * time.Millisecond)
+	e := concurrency.NewElection(newSession(t, cli), pfx)
+	if err := e.Campaign(ctx, "v"); err != nil {
+		t.Fatal(err)
+	}
+	var resp *clientv3.GetResponse
+	select {
+	case resp = <-observed:
+	case <-ctx.Done():
+		t.Fatal("no leader observed")
+	}
+	if resp.Count != 0 || resp.Header.Revision != resp.Kvs[0].ModRevision {
+		t.Errorf("observed Count %d, header revision %d; want 0 and the leader's revision %d, as the official client sends", resp.Count, resp.Header.Revision, resp.Kvs[0].ModRevision)
+	}
+	ocancel()
+	for range observed {
 	}
 }
 

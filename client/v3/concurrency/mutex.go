@@ -55,9 +55,10 @@ func NewMutex(s *Session, pfx string) *Mutex {
 // TryLock takes the lock if no other session holds it, and otherwise
 // returns ErrLocked at once, after removing the key it queued with.
 func (m *Mutex) TryLock(ctx context.Context) error {
+	floor := m.s.seenRev.Load()
 	resp, created, err := m.tryAcquire(ctx)
 	if err != nil {
-		m.abandonUnknown(ctx)
+		m.abandonUnknown(ctx, floor)
 		return err
 	}
 	if m.ownsIn(resp) {
@@ -73,16 +74,19 @@ func (m *Mutex) TryLock(ctx context.Context) error {
 	return ErrLocked
 }
 
-// Lock blocks until the lock is taken, ctx ends, or the session ends.
+// Lock blocks until the lock is taken, ctx ends, or the session's lease is
+// lost (an orphaned session's lease lives on, and its place in the queue
+// with it).
 // Before reporting success after a wait it confirms that its key still
 // exists: if the session's lease expired meanwhile (for example while the
 // process was paused), the key is gone, someone else may hold the lock,
 // and Lock returns ErrSessionExpired. On failure Lock removes the key it
 // queued with.
 func (m *Mutex) Lock(ctx context.Context) error {
+	floor := m.s.seenRev.Load()
 	resp, created, err := m.tryAcquire(ctx)
 	if err != nil {
-		m.abandonUnknown(ctx)
+		m.abandonUnknown(ctx, floor)
 		return err
 	}
 	if m.ownsIn(resp) {
@@ -91,7 +95,7 @@ func (m *Mutex) Lock(ctx context.Context) error {
 	}
 
 	client := m.s.Client()
-	if _, err := waitDeletes(ctx, client, m.pfx, m.myRev-1, m.s.Done()); err != nil {
+	if _, err := waitDeletes(ctx, client, m.pfx, m.myRev-1, m.s.lost()); err != nil {
 		m.abandon(created, m.myRev)
 		return err
 	}
@@ -101,7 +105,8 @@ func (m *Mutex) Lock(ctx context.Context) error {
 		return err
 	}
 	if len(gresp.Kvs) == 0 || gresp.Kvs[0].CreateRevision != m.myRev {
-		m.myKey, m.myRev = releasedKey, -1
+		// The key and revision stay, as the official client leaves them:
+		// an Unlock then deletes nothing and succeeds.
 		return ErrSessionExpired
 	}
 	m.hdr = gresp.Header
@@ -112,9 +117,6 @@ func (m *Mutex) Lock(ctx context.Context) error {
 // reads the current holder in the same transaction. created reports
 // whether this call wrote the key.
 func (m *Mutex) tryAcquire(ctx context.Context) (resp *v3.TxnResponse, created bool, err error) {
-	if sessionEnded(m.s) {
-		return nil, false, ErrSessionExpired
-	}
 	if err := m.unreleased.finish(ctx, m.s.Client()); err != nil {
 		return nil, false, err
 	}
@@ -129,6 +131,7 @@ func (m *Mutex) tryAcquire(ctx context.Context) (resp *v3.TxnResponse, created b
 	if err != nil {
 		return nil, false, err
 	}
+	m.s.sawRev(resp.Header.Revision)
 	if resp.Succeeded {
 		m.myRev = resp.Header.Revision
 		return resp, true, nil
@@ -154,7 +157,7 @@ func (m *Mutex) ownsIn(resp *v3.TxnResponse) bool {
 func (m *Mutex) abandon(created bool, rev int64) {
 	// A key bound to an ended session goes away with the lease; trying
 	// to delete it could only stall on the connection that failed.
-	if created && !sessionEnded(m.s) {
+	if created && !sessionLost(m.s) {
 		ctx, cancel := context.WithTimeout(m.s.Client().Ctx(), cleanupTimeout)
 		m.release(ctx, release{key: m.myKey, rev: rev})
 		cancel()
@@ -165,11 +168,21 @@ func (m *Mutex) abandon(created bool, rev int64) {
 // abandonUnknown cleans up after a queuing transaction that ended with
 // ctx: it may have been applied, and a key nobody waits on would hold the
 // lock for as long as the session lives. Its creation revision is not
-// known: the key is removed as it is found.
-func (m *Mutex) abandonUnknown(ctx context.Context) {
-	if ctx.Err() != nil && m.myKey != "" && m.myKey != releasedKey {
-		m.abandon(true, 0)
+// known: the key is removed as it is found, unless it was created at or
+// before floor, the highest revision the session had seen in answers to
+// its queuing transactions when this one was sent. Such a key was queued
+// before, by this Mutex or another of the session, and may hold the lock:
+// the official client keeps it too.
+func (m *Mutex) abandonUnknown(ctx context.Context, floor int64) {
+	if ctx.Err() == nil || m.myKey == "" || m.myKey == releasedKey {
+		return
 	}
+	if !sessionLost(m.s) {
+		cctx, cancel := context.WithTimeout(m.s.Client().Ctx(), cleanupTimeout)
+		m.release(cctx, release{key: m.myKey, after: floor})
+		cancel()
+	}
+	m.myKey, m.myRev = releasedKey, -1
 }
 
 // release deletes the lock key r names (see release.finish); if that
@@ -225,12 +238,12 @@ func NewLocker(s *Session, pfx string) sync.Locker {
 
 func (lm *lockerMutex) Lock() {
 	if err := lm.Mutex.Lock(lm.s.Client().Ctx()); err != nil {
-		panic(fmt.Errorf("concurrency: Locker.Lock: %w", err))
+		panic(err)
 	}
 }
 
 func (lm *lockerMutex) Unlock() {
 	if err := lm.Mutex.Unlock(lm.s.Client().Ctx()); err != nil {
-		panic(fmt.Errorf("concurrency: Locker.Unlock: %w", err))
+		panic(err)
 	}
 }

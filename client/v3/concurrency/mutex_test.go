@@ -13,6 +13,7 @@ import (
 	"github.com/a74b11dd/etcdkit/client/v3/concurrency"
 	"github.com/a74b11dd/etcdkit/client/v3/internal/sharedcluster"
 	"github.com/a74b11dd/etcdkit/etcdtest"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 )
 
 // TestMutexKeepsASharedCounterRightUnderContention has sessions on several
@@ -276,8 +277,10 @@ func TestLockPassesOnWhenTheHoldersSessionIsLost(t *testing.T) {
 	if resp.Succeeded {
 		t.Error("a write guarded by the lost holder's IsOwner succeeded")
 	}
-	if err := holder.Lock(ctx); !errors.Is(err, concurrency.ErrSessionExpired) {
-		t.Errorf("Lock on an ended session: error %v, want ErrSessionExpired", err)
+	// The queuing transaction is sent, as the official client sends it,
+	// and the server refuses the revoked lease.
+	if err := holder.Lock(ctx); err != rpctypes.ErrLeaseNotFound {
+		t.Errorf("Lock on a session whose lease was revoked: error %v, want ErrLeaseNotFound as the official client gets", err)
 	}
 }
 
@@ -297,7 +300,7 @@ func TestNewLockerLocksAndUnlocks(t *testing.T) {
 	}
 }
 
-func TestLockerPanicsWithTheErrorWhenTheSessionIsGone(t *testing.T) {
+func TestLockerPanicsWithTheErrorItselfWhenTheSessionIsGone(t *testing.T) {
 	cli := sharedcluster.Client(t)
 	s, err := concurrency.NewSession(cli)
 	if err != nil {
@@ -308,10 +311,8 @@ func TestLockerPanicsWithTheErrorWhenTheSessionIsGone(t *testing.T) {
 	}
 	l := concurrency.NewLocker(s, sharedcluster.Prefix(t)+"lock")
 	defer func() {
-		r := recover()
-		err, ok := r.(error)
-		if !ok || !errors.Is(err, concurrency.ErrSessionExpired) {
-			t.Errorf("Lock on a closed session panicked with %v, want an error wrapping ErrSessionExpired", r)
+		if r := recover(); r != rpctypes.ErrLeaseNotFound {
+			t.Errorf("Lock on a closed session panicked with %v, want the error itself, ErrLeaseNotFound, as the official Locker panics", r)
 		}
 	}()
 	l.Lock()
@@ -384,4 +385,45 @@ func queuedKeys(t *testing.T, ctx context.Context, cli *clientv3.Client, pfx str
 		t.Fatal(err)
 	}
 	return resp.Count
+}
+
+// A Lock or TryLock that fails with its context must not delete a lock
+// the session already holds, through this Mutex or another of its own:
+// the official client leaves the key, and so the lock, as it is.
+func TestALockThatFailsWithItsContextKeepsTheLockTheSessionHolds(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t) + "lock"
+	s := newSession(t, cli)
+	m := concurrency.NewMutex(s, pfx)
+	if err := m.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := m.Lock(canceled); err == nil {
+		t.Fatal("Lock with a canceled context succeeded")
+	}
+	if err := concurrency.NewMutex(s, pfx).TryLock(canceled); err == nil {
+		t.Fatal("TryLock with a canceled context succeeded")
+	}
+	other := concurrency.NewMutex(newSession(t, cli), pfx)
+	if err := other.TryLock(ctx); !errors.Is(err, concurrency.ErrLocked) {
+		t.Errorf("TryLock of another session after the failed calls: error %v, want ErrLocked (the held lock must survive)", err)
+	}
+}
+
+// An orphaned session's lease lives until its TTL: as with the official
+// client, a Mutex can still queue with it and take the lock.
+func TestAnOrphanedSessionCanStillTakeALock(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	s := newSession(t, cli)
+	s.Orphan()
+	if err := concurrency.NewMutex(s, sharedcluster.Prefix(t)+"lock").Lock(ctx); err != nil {
+		t.Errorf("Lock on an orphaned session: %v, want nil (its lease is alive)", err)
+	}
+	if _, err := cli.Revoke(ctx, s.Lease()); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -21,8 +21,10 @@ type release struct {
 	key string
 	// rev is the creation revision of the key released; 0 when the call
 	// that would have told it failed, and then the key is released as it
-	// is found.
-	rev int64
+	// is found, unless it was created at or before after (it was there
+	// before that call, queued by another one that knows it).
+	rev   int64
+	after int64
 }
 
 // finish deletes r's key if it is still the one released, and forgets r
@@ -38,7 +40,7 @@ func (r *release) finish(ctx context.Context, client *v3.Client) error {
 		if err != nil {
 			return err
 		}
-		if len(resp.Kvs) == 0 {
+		if len(resp.Kvs) == 0 || resp.Kvs[0].CreateRevision <= r.after {
 			*r = release{}
 			return nil
 		}

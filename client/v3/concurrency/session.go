@@ -2,6 +2,8 @@ package concurrency
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	v3 "github.com/a74b11dd/etcdkit/client/v3"
@@ -22,6 +24,20 @@ type Session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	donec  <-chan struct{}
+
+	// lostc closes when the session ends other than by Orphan: its lease
+	// was lost, no longer renewed, or revoked by Close. An orphaned
+	// session's lease lives on until its TTL, and what is queued with it
+	// may still win, as with the official client.
+	lostc    chan struct{}
+	loseOnce sync.Once
+	orphaned atomic.Bool
+
+	// seenRev is the highest revision in an answer to a queuing
+	// transaction of this session's mutexes: a key of the session's found
+	// at or below it was queued by a call that knows it (see
+	// Mutex.abandonUnknown).
+	seenRev atomic.Int64
 }
 
 // NewSession grants a lease (or adopts the one given WithLease) and starts
@@ -63,7 +79,7 @@ func NewSession(client *v3.Client, opts ...SessionOption) (*Session, error) {
 	}
 
 	donec := make(chan struct{})
-	s := &Session{client: client, opts: so, id: id, ctx: ctx, cancel: cancel, donec: donec}
+	s := &Session{client: client, opts: so, id: id, ctx: ctx, cancel: cancel, donec: donec, lostc: make(chan struct{})}
 	go s.keepAlive(keepAlive, donec)
 	return s, nil
 }
@@ -76,6 +92,11 @@ func NewSession(client *v3.Client, opts ...SessionOption) (*Session, error) {
 // must not claim otherwise.
 func (s *Session) keepAlive(keepAlive <-chan *v3.LeaseKeepAliveResponse, donec chan<- struct{}) {
 	defer close(donec)
+	defer func() {
+		if !s.orphaned.Load() {
+			s.lose()
+		}
+	}()
 	defer s.cancel()
 
 	var expiry *time.Timer
@@ -129,8 +150,26 @@ func (s *Session) Done() <-chan struct{} { return s.donec }
 // keys bound to it, live until its TTL runs out. Use it when the
 // connection's state is unknown or the lease is being handed over.
 func (s *Session) Orphan() {
+	s.orphaned.Store(true)
 	s.cancel()
 	<-s.donec
+}
+
+// lose marks the session's lease as gone for its waiters.
+func (s *Session) lose() { s.loseOnce.Do(func() { close(s.lostc) }) }
+
+// lost returns a channel closed once the session's lease is gone, or no
+// longer renewed, for another reason than Orphan.
+func (s *Session) lost() <-chan struct{} { return s.lostc }
+
+// sawRev records rev, from an answer to a queuing transaction.
+func (s *Session) sawRev(rev int64) {
+	for {
+		cur := s.seenRev.Load()
+		if rev <= cur || s.seenRev.CompareAndSwap(cur, rev) {
+			return
+		}
+	}
 }
 
 // Close ends the session and revokes its lease, deleting the keys bound to
@@ -138,6 +177,7 @@ func (s *Session) Orphan() {
 // to expire.
 func (s *Session) Close() error {
 	s.Orphan()
+	defer s.lose()
 	ctx, cancel := context.WithTimeout(s.opts.ctx, time.Duration(s.opts.ttl)*time.Second)
 	defer cancel()
 	_, err := s.client.Revoke(ctx, s.id)

@@ -2,6 +2,8 @@ package concurrency
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"sort"
 
 	v3 "github.com/a74b11dd/etcdkit/client/v3"
@@ -12,9 +14,11 @@ import (
 // atomically only if what it read is still valid under the chosen
 // isolation level; otherwise apply runs again.
 type STM interface {
-	// Get returns the value of the first of keys that has one, adding
-	// the keys to the read set. If reading fails, the transaction is
-	// aborted with that error and Get does not return.
+	// Get returns the value the transaction sees for keys: what it wrote
+	// to the first of them it wrote, else the value of the first it has
+	// read, else, after reading them all into the read set, the value of
+	// the first. If reading fails, the transaction is aborted with that
+	// error and Get does not return.
 	Get(key ...string) string
 	// Put adds a write of val to key to the write set.
 	Put(key, val string, opts ...v3.OpOption)
@@ -75,14 +79,24 @@ func WithPrefetch(keys ...string) STMOption {
 }
 
 // NewSTM runs apply in a transaction, by default with SerializableSnapshot
-// isolation, repeating it until its commit succeeds, apply returns an
-// error, or the abort context ends. It returns the response of the
-// successful commit.
+// isolation, repeating it until its commit succeeds or apply, a read or the
+// commit fails. It returns the response of the successful commit. An
+// isolation level other than the four defined fails at once.
 func NewSTM(c *v3.Client, apply func(STM) error, so ...STMOption) (*v3.TxnResponse, error) {
 	opts := &stmOptions{ctx: c.Ctx()}
 	for _, o := range so {
 		if o != nil {
 			o(opts)
+		}
+	}
+	if opts.iso < SerializableSnapshot || opts.iso > ReadCommitted {
+		return nil, fmt.Errorf("concurrency: unsupported STM isolation level %d", opts.iso)
+	}
+	if len(opts.prefetch) > 0 {
+		inner := apply
+		apply = func(s STM) error {
+			s.Get(opts.prefetch...)
+			return inner(s)
 		}
 	}
 	s := &stm{client: c, opts: opts}
@@ -97,9 +111,6 @@ func NewSTM(c *v3.Client, apply func(STM) error, so ...STMOption) (*v3.TxnRespon
 		}
 		if resp.Succeeded {
 			return resp, nil
-		}
-		if err := opts.ctx.Err(); err != nil {
-			return nil, err
 		}
 	}
 }
@@ -130,20 +141,24 @@ func NewSTMReadCommitted(ctx context.Context, c *v3.Client, apply func(STM) erro
 type stmAbort struct{ err error }
 
 type stmWrite struct {
-	val     string
-	deleted bool
-	op      v3.Op
+	val string // "" for a deletion
+	op  v3.Op
 }
 
 type stm struct {
 	client *v3.Client
 	opts   *stmOptions
 
-	// rev is the revision of the attempt's first read; later reads of
-	// the serializable levels are pinned to it.
-	rev  int64
 	rset map[string]*v3.GetResponse
 	wset map[string]stmWrite
+
+	// rev, for the serializable levels, is the revision of the attempt's
+	// first read, to which its later reads are pinned; 0 before it.
+	rev int64
+	// prefetch, for the serializable levels, holds what the last failed
+	// commit read again of the keys its attempt had read: the next
+	// attempt takes a key from it instead of reading it once more.
+	prefetch map[string]*v3.GetResponse
 }
 
 func (s *stm) reset() {
@@ -163,43 +178,32 @@ func (s *stm) run(apply func(STM) error) (err error) {
 			err = a.err
 		}
 	}()
-	if len(s.opts.prefetch) > 0 {
-		s.fetch(s.opts.prefetch)
-	}
 	return apply(s)
 }
 
+// Get returns, when one of keys was written by the transaction, what was
+// written to the first such key ("" for a deletion). Otherwise it returns
+// the value of the first of keys the transaction has already read, or,
+// when it has read none of them, reads them all at once and returns the
+// value of keys[0] ("" for a missing key).
 func (s *stm) Get(keys ...string) string {
-	var missing []string
-	for _, k := range keys {
-		_, written := s.wset[k]
-		_, read := s.rset[k]
-		if !written && !read {
-			missing = append(missing, k)
-		}
-	}
-	if len(missing) > 0 {
-		s.fetch(missing)
+	if len(keys) == 0 {
+		return ""
 	}
 	for _, k := range keys {
 		if w, ok := s.wset[k]; ok {
-			if w.deleted {
-				continue
-			}
 			return w.val
 		}
-		if r := s.rset[k]; r != nil && len(r.Kvs) > 0 {
-			return string(r.Kvs[0].Value)
-		}
 	}
-	return ""
+	return valueOf(s.read(keys))
 }
 
 func (s *stm) Rev(key string) int64 {
-	if _, ok := s.rset[key]; !ok {
-		s.fetch([]string{key})
+	if s.serializable() {
+		// As a Get would: the key's first read pins the attempt.
+		s.Get(key)
 	}
-	if r := s.rset[key]; len(r.Kvs) > 0 {
+	if r := s.read([]string{key}); len(r.Kvs) > 0 {
 		return r.Kvs[0].ModRevision
 	}
 	return 0
@@ -210,14 +214,31 @@ func (s *stm) Put(key, val string, opts ...v3.OpOption) {
 }
 
 func (s *stm) Del(key string) {
-	s.wset[key] = stmWrite{deleted: true, op: v3.OpDelete(key)}
+	s.wset[key] = stmWrite{op: v3.OpDelete(key)}
 }
 
-// fetch reads keys in one transaction, so that they come from one
-// revision, and adds them to the read set.
-func (s *stm) fetch(keys []string) {
+// read returns the read of the first of keys already in the read set
+// (taking what the last failed commit read again, first); when none is,
+// it reads them all in one transaction, so that they come from one
+// revision, adds them to the read set, and returns the read of keys[0].
+// A failed read aborts the attempt.
+func (s *stm) read(keys []string) *v3.GetResponse {
+	if s.serializable() {
+		for _, k := range keys {
+			if r, ok := s.prefetch[k]; ok {
+				delete(s.prefetch, k)
+				s.rset[k] = r
+			}
+		}
+	}
+	for _, k := range keys {
+		if r, ok := s.rset[k]; ok {
+			s.pin(r)
+			return r
+		}
+	}
 	var opts []v3.OpOption
-	if s.pinsReads() && s.rev > 0 {
+	if s.rev > 0 {
 		opts = []v3.OpOption{v3.WithRev(s.rev)}
 	}
 	ops := make([]v3.Op, len(keys))
@@ -228,62 +249,105 @@ func (s *stm) fetch(keys []string) {
 	if err != nil {
 		panic(stmAbort{err})
 	}
-	if s.rev == 0 {
-		s.rev = resp.Header.Revision
+	s.addReads(keys, resp)
+	r := s.rset[keys[0]]
+	s.pin(r)
+	return r
+}
+
+// pin makes r's revision the one later reads of a serializable level are
+// pinned to, if r is the attempt's first read.
+func (s *stm) pin(r *v3.GetResponse) {
+	if s.serializable() && s.rev == 0 {
+		s.rev = r.Header.Revision
 	}
+}
+
+// addReads puts the answers of a transaction of Gets of keys into the
+// read set. Each answer keeps its own header, which carries the revision
+// it was read at.
+func (s *stm) addReads(keys []string, resp *v3.TxnResponse) {
 	for i, k := range keys {
 		r := (*v3.GetResponse)(resp.Responses[i].GetResponseRange())
-		r.Header = resp.Header
+		if r.Header == nil {
+			r.Header = resp.Header
+		}
 		s.rset[k] = r
 	}
 }
 
-func (s *stm) pinsReads() bool {
+func (s *stm) serializable() bool {
 	return s.opts.iso == Serializable || s.opts.iso == SerializableSnapshot
 }
 
 // conflicts returns the comparisons that must hold for the attempt's
-// reads (and, for SerializableSnapshot, writes) to still be valid.
+// reads (and, for SerializableSnapshot, writes) to still be valid: every
+// key read is unchanged since it was read, and under SerializableSnapshot
+// no key written changed after the earliest read.
 func (s *stm) conflicts() []v3.Cmp {
-	var cmps []v3.Cmp
-	switch s.opts.iso {
-	case ReadCommitted:
+	if s.opts.iso == ReadCommitted {
 		return nil
-	case RepeatableReads:
-		for k, r := range s.rset {
-			var rev int64
-			if len(r.Kvs) > 0 {
-				rev = r.Kvs[0].ModRevision
-			}
-			cmps = append(cmps, v3.Compare(v3.ModRevision(k), "=", rev))
+	}
+	cmps := make([]v3.Cmp, 0, len(s.rset)+len(s.wset))
+	for _, k := range sortedKeys(s.rset) {
+		var rev int64
+		if r := s.rset[k]; len(r.Kvs) > 0 {
+			rev = r.Kvs[0].ModRevision
 		}
-	default:
-		if s.rev == 0 {
-			return nil
+		cmps = append(cmps, v3.Compare(v3.ModRevision(k), "=", rev))
+	}
+	if s.opts.iso == SerializableSnapshot {
+		earliest := int64(math.MaxInt64 - 1)
+		for _, r := range s.rset {
+			earliest = min(earliest, r.Header.Revision)
 		}
-		for k := range s.rset {
-			cmps = append(cmps, v3.Compare(v3.ModRevision(k), "<", s.rev+1))
-		}
-		if s.opts.iso == SerializableSnapshot {
-			for k := range s.wset {
-				if _, read := s.rset[k]; !read {
-					cmps = append(cmps, v3.Compare(v3.ModRevision(k), "<", s.rev+1))
-				}
-			}
+		for _, k := range sortedKeys(s.wset) {
+			cmps = append(cmps, v3.Compare(v3.ModRevision(k), "<", earliest+1))
 		}
 	}
 	return cmps
 }
 
+// commit sends the writes under the conflict checks. For the serializable
+// levels a failed commit also reads again every key the attempt read, for
+// the next attempt (see prefetch).
 func (s *stm) commit() (*v3.TxnResponse, error) {
-	keys := make([]string, 0, len(s.wset))
-	for k := range s.wset {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := sortedKeys(s.wset)
 	ops := make([]v3.Op, len(keys))
 	for i, k := range keys {
 		ops[i] = s.wset[k].op
 	}
-	return s.client.Txn(s.opts.ctx).If(s.conflicts()...).Then(ops...).Commit()
+	txn := s.client.Txn(s.opts.ctx).If(s.conflicts()...).Then(ops...)
+	var read []string
+	if s.serializable() {
+		read = sortedKeys(s.rset)
+		gets := make([]v3.Op, len(read))
+		for i, k := range read {
+			gets[i] = v3.OpGet(k)
+		}
+		txn = txn.Else(gets...)
+	}
+	resp, err := txn.Commit()
+	if err != nil || resp.Succeeded || !s.serializable() {
+		return resp, err
+	}
+	s.addReads(read, resp)
+	s.prefetch = s.rset
+	return resp, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func valueOf(r *v3.GetResponse) string {
+	if r == nil || len(r.Kvs) == 0 {
+		return ""
+	}
+	return string(r.Kvs[0].Value)
 }

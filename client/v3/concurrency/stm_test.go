@@ -216,8 +216,14 @@ func TestSTMDelRevAndPrefetch(t *testing.T) {
 		if rev := s.Rev(pfx + "missing"); rev != 0 {
 			return fmt.Errorf("Rev(missing) = %d, want 0", rev)
 		}
-		if v := s.Get(pfx+"missing", pfx+"a"); v != "1" {
-			return fmt.Errorf("Get(missing, a) = %q, want the first existing value 1", v)
+		if v := s.Get(pfx+"missing", pfx+"a"); v != "" {
+			return fmt.Errorf("Get(missing, a) = %q, want \"\" (missing, read first, is the first key read), as the official STM returns", v)
+		}
+		if v := s.Get(pfx+"unread", pfx+"a"); v != "1" {
+			return fmt.Errorf("Get(unread, a) = %q, want 1 (a is the first key already read)", v)
+		}
+		if v := s.Get(pfx+"x", pfx+"y"); v != "" {
+			return fmt.Errorf("Get(x, y) of keys never read = %q, want x's value \"\"", v)
 		}
 		s.Del(pfx + "a")
 		if v := s.Get(pfx + "a"); v != "" {
@@ -300,5 +306,48 @@ func TestDeprecatedSTMConstructorsRun(t *testing.T) {
 		if err != nil || !resp.Succeeded {
 			t.Errorf("NewSTM%s: %v", name, err)
 		}
+	}
+}
+
+// A key read and then deleted by someone else has changed: every level
+// that checks its reads runs apply again (a deleted key's modification
+// revision is 0, no longer the one read).
+func TestSTMRetriesApplyWhenAKeyItReadIsDeletedMeanwhile(t *testing.T) {
+	for _, lvl := range isolations[:3] {
+		t.Run(lvl.name, func(t *testing.T) {
+			cli := sharedcluster.Client(t)
+			ctx := sharedcluster.Context(t)
+			pfx := sharedcluster.Prefix(t)
+			if _, err := cli.Put(ctx, pfx+"a", "1"); err != nil {
+				t.Fatal(err)
+			}
+			var seen []string
+			_, err := concurrency.NewSTM(cli, func(s concurrency.STM) error {
+				v := s.Get(pfx + "a")
+				seen = append(seen, v)
+				if len(seen) == 1 {
+					if _, err := cli.Delete(ctx, pfx+"a"); err != nil {
+						return err
+					}
+				}
+				s.Put(pfx+"b", v)
+				return nil
+			}, concurrency.WithIsolation(lvl.iso))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(seen) != fmt.Sprint([]string{"1", ""}) {
+				t.Errorf("apply saw %q, want [\"1\" \"\"]: the commit after the deletion must fail and apply run again", seen)
+			}
+		})
+	}
+}
+
+func TestSTMWithAnUnknownIsolationFailsWithoutRunningApply(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ran := false
+	_, err := concurrency.NewSTM(cli, func(concurrency.STM) error { ran = true; return nil }, concurrency.WithIsolation(concurrency.Isolation(9)))
+	if err == nil || ran {
+		t.Errorf("NewSTM with isolation 9: err %v, apply ran %v; want an error and no run (the official client panics)", err, ran)
 	}
 }

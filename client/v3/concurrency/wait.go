@@ -15,13 +15,13 @@ var errWatchLost = errors.New("concurrency: watch ended while waiting for a key'
 // waitDeletes blocks until no key under pfx has a creation revision at or
 // below maxCreateRev, that is until every contender queued ahead of the
 // caller is gone. It returns the header of the read that saw the queue
-// empty. It gives up with ErrSessionExpired when sessionDone closes: a
+// empty. It gives up with ErrSessionExpired when lost closes: a
 // waiter whose lease is gone can never own what it waits for.
-func waitDeletes(ctx context.Context, client *v3.Client, pfx string, maxCreateRev int64, sessionDone <-chan struct{}) (*pb.ResponseHeader, error) {
+func waitDeletes(ctx context.Context, client *v3.Client, pfx string, maxCreateRev int64, lost <-chan struct{}) (*pb.ResponseHeader, error) {
 	opts := append(v3.WithLastCreate(), v3.WithMaxCreateRev(maxCreateRev))
 	for {
 		select {
-		case <-sessionDone:
+		case <-lost:
 			return nil, ErrSessionExpired
 		default:
 		}
@@ -34,7 +34,7 @@ func waitDeletes(ctx context.Context, client *v3.Client, pfx string, maxCreateRe
 		}
 		// Waiting on the newest predecessor only: older ones must go
 		// before it can win anyway, and this avoids a thundering herd.
-		if err := waitDelete(ctx, client, string(resp.Kvs[0].Key), resp.Header.Revision, sessionDone); err != nil {
+		if err := waitDelete(ctx, client, string(resp.Kvs[0].Key), resp.Header.Revision, lost); err != nil {
 			return nil, err
 		}
 	}
@@ -42,7 +42,7 @@ func waitDeletes(ctx context.Context, client *v3.Client, pfx string, maxCreateRe
 
 // waitDelete blocks until key is deleted after revision rev. A compacted
 // watch returns nil so that the caller reads the current state again.
-func waitDelete(ctx context.Context, client *v3.Client, key string, rev int64, sessionDone <-chan struct{}) error {
+func waitDelete(ctx context.Context, client *v3.Client, key string, rev int64, lost <-chan struct{}) error {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wch := client.Watch(wctx, key, v3.WithRev(rev+1))
@@ -66,7 +66,7 @@ func waitDelete(ctx context.Context, client *v3.Client, key string, rev int64, s
 					return nil
 				}
 			}
-		case <-sessionDone:
+		case <-lost:
 			return ErrSessionExpired
 		case <-ctx.Done():
 			return ctx.Err()
@@ -74,10 +74,11 @@ func waitDelete(ctx context.Context, client *v3.Client, key string, rev int64, s
 	}
 }
 
-// sessionEnded reports whether s has ended.
-func sessionEnded(s *Session) bool {
+// sessionLost reports whether s's lease is gone or no longer renewed
+// (see Session.lost).
+func sessionLost(s *Session) bool {
 	select {
-	case <-s.Done():
+	case <-s.lost():
 		return true
 	default:
 		return false
