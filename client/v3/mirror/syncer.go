@@ -21,7 +21,8 @@ type Syncer interface {
 	// first.
 	SyncBase(ctx context.Context) (<-chan *clientv3.GetResponse, chan error)
 	// SyncUpdates watches the prefix for every change after the base
-	// revision. Call it after SyncBase has finished.
+	// revision. Call it once SyncBase has returned, which fixes that
+	// revision.
 	SyncUpdates(ctx context.Context) clientv3.WatchChan
 }
 
@@ -32,7 +33,8 @@ type syncer struct {
 }
 
 // NewSyncer returns a Syncer of the keys under prefix (all keys if it is
-// empty) as of revision rev, or as of the first read if rev is 0.
+// empty) as of revision rev, or, if rev is 0, as of the current revision
+// when SyncBase is first called.
 func NewSyncer(c *clientv3.Client, prefix string, rev int64) Syncer {
 	s := &syncer{c: c, prefix: prefix}
 	s.rev.Store(rev)
@@ -47,27 +49,46 @@ func (s *syncer) keyRange() (key, end string) {
 	return s.prefix, clientv3.GetPrefixRangeEnd(s.prefix)
 }
 
+// SyncBase fixes the base revision before it returns: with none given, it
+// reads the current revision here, synchronously (a plain Get of the
+// prefix, or of "foo" for the whole key space, as the official syncer
+// does), so that SyncUpdates may be called as soon as SyncBase returns. If
+// that read fails, its error is sent and both channels are closed before
+// SyncBase returns.
 func (s *syncer) SyncBase(ctx context.Context) (<-chan *clientv3.GetResponse, chan error) {
 	respc := make(chan *clientv3.GetResponse, 1024)
 	errc := make(chan error, 1)
+	if s.rev.Load() == 0 {
+		probe := s.prefix
+		if probe == "" {
+			probe = "foo"
+		}
+		resp, err := s.c.Get(ctx, probe)
+		if err != nil {
+			errc <- err
+			close(respc)
+			close(errc)
+			return respc, errc
+		}
+		s.rev.CompareAndSwap(0, resp.Header.Revision)
+	}
+	rev := s.rev.Load()
 	go func() {
 		defer close(respc)
 		defer close(errc)
 		key, end := s.keyRange()
+		// Every page is read at the base revision, so the pages together
+		// are one consistent state even while the keys change.
+		opts := []clientv3.OpOption{
+			clientv3.WithRange(end), clientv3.WithLimit(batchLimit), clientv3.WithRev(rev),
+			clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend),
+		}
 		for {
-			opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(batchLimit)}
-			// Every page after the first is read at the first page's
-			// revision, so the pages together are one consistent
-			// state even while the keys change.
-			if rev := s.rev.Load(); rev > 0 {
-				opts = append(opts, clientv3.WithRev(rev))
-			}
 			resp, err := s.c.Get(ctx, key, opts...)
 			if err != nil {
 				errc <- err
 				return
 			}
-			s.rev.CompareAndSwap(0, resp.Header.Revision)
 			select {
 			case respc <- resp:
 			case <-ctx.Done():

@@ -140,3 +140,64 @@ func TestSyncBaseWithCanceledContextReportsTheError(t *testing.T) {
 		t.Error("SyncBase with a canceled context reported no error")
 	}
 }
+
+func TestSyncUpdatesRightAfterSyncBaseReturnsSeesEveryLaterChange(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t)
+	if _, err := cli.Put(ctx, pfx+"base", "1"); err != nil {
+		t.Fatal(err)
+	}
+	s := mirror.NewSyncer(cli, pfx, 0)
+	respc, errc := s.SyncBase(ctx)
+	// Not waiting for the pages: the official SyncBase reads the base
+	// revision before it returns, so SyncUpdates works at once.
+	wch := s.SyncUpdates(ctx)
+	if _, err := cli.Put(ctx, pfx+"later", "2"); err != nil {
+		t.Fatal(err)
+	}
+	wr := <-wch
+	if err := wr.Err(); err != nil || wr.Canceled {
+		t.Fatalf("SyncUpdates right after SyncBase returned: %+v (error %v); the official syncer watches from the base revision", wr, err)
+	}
+	if len(wr.Events) != 1 || string(wr.Events[0].Kv.Key) != pfx+"later" {
+		t.Errorf("first update = %v, want only the put of %slater", wr.Events, pfx)
+	}
+	var base []string
+	for resp := range respc {
+		for _, kv := range resp.Kvs {
+			base = append(base, string(kv.Key))
+		}
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if len(base) != 1 || base[0] != pfx+"base" {
+		t.Errorf("SyncBase sent %v, want only %sbase", base, pfx)
+	}
+}
+
+func TestSyncBaseReportsAFailedRevisionReadBeforeReturning(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	respc, errc := mirror.NewSyncer(cli, sharedcluster.Prefix(t), 0).SyncBase(ctx)
+	// The official SyncBase closes both channels before it returns when
+	// reading the current revision fails.
+	select {
+	case err, ok := <-errc:
+		if !ok || err == nil {
+			t.Fatalf("error channel gave %v (open %v), want the failed read's error", err, ok)
+		}
+	default:
+		t.Fatal("no error ready when SyncBase returned; the official reports a failed revision read synchronously")
+	}
+	select {
+	case _, ok := <-respc:
+		if ok {
+			t.Error("a response was sent though the revision read failed")
+		}
+	default:
+		t.Error("response channel still open when SyncBase returned after a failed revision read")
+	}
+}

@@ -10,6 +10,12 @@ import (
 
 const digestSize = sha256.Size
 
+// hasDigest reports whether a snapshot of size bytes has room for its
+// trailing digest: the database is a whole number of 512-byte sectors (the
+// smallest disk sector, which divides the page size), the digest follows.
+// It is the official client's only check of a snapshot.
+func hasDigest(size int64) bool { return size%512 == digestSize }
+
 // errBadDigest reports a snapshot whose trailing digest does not match
 // its contents: it was damaged in transit or on the server.
 var errBadDigest = errors.New("snapshot: SHA-256 digest mismatch; the snapshot is corrupt")

@@ -13,13 +13,13 @@
 //	insecure-transport: false
 //
 // Unless insecure-transport is true, the returned Config has a TLS
-// configuration (trusting the system roots when no CA file is given).
+// configuration, trusting the system roots when trusted-ca-file is not
+// given. The deprecated ca-file is accepted but, as in the official
+// client, has no effect.
 package yaml
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"fmt"
 	"os"
 
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
@@ -37,13 +37,16 @@ type fileConfig struct {
 	Keyfile               string `json:"key-file"`
 	TrustedCAfile         string `json:"trusted-ca-file"`
 
-	// CAfile is the older name of TrustedCAfile; it is used only when
-	// trusted-ca-file is absent.
+	// CAfile is the deprecated older name of TrustedCAfile. It is read
+	// but, as by the official client, never used: only trusted-ca-file
+	// sets the roots.
 	CAfile string `json:"ca-file"`
 }
 
 // NewConfig reads the YAML file at fpath and returns the client
-// configuration it describes, loading any certificate files it names.
+// configuration it describes, loading any certificate files it names. Its
+// errors are those of reading and decoding the files, unwrapped, as the
+// official client returns them.
 func NewConfig(fpath string) (*clientv3.Config, error) {
 	b, err := os.ReadFile(fpath)
 	if err != nil {
@@ -51,10 +54,9 @@ func NewConfig(fpath string) (*clientv3.Config, error) {
 	}
 	var fc fileConfig
 	if err := yaml.Unmarshal(b, &fc); err != nil {
-		return nil, fmt.Errorf("yaml: %s: %w", fpath, err)
+		return nil, err
 	}
 	if fc.InsecureTransport {
-		fc.Config.TLS = nil
 		return &fc.Config, nil
 	}
 	tlsCfg, err := fc.tlsConfig()
@@ -65,6 +67,8 @@ func NewConfig(fpath string) (*clientv3.Config, error) {
 	return &fc.Config, nil
 }
 
+// tlsConfig builds the TLS configuration the file describes. A client
+// certificate is loaded only when both cert-file and key-file are set.
 func (fc *fileConfig) tlsConfig() (*tls.Config, error) {
 	cfg := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
@@ -73,22 +77,14 @@ func (fc *fileConfig) tlsConfig() (*tls.Config, error) {
 	if fc.Certfile != "" && fc.Keyfile != "" {
 		cert, err := tls.LoadX509KeyPair(fc.Certfile, fc.Keyfile)
 		if err != nil {
-			return nil, fmt.Errorf("yaml: loading client certificate: %w", err)
+			return nil, err
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
-	caFile := fc.TrustedCAfile
-	if caFile == "" {
-		caFile = fc.CAfile
-	}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+	if fc.TrustedCAfile != "" {
+		pool, err := loadRoots(fc.TrustedCAfile)
 		if err != nil {
-			return nil, fmt.Errorf("yaml: loading CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("yaml: no certificate found in CA file %s", caFile)
+			return nil, err
 		}
 		cfg.RootCAs = pool
 	}

@@ -1,6 +1,8 @@
 package yaml_test
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"github.com/a74b11dd/etcdkit/client/v3/internal/sharedcluster"
 	"github.com/a74b11dd/etcdkit/client/v3/yaml"
 	"github.com/a74b11dd/etcdkit/etcdtest"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 func writeFile(t *testing.T, content string) string {
@@ -78,25 +81,64 @@ func TestNewConfigWithoutInsecureTransportHasTLS(t *testing.T) {
 	}
 }
 
-func TestNewConfigErrors(t *testing.T) {
+func TestNewConfigReturnsTheUnderlyingErrorsUnwrapped(t *testing.T) {
+	malformed := "endpoints: [\n"
+	wantYAML := sigsyaml.Unmarshal([]byte(malformed), &struct{}{})
 	tests := []struct {
 		name    string
 		content string
+		want    string
 	}{
-		{"malformed yaml", "endpoints: [\n"},
-		{"missing certificate file", "cert-file: /nonexistent.crt\nkey-file: /nonexistent.key\n"},
-		{"missing CA file", "trusted-ca-file: /nonexistent-ca.crt\n"},
-		{"CA file without certificates", "trusted-ca-file: " + os.DevNull + "\n"},
+		{"malformed yaml", malformed, wantYAML.Error()},
+		{"missing certificate file", "cert-file: /nonexistent.crt\nkey-file: /nonexistent.key\n",
+			"open /nonexistent.crt: no such file or directory"},
+		{"missing trusted CA file", "trusted-ca-file: /nonexistent-ca.crt\n",
+			"open /nonexistent-ca.crt: no such file or directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := yaml.NewConfig(writeFile(t, tt.content)); err == nil {
-				t.Error("NewConfig succeeded, want an error")
+			_, err := yaml.NewConfig(writeFile(t, tt.content))
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("NewConfig error = %v; the official returns %q", err, tt.want)
 			}
 		})
 	}
 	if _, err := yaml.NewConfig(filepath.Join(t.TempDir(), "absent.yaml")); !os.IsNotExist(err) {
 		t.Errorf("NewConfig(absent file) error = %v, want not-exist", err)
+	}
+}
+
+func TestNewConfigReadsButNeverUsesCAFile(t *testing.T) {
+	cfg, err := yaml.NewConfig(writeFile(t, "ca-file: /nonexistent-ca.crt\n"))
+	if err != nil {
+		t.Fatalf("NewConfig with only ca-file: %v; the official ignores ca-file and succeeds", err)
+	}
+	if cfg.TLS == nil || cfg.TLS.RootCAs != nil {
+		t.Errorf("TLS = %+v; the official sets RootCAs only from trusted-ca-file, leaving it nil here", cfg.TLS)
+	}
+}
+
+func TestNewConfigTrustedCAFileWithoutCertificatesGivesAnEmptyPool(t *testing.T) {
+	cfg, err := yaml.NewConfig(writeFile(t, "trusted-ca-file: "+os.DevNull+"\n"))
+	if err != nil {
+		t.Fatalf("NewConfig with an empty trusted-ca-file: %v; the official succeeds with an empty pool", err)
+	}
+	if cfg.TLS.RootCAs == nil || !cfg.TLS.RootCAs.Equal(x509.NewCertPool()) {
+		t.Errorf("RootCAs = %v; the official returns an empty, non-nil pool", cfg.TLS.RootCAs)
+	}
+}
+
+func TestNewConfigRejectsATrustedCAFileHoldingANonCertificateBlock(t *testing.T) {
+	body := []byte("not a certificate")
+	block := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: body})
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, block, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, want := x509.ParseCertificate(body)
+	_, err := yaml.NewConfig(writeFile(t, "trusted-ca-file: "+ca+"\n"))
+	if err == nil || err.Error() != want.Error() {
+		t.Errorf("NewConfig with a key block in trusted-ca-file: error %v; the official parses every PEM block as a certificate and returns %q", err, want)
 	}
 }
 
@@ -111,14 +153,14 @@ endpoints: [%q]
 dial-timeout: 5000000000
 cert-file: %s
 key-file: %s
-ca-file: %s
+trusted-ca-file: %s
 `, c.ClientURLs()[0], ti.ClientCertFile, ti.ClientKeyFile, ti.CAFile))
 	cfg, err := yaml.NewConfig(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.TLS == nil || cfg.TLS.RootCAs == nil || len(cfg.TLS.Certificates) != 1 {
-		t.Fatalf("TLS = %+v, want the CA from ca-file and one client certificate", cfg.TLS)
+		t.Fatalf("TLS = %+v, want the CA from trusted-ca-file and one client certificate", cfg.TLS)
 	}
 	cli, err := clientv3.New(*cfg)
 	if err != nil {

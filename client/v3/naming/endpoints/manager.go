@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"strings"
 
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // stored is the JSON layout of an endpoint's value in etcd.
@@ -24,36 +26,46 @@ type manager struct {
 }
 
 // NewManager returns the Manager of target's endpoints, which live under
-// the keys starting with target + "/".
+// the keys starting with target + "/". It fails, with the official texts
+// "invalid etcd client" and "invalid target", when client is nil or target
+// empty.
 func NewManager(client *clientv3.Client, target string) (Manager, error) {
 	if client == nil {
-		return nil, errors.New("endpoints: nil etcd client")
+		return nil, errors.New("invalid etcd client")
 	}
 	if target == "" {
-		return nil, errors.New("endpoints: empty target")
+		return nil, errors.New("invalid target")
 	}
 	return &manager{client: client, target: target}, nil
 }
 
 func (m *manager) prefix() string { return m.target + "/" }
 
+// Update checks every update before writing any: a key outside the
+// target's prefix, metadata that does not encode as JSON, or an unknown
+// operation fails the whole call with a gRPC InvalidArgument status (the
+// official client's codes and texts), and nothing is written. A nil update
+// fails the same way, where the official client panics.
 func (m *manager) Update(ctx context.Context, updates []*UpdateWithOpts) error {
 	ops := make([]clientv3.Op, 0, len(updates))
 	for _, u := range updates {
 		if u == nil {
-			continue
+			return status.Error(codes.InvalidArgument, "endpoints: nil update")
+		}
+		if !strings.HasPrefix(u.Key, m.prefix()) {
+			return status.Errorf(codes.InvalidArgument, "endpoints: endpoint key should be prefixed with '%s' got: '%s'", m.prefix(), u.Key)
 		}
 		switch u.Op {
 		case Add:
 			v, err := json.Marshal(stored{Op: Add, Addr: u.Endpoint.Addr, Metadata: u.Endpoint.Metadata})
 			if err != nil {
-				return fmt.Errorf("endpoints: encoding the endpoint of %q: %w", u.Key, err)
+				return status.Error(codes.InvalidArgument, err.Error())
 			}
 			ops = append(ops, clientv3.OpPut(u.Key, string(v), u.Opts...))
 		case Delete:
 			ops = append(ops, clientv3.OpDelete(u.Key, u.Opts...))
 		default:
-			return fmt.Errorf("endpoints: invalid operation %d for %q", u.Op, u.Key)
+			return status.Error(codes.InvalidArgument, "endpoints: bad update op")
 		}
 	}
 	_, err := m.client.KV.Txn(ctx).Then(ops...).Commit()
@@ -68,8 +80,11 @@ func (m *manager) DeleteEndpoint(ctx context.Context, key string, opts ...client
 	return m.Update(ctx, []*UpdateWithOpts{NewDeleteUpdateOpts(key, opts...)})
 }
 
+// List reads serializably, as the official manager does: a member without
+// a leader still answers with what it has, and the client never returns a
+// serializable answer older than one it has already seen.
 func (m *manager) List(ctx context.Context) (Key2EndpointMap, error) {
-	resp, err := m.client.KV.Get(ctx, m.prefix(), clientv3.WithPrefix())
+	resp, err := m.client.KV.Get(ctx, m.prefix(), clientv3.WithPrefix(), clientv3.WithSerializable())
 	if err != nil {
 		return nil, err
 	}

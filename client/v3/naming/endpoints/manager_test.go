@@ -10,6 +10,8 @@ import (
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	"github.com/a74b11dd/etcdkit/client/v3/internal/sharedcluster"
 	"github.com/a74b11dd/etcdkit/client/v3/naming/endpoints"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 func newManager(t *testing.T, cli *clientv3.Client, target string) endpoints.Manager {
@@ -21,12 +23,12 @@ func newManager(t *testing.T, cli *clientv3.Client, target string) endpoints.Man
 	return em
 }
 
-func TestNewManagerRejectsMissingClientOrTarget(t *testing.T) {
-	if _, err := endpoints.NewManager(nil, "svc"); err == nil {
-		t.Error("NewManager(nil client) succeeded")
+func TestNewManagerRejectsMissingClientOrTargetWithTheOfficialTexts(t *testing.T) {
+	if _, err := endpoints.NewManager(nil, "svc"); err == nil || err.Error() != "invalid etcd client" {
+		t.Errorf("NewManager(nil client) error = %v; the official returns \"invalid etcd client\"", err)
 	}
-	if _, err := endpoints.NewManager(clientv3.NewCtxClient(context.Background()), ""); err == nil {
-		t.Error("NewManager(empty target) succeeded")
+	if _, err := endpoints.NewManager(clientv3.NewCtxClient(context.Background()), ""); err == nil || err.Error() != "invalid target" {
+		t.Errorf("NewManager(empty target) error = %v; the official returns \"invalid target\"", err)
 	}
 }
 
@@ -224,5 +226,64 @@ func TestWatchChannelOfAnEmptyTargetStartsWithTheFirstChange(t *testing.T) {
 	}
 	cancel()
 	for range wch {
+	}
+}
+
+func TestUpdateRejectsBadUpdatesWithInvalidArgumentAndWritesNothing(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	target := sharedcluster.Prefix(t) + "svc"
+	em := newManager(t, cli, target)
+	good := endpoints.NewAddUpdateOpts(target+"/good", endpoints.Endpoint{Addr: "good:1"})
+	bad := &endpoints.UpdateWithOpts{Update: endpoints.Update{Op: endpoints.Operation(7), Key: target + "/bad"}}
+
+	tests := []struct {
+		name    string
+		call    func() error
+		wantMsg string
+	}{
+		{"add outside the target", func() error {
+			return em.AddEndpoint(ctx, target+"x/a", endpoints.Endpoint{Addr: "a:1"})
+		}, "endpoints: endpoint key should be prefixed with '" + target + "/' got: '" + target + "x/a'"},
+		{"delete outside the target", func() error {
+			return em.DeleteEndpoint(ctx, "elsewhere")
+		}, "endpoints: endpoint key should be prefixed with '" + target + "/' got: 'elsewhere'"},
+		{"unknown operation", func() error {
+			return em.Update(ctx, []*endpoints.UpdateWithOpts{good, bad})
+		}, "endpoints: bad update op"},
+		{"metadata that is not JSON", func() error {
+			return em.Update(ctx, []*endpoints.UpdateWithOpts{good,
+				endpoints.NewAddUpdateOpts(target+"/c", endpoints.Endpoint{Addr: "c:1", Metadata: make(chan int)})})
+		}, "json: unsupported type: chan int"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			if status.Code(err) != codes.InvalidArgument || status.Convert(err).Message() != tt.wantMsg {
+				t.Errorf("error = %v; the official returns status InvalidArgument %q", err, tt.wantMsg)
+			}
+		})
+	}
+	resp, err := cli.Get(ctx, sharedcluster.Prefix(t), clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Count != 0 {
+		t.Errorf("%d keys written by rejected updates; the official writes none", resp.Count)
+	}
+}
+
+func TestUpdateWithANilUpdateFailsInsteadOfPanicking(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	target := sharedcluster.Prefix(t) + "svc"
+	em := newManager(t, cli, target)
+	good := endpoints.NewAddUpdateOpts(target+"/good", endpoints.Endpoint{Addr: "good:1"})
+	err := em.Update(ctx, []*endpoints.UpdateWithOpts{good, nil})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Errorf("Update with a nil update: error %v, want status InvalidArgument (the official panics)", err)
+	}
+	if got, err := em.List(ctx); err != nil || len(got) != 0 {
+		t.Errorf("List after the rejected update = %v, %v; want nothing written", got, err)
 	}
 }

@@ -3,6 +3,8 @@ package resolver_test
 import (
 	"context"
 	"net"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,9 +12,12 @@ import (
 	"github.com/a74b11dd/etcdkit/client/v3/naming/endpoints"
 	"github.com/a74b11dd/etcdkit/client/v3/naming/resolver"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	gresolver "google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/status"
 )
 
 // startServer runs a gRPC server whose health service knows only the
@@ -100,8 +105,28 @@ func TestResolverDialsRegisteredEndpointsAndFollowsChanges(t *testing.T) {
 	waitServedBy(t, ctx, hc, "B")
 }
 
-func TestNewBuilderRejectsNilClient(t *testing.T) {
-	if _, err := resolver.NewBuilder(nil); err == nil {
-		t.Error("NewBuilder(nil) succeeded")
+func TestBuildWithANilClientFailsWithInvalidArgument(t *testing.T) {
+	b, err := resolver.NewBuilder(nil)
+	if err != nil {
+		t.Fatalf("NewBuilder(nil) = %v; the official NewBuilder never fails", err)
+	}
+	_, err = b.Build(gresolver.Target{URL: url.URL{Scheme: "etcd", Path: "/svc"}}, nil, gresolver.BuildOptions{})
+	const want = "resolver: failed to new endpoint manager: invalid etcd client"
+	if status.Code(err) != codes.InvalidArgument || status.Convert(err).Message() != want {
+		t.Errorf("Build with a nil client = %v; the official returns status InvalidArgument %q", err, want)
+	}
+}
+
+func TestBuildWithAClosedClientFailsWithInternal(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	cli.Close()
+	b, err := resolver.NewBuilder(cli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.Build(gresolver.Target{URL: url.URL{Scheme: "etcd", Path: "/svc"}}, nil, gresolver.BuildOptions{})
+	const prefix = "resolver: failed to new watch channer: "
+	if status.Code(err) != codes.Internal || !strings.HasPrefix(status.Convert(err).Message(), prefix) {
+		t.Errorf("Build when the endpoints cannot be read = %v; the official returns status Internal %q followed by the read's error", err, prefix)
 	}
 }
