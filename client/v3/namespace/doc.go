@@ -8,6 +8,14 @@
 // WithPrefix on the empty key) runs to the end of the namespace instead, so
 // a namespaced client never sees or changes a key outside its prefix.
 //
+// As with the official wrapper, Put, Get, Delete and Do refuse the empty
+// key with rpctypes.ErrEmptyKey before sending (Get and Delete accept it
+// with WithPrefix or WithFromKey, which name the whole namespace), but the
+// operations inside a transaction are not checked: there the empty key
+// addresses the prefix key itself. GetStream is refused as unimplemented.
+// Closing a namespaced Watcher closes the wrapped one and every channel
+// its Watch returned, dropping responses no reader has taken.
+//
 // Replace a client's interfaces to namespace all of its calls:
 //
 //	cli.KV = namespace.NewKV(cli.KV, "my-prefix/")

@@ -6,6 +6,8 @@ import (
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 type kvPrefix struct {
@@ -19,15 +21,13 @@ func NewKV(kv clientv3.KV, prefix string) clientv3.KV {
 	return &kvPrefix{kv: kv, pfx: prefix}
 }
 
+// Put refuses the empty key before sending, as the official wrapper does:
+// with the prefix added it would silently write the prefix key itself.
 func (p *kvPrefix) Put(ctx context.Context, key, val string, opts ...clientv3.OpOption) (*clientv3.PutResponse, error) {
 	if key == "" {
 		return nil, rpctypes.ErrEmptyKey
 	}
-	op, err := p.op(clientv3.OpPut(key, val, opts...))
-	if err != nil {
-		return nil, err
-	}
-	resp, err := p.kv.Do(ctx, op)
+	resp, err := p.kv.Do(ctx, p.op(clientv3.OpPut(key, val, opts...)))
 	if err != nil {
 		return nil, err
 	}
@@ -36,12 +36,19 @@ func (p *kvPrefix) Put(ctx context.Context, key, val string, opts ...clientv3.Op
 	return put, nil
 }
 
+// Get refuses the empty key unless WithPrefix or WithFromKey names the
+// whole namespace, and refuses an unknown sort order or target, before
+// sending, as the official wrapper does. An explicit WithRange does not
+// make the empty key acceptable.
 func (p *kvPrefix) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
-	op, err := p.op(clientv3.OpGet(key, opts...))
-	if err != nil {
-		return nil, err
+	if emptyKey(key, opts) {
+		return nil, rpctypes.ErrEmptyKey
 	}
-	resp, err := p.kv.Do(ctx, op)
+	op := clientv3.OpGet(key, opts...)
+	if !op.IsSortOptionValid() {
+		return nil, rpctypes.ErrInvalidSortOption
+	}
+	resp, err := p.kv.Do(ctx, p.op(op))
 	if err != nil {
 		return nil, err
 	}
@@ -50,51 +57,17 @@ func (p *kvPrefix) Get(ctx context.Context, key string, opts ...clientv3.OpOptio
 	return get, nil
 }
 
-func (p *kvPrefix) GetStream(ctx context.Context, key string, opts ...clientv3.OpOption) (clientv3.GetStreamChan, error) {
-	op, err := p.op(clientv3.OpGet(key, opts...))
-	if err != nil {
-		return nil, err
-	}
-	inner, err := p.kv.GetStream(ctx, string(op.KeyBytes()), p.rangeOpts(op, opts)...)
-	if err != nil {
-		return nil, err
-	}
-	out := make(chan clientv3.RangeStreamResponse)
-	go func() {
-		defer close(out)
-		for chunk := range inner {
-			if chunk.RangeResponse != nil {
-				trimKVs(p.pfx, chunk.Kvs)
-			}
-			select {
-			case out <- chunk:
-			case <-ctx.Done():
-				// The caller is gone; let the inner stream, which
-				// also watches ctx, wind down without a reader.
-				for range inner {
-				}
-				return
-			}
-		}
-	}()
-	return out, nil
+// GetStream is refused with the official wrapper's Unimplemented error.
+func (p *kvPrefix) GetStream(context.Context, string, ...clientv3.OpOption) (clientv3.GetStreamChan, error) {
+	return nil, status.Error(codes.Unimplemented, "GetStream is not supported by kvPrefix")
 }
 
-// rangeOpts returns opts followed by an explicit range end translated into
-// the keyspace, for calls that take options rather than an Op.
-func (p *kvPrefix) rangeOpts(op clientv3.Op, opts []clientv3.OpOption) []clientv3.OpOption {
-	if end := op.RangeBytes(); len(end) > 0 {
-		return append(append([]clientv3.OpOption(nil), opts...), clientv3.WithRange(string(end)))
-	}
-	return opts
-}
-
+// Delete refuses the empty key as Get does.
 func (p *kvPrefix) Delete(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.DeleteResponse, error) {
-	op, err := p.op(clientv3.OpDelete(key, opts...))
-	if err != nil {
-		return nil, err
+	if emptyKey(key, opts) {
+		return nil, rpctypes.ErrEmptyKey
 	}
-	resp, err := p.kv.Do(ctx, op)
+	resp, err := p.kv.Do(ctx, p.op(clientv3.OpDelete(key, opts...)))
 	if err != nil {
 		return nil, err
 	}
@@ -107,12 +80,15 @@ func (p *kvPrefix) Compact(ctx context.Context, rev int64, opts ...clientv3.Comp
 	return p.kv.Compact(ctx, rev, opts...)
 }
 
+// Do refuses an operation whose key is empty, whatever its range, unless
+// it is a transaction, as the official wrapper does. The operations inside
+// a transaction are not checked: an empty key there addresses the prefix
+// key itself.
 func (p *kvPrefix) Do(ctx context.Context, op clientv3.Op) (clientv3.OpResponse, error) {
-	pop, err := p.op(op)
-	if err != nil {
-		return clientv3.OpResponse{}, err
+	if len(op.KeyBytes()) == 0 && !op.IsTxn() {
+		return clientv3.OpResponse{}, rpctypes.ErrEmptyKey
 	}
-	resp, err := p.kv.Do(ctx, pop)
+	resp, err := p.kv.Do(ctx, p.op(op))
 	if err != nil {
 		return clientv3.OpResponse{}, err
 	}
@@ -124,47 +100,37 @@ func (p *kvPrefix) Txn(ctx context.Context) clientv3.Txn {
 	return &txnPrefix{txn: p.kv.Txn(ctx), p: p}
 }
 
-// op returns op moved into the keyspace. An operation on the empty key
-// without a range is rejected as the server would reject it: with the
-// prefix added it would silently address the prefix itself.
-func (p *kvPrefix) op(op clientv3.Op) (clientv3.Op, error) {
+// emptyKey reports whether a Get or Delete of key with opts must be
+// refused: the empty key stands for the whole namespace only together with
+// WithPrefix or WithFromKey.
+func emptyKey(key string, opts []clientv3.OpOption) bool {
+	return key == "" && !clientv3.IsOptsWithPrefix(opts) && !clientv3.IsOptsWithFromKey(opts)
+}
+
+// op returns op moved into the keyspace, nested operations included. It
+// checks nothing: the callers that must refuse an empty key do so first.
+func (p *kvPrefix) op(op clientv3.Op) clientv3.Op {
 	if op.IsTxn() {
 		cmps, thenOps, elseOps := op.Txn()
-		pc := p.cmps(cmps)
-		pt, err := p.ops(thenOps)
-		if err != nil {
-			return clientv3.Op{}, err
-		}
-		pe, err := p.ops(elseOps)
-		if err != nil {
-			return clientv3.Op{}, err
-		}
-		return clientv3.OpTxn(pc, pt, pe), nil
+		return clientv3.OpTxn(p.cmps(cmps), p.ops(thenOps), p.ops(elseOps))
 	}
-	key, end := op.KeyBytes(), op.RangeBytes()
-	if len(key) == 0 && len(end) == 0 {
-		return clientv3.Op{}, rpctypes.ErrEmptyKey
-	}
-	op.WithKeyBytes(addPrefix(p.pfx, key))
+	end := op.RangeBytes()
+	op.WithKeyBytes(addPrefix(p.pfx, op.KeyBytes()))
 	if len(end) > 0 {
 		op.WithRangeBytes(rangeEnd(p.pfx, end))
 	}
-	return op, nil
+	return op
 }
 
-func (p *kvPrefix) ops(ops []clientv3.Op) ([]clientv3.Op, error) {
+func (p *kvPrefix) ops(ops []clientv3.Op) []clientv3.Op {
 	if ops == nil {
-		return nil, nil
+		return nil
 	}
 	out := make([]clientv3.Op, len(ops))
 	for i, op := range ops {
-		pop, err := p.op(op)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = pop
+		out[i] = p.op(op)
 	}
-	return out, nil
+	return out
 }
 
 func (p *kvPrefix) cmps(cmps []clientv3.Cmp) []clientv3.Cmp {
@@ -237,13 +203,12 @@ func (p *kvPrefix) trimTxn(r *etcdserverpb.TxnResponse) {
 	}
 }
 
-// txnPrefix builds a transaction in the namespace. An invalid operation is
-// remembered and reported by Commit, since If, Then and Else cannot return
-// errors.
+// txnPrefix builds a transaction in the namespace on a Txn of the wrapped
+// KV. Its operations are not checked for empty keys, as the official
+// wrapper does not check them: an empty key addresses the prefix key.
 type txnPrefix struct {
 	txn clientv3.Txn
 	p   *kvPrefix
-	err error
 }
 
 func (t *txnPrefix) If(cs ...clientv3.Cmp) clientv3.Txn {
@@ -252,27 +217,16 @@ func (t *txnPrefix) If(cs ...clientv3.Cmp) clientv3.Txn {
 }
 
 func (t *txnPrefix) Then(ops ...clientv3.Op) clientv3.Txn {
-	pops, err := t.p.ops(ops)
-	if err != nil && t.err == nil {
-		t.err = err
-	}
-	t.txn = t.txn.Then(pops...)
+	t.txn = t.txn.Then(t.p.ops(ops)...)
 	return t
 }
 
 func (t *txnPrefix) Else(ops ...clientv3.Op) clientv3.Txn {
-	pops, err := t.p.ops(ops)
-	if err != nil && t.err == nil {
-		t.err = err
-	}
-	t.txn = t.txn.Else(pops...)
+	t.txn = t.txn.Else(t.p.ops(ops)...)
 	return t
 }
 
 func (t *txnPrefix) Commit() (*clientv3.TxnResponse, error) {
-	if t.err != nil {
-		return nil, t.err
-	}
 	resp, err := t.txn.Commit()
 	if err != nil {
 		return nil, err

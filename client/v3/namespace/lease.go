@@ -25,7 +25,9 @@ func (l *leasePrefix) TimeToLive(ctx context.Context, id clientv3.LeaseID, opts 
 		return nil, err
 	}
 	if len(resp.Keys) > 0 {
-		keys := make([][]byte, 0, len(resp.Keys))
+		// Nil, not empty, when none is in the namespace, as the
+		// official wrapper leaves it.
+		var keys [][]byte
 		for _, k := range resp.Keys {
 			if bytes.HasPrefix(k, l.pfx) {
 				keys = append(keys, k[len(l.pfx):])

@@ -10,6 +10,8 @@ import (
 	"github.com/a74b11dd/etcdkit/client/v3/internal/sharedcluster"
 	"github.com/a74b11dd/etcdkit/client/v3/namespace"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 func keysOf(resp *clientv3.GetResponse) []string {
@@ -196,12 +198,82 @@ func TestTxnComparesWritesAndResultsUseTheNamespace(t *testing.T) {
 	}
 }
 
-func TestTxnWithEmptyKeyFailsOnCommit(t *testing.T) {
+func TestTxnWithEmptyKeyAddressesThePrefixKey(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t)
+	ns := namespace.NewKV(cli.KV, pfx)
+
+	resp, err := ns.Txn(ctx).Then(clientv3.OpPut("", "v"), clientv3.OpGet("")).Commit()
+	if err != nil {
+		t.Fatalf("Commit of Then(OpPut(\"\")): %v; the official wrapper checks no key inside a txn and writes the prefix key", err)
+	}
+	if kvs := resp.Responses[1].GetResponseRange().Kvs; len(kvs) != 1 || len(kvs[0].Key) != 0 || string(kvs[0].Value) != "v" {
+		t.Errorf("txn Get(\"\") = %v, want the prefix key as the empty key with value v", kvs)
+	}
+	if _, err := ns.Do(ctx, clientv3.OpTxn(nil, []clientv3.Op{clientv3.OpPut("", "v2")}, nil)); err != nil {
+		t.Fatalf("Do(OpTxn(OpPut(\"\"))): %v; the official wrapper writes the prefix key", err)
+	}
+	raw, err := cli.Get(ctx, pfx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw.Kvs) != 1 || string(raw.Kvs[0].Value) != "v2" {
+		t.Errorf("raw Get(%q) = %v, want v2 written by the txns", pfx, raw.Kvs)
+	}
+}
+
+func TestEmptyKeyWithAnExplicitRangeIsRejectedBeforeSending(t *testing.T) {
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t)
+	ns := namespace.NewKV(cli.KV, pfx)
+	if _, err := cli.Put(ctx, pfx+"a", "v"); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := ns.Get(ctx, "", clientv3.WithRange("z")); !errors.Is(err, rpctypes.ErrEmptyKey) {
+		t.Errorf("Get(\"\", WithRange(z)) error = %v; the official wrapper returns ErrEmptyKey", err)
+	}
+	if _, err := ns.Delete(ctx, "", clientv3.WithRange("z")); !errors.Is(err, rpctypes.ErrEmptyKey) {
+		t.Errorf("Delete(\"\", WithRange(z)) error = %v; the official wrapper returns ErrEmptyKey", err)
+	}
+	for _, op := range []clientv3.Op{
+		clientv3.OpGet("", clientv3.WithRange("z")),
+		clientv3.OpDelete("", clientv3.WithRange("z")),
+		clientv3.OpPut("", "v"),
+	} {
+		if _, err := ns.Do(ctx, op); !errors.Is(err, rpctypes.ErrEmptyKey) {
+			t.Errorf("Do(%s on \"\") error = %v; the official wrapper returns ErrEmptyKey", opKind(op), err)
+		}
+	}
+	raw, err := cli.Get(ctx, pfx+"a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw.Kvs) != 1 {
+		t.Errorf("%sa was deleted by a refused Delete", pfx)
+	}
+}
+
+func opKind(op clientv3.Op) string {
+	switch {
+	case op.IsGet():
+		return "Get"
+	case op.IsPut():
+		return "Put"
+	case op.IsDelete():
+		return "Delete"
+	}
+	return "Txn"
+}
+
+func TestGetWithAnUnknownSortOptionFailsBeforeSending(t *testing.T) {
 	cli := sharedcluster.Client(t)
 	ns := namespace.NewKV(cli.KV, sharedcluster.Prefix(t))
-	_, err := ns.Txn(sharedcluster.Context(t)).Then(clientv3.OpPut("", "v")).Commit()
-	if !errors.Is(err, rpctypes.ErrEmptyKey) {
-		t.Errorf("Commit error = %v, want ErrEmptyKey", err)
+	_, err := ns.Get(sharedcluster.Context(t), "k", clientv3.WithSort(clientv3.SortByKey, clientv3.SortOrder(99)))
+	if !errors.Is(err, rpctypes.ErrInvalidSortOption) {
+		t.Errorf("Get with sort order 99: error %v; the official wrapper returns ErrInvalidSortOption", err)
 	}
 }
 
@@ -301,25 +373,31 @@ func TestLeaseTimeToLiveListsOnlyNamespacedKeys(t *testing.T) {
 	}
 }
 
-func TestGetStreamChunksHaveThePrefixStripped(t *testing.T) {
+func TestGetStreamFailsAsUnimplemented(t *testing.T) {
+	ns := namespace.NewKV(sharedcluster.Client(t).KV, sharedcluster.Prefix(t))
+	ch, err := ns.GetStream(sharedcluster.Context(t), "", clientv3.WithFromKey())
+	if ch != nil || status.Code(err) != codes.Unimplemented || status.Convert(err).Message() != "GetStream is not supported by kvPrefix" {
+		t.Errorf("GetStream = %v, %v; the official wrapper returns nil and status Unimplemented %q", ch, err, "GetStream is not supported by kvPrefix")
+	}
+}
+
+func TestLeaseTimeToLiveKeysAreNilWhenNoneIsInTheNamespace(t *testing.T) {
 	cli := sharedcluster.Client(t)
 	ctx := sharedcluster.Context(t)
 	pfx := sharedcluster.Prefix(t)
-	ns := namespace.NewKV(cli.KV, pfx+"in/")
-	for _, k := range []string{"in/a", "in/b", "out"} {
-		if _, err := cli.Put(ctx, pfx+k, k); err != nil {
-			t.Fatal(err)
-		}
-	}
-	stream, err := ns.GetStream(ctx, "", clientv3.WithFromKey())
+	lease, err := cli.Grant(ctx, 60)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := clientv3.GetStreamToGetResponse(stream)
+	defer cli.Revoke(ctx, lease.ID)
+	if _, err := cli.Put(ctx, pfx+"out", "v", clientv3.WithLease(lease.ID)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := namespace.NewLease(cli.Lease, pfx+"in/").TimeToLive(ctx, lease.ID, clientv3.WithAttachedKeys())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := keysOf(resp); !sameKeys(got, []string{"a", "b"}) {
-		t.Errorf("GetStream keys = %v, want [a b]", got)
+	if resp.Keys != nil {
+		t.Errorf("attached keys = %#v, want nil as the official wrapper leaves them", resp.Keys)
 	}
 }

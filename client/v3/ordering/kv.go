@@ -5,12 +5,13 @@ import (
 	"sync/atomic"
 
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
-	"github.com/a74b11dd/etcdkit/client/v3/internal/txnbuild"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
-// OrderViolationFunc decides what happens when a read returns a revision
-// older than prevRev, the newest revision seen before it was issued: nil
-// to issue op again, or the error the read should fail with.
+// OrderViolationFunc decides what happens when a Get or Txn returns a
+// revision older than prevRev, the newest revision seen when the call
+// began: nil to issue op again, or the error the call should fail with.
 type OrderViolationFunc func(op clientv3.Op, resp clientv3.OpResponse, prevRev int64) error
 
 type kvOrdering struct {
@@ -19,8 +20,9 @@ type kvOrdering struct {
 	prevRev   atomic.Int64
 }
 
-// NewKV returns kv wrapped to detect reads that return an older revision
-// than a previous response; orderViolationFunc decides what to do then.
+// NewKV returns kv wrapped to detect a Get or Txn answered from an older
+// revision than an earlier Get or Txn; orderViolationFunc decides what to
+// do then. The other methods of kv are used unchanged.
 func NewKV(kv clientv3.KV, orderViolationFunc OrderViolationFunc) clientv3.KV {
 	return &kvOrdering{KV: kv, violation: orderViolationFunc}
 }
@@ -35,89 +37,62 @@ func (kv *kvOrdering) observe(rev int64) {
 	}
 }
 
-// read runs a read-only op until its response is not older than the
-// newest revision seen when it was issued, or the violation function
-// gives up.
-func (kv *kvOrdering) read(op clientv3.Op, do func() (clientv3.OpResponse, int64, error)) (clientv3.OpResponse, error) {
-	for {
-		prev := kv.prevRev.Load()
-		resp, rev, err := do()
-		if err != nil {
-			return clientv3.OpResponse{}, err
-		}
-		if rev >= prev {
-			kv.observe(rev)
-			return resp, nil
-		}
-		if kv.violation == nil {
-			return clientv3.OpResponse{}, ErrNoGreaterRev
-		}
-		if err := kv.violation(op, resp, prev); err != nil {
-			return clientv3.OpResponse{}, err
-		}
-	}
-}
-
+// Get sends the read as an OpGet through the wrapped KV's Do, as the
+// official wrapper does, so a wrapped KV sees the same calls.
 func (kv *kvOrdering) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
-	op := clientv3.OpGet(key, opts...)
-	resp, err := kv.read(op, func() (clientv3.OpResponse, int64, error) {
-		r, err := kv.KV.Get(ctx, key, opts...)
-		if err != nil {
-			return clientv3.OpResponse{}, 0, err
-		}
-		return r.OpResponse(), r.Header.GetRevision(), nil
-	})
+	resp, err := kv.ordered(ctx, clientv3.OpGet(key, opts...))
 	if err != nil {
 		return nil, err
 	}
 	return resp.Get(), nil
 }
 
-func (kv *kvOrdering) Put(ctx context.Context, key, val string, opts ...clientv3.OpOption) (*clientv3.PutResponse, error) {
-	resp, err := kv.KV.Put(ctx, key, val, opts...)
-	if err == nil {
-		kv.observe(resp.Header.GetRevision())
-	}
-	return resp, err
-}
-
-func (kv *kvOrdering) Delete(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.DeleteResponse, error) {
-	resp, err := kv.KV.Delete(ctx, key, opts...)
-	if err == nil {
-		kv.observe(resp.Header.GetRevision())
-	}
-	return resp, err
-}
-
-func (kv *kvOrdering) Do(ctx context.Context, op clientv3.Op) (clientv3.OpResponse, error) {
-	if !readOnly(op) {
-		resp, err := kv.KV.Do(ctx, op)
-		if err == nil {
-			kv.observe(revisionOf(resp))
-		}
-		return resp, err
-	}
-	return kv.read(op, func() (clientv3.OpResponse, int64, error) {
-		resp, err := kv.KV.Do(ctx, op)
-		if err != nil {
-			return clientv3.OpResponse{}, 0, err
-		}
-		return resp, revisionOf(resp), nil
-	})
+// GetStream is refused with the official wrapper's Unimplemented error:
+// the wrapper does not check streamed reads.
+func (kv *kvOrdering) GetStream(context.Context, string, ...clientv3.OpOption) (clientv3.GetStreamChan, error) {
+	return nil, status.Error(codes.Unimplemented, "GetStream is not supported by kvOrdering")
 }
 
 func (kv *kvOrdering) Txn(ctx context.Context) clientv3.Txn {
-	return txnbuild.New(func(cmps []clientv3.Cmp, thenOps, elseOps []clientv3.Op) (*clientv3.TxnResponse, error) {
-		resp, err := kv.Do(ctx, clientv3.OpTxn(cmps, thenOps, elseOps))
+	return &txnOrdering{kv: kv, inner: kv.KV.Txn(ctx), ctx: ctx}
+}
+
+// ordered runs op until its response is not older than the newest
+// revision seen when the call began, or the violation function gives up.
+// The revision compared against is taken once, so that concurrent calls
+// raising it while op is retried do not change what op must reach, and
+// the violation function is always told the same prevRev for one call.
+// An op that may write has been applied once it answers, so it is never
+// issued again: doing so would apply it twice.
+func (kv *kvOrdering) ordered(ctx context.Context, op clientv3.Op) (clientv3.OpResponse, error) {
+	prev := kv.prevRev.Load()
+	for {
+		resp, err := kv.KV.Do(ctx, op)
 		if err != nil {
-			return nil, err
+			return clientv3.OpResponse{}, err
 		}
-		return resp.Txn(), nil
-	})
+		rev := revisionOf(resp)
+		if rev >= prev {
+			kv.observe(rev)
+			return resp, nil
+		}
+		if kv.violation == nil {
+			// The official wrapper would call the nil function and
+			// panic; refuse the stale response instead.
+			return clientv3.OpResponse{}, ErrNoGreaterRev
+		}
+		if err := kv.violation(op, resp, prev); err != nil {
+			return clientv3.OpResponse{}, err
+		}
+		if !readOnly(op) {
+			return resp, nil
+		}
+	}
 }
 
 // readOnly reports whether op cannot change the store, so that issuing it
-// again is harmless.
+// again is harmless. A transaction counts as writing if either branch
+// holds a write, as the server counts it.
 func readOnly(op clientv3.Op) bool {
 	switch {
 	case op.IsGet():
@@ -136,6 +111,8 @@ func readOnly(op clientv3.Op) bool {
 	return false
 }
 
+// revisionOf returns the store revision in the header of resp, whichever
+// kind of response it is.
 func revisionOf(resp clientv3.OpResponse) int64 {
 	switch {
 	case resp.Get() != nil:

@@ -2,7 +2,7 @@ package ordering
 
 import (
 	"errors"
-	"sync"
+	"sync/atomic"
 
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 )
@@ -11,36 +11,36 @@ import (
 // least as new as one seen before.
 var ErrNoGreaterRev = errors.New("etcdclient: no cluster members have a revision higher than the previously received revision")
 
-// retriesPerEndpoint is how many times, per endpoint of the client, a
-// stale read is issued again before giving up: the client spreads reads
-// over its endpoints, so after this many tries it is very likely that
+// errNilClient replaces the panic the official closure hits on its first
+// violation when it was made without a client.
+var errNilClient = errors.New("ordering: NewOrderViolationSwitchEndpointClosure was given a nil client")
+
+// retriesPerEndpoint is how many times, per endpoint of the client, stale
+// responses are let through to be issued again: the client spreads
+// requests over its endpoints, so after that many it is very likely that
 // none of them has caught up.
 const retriesPerEndpoint = 5
 
 // NewOrderViolationSwitchEndpointClosure returns an OrderViolationFunc
-// that has the read issued again, letting the client's balancer send it
-// to another endpoint, and gives up with ErrNoGreaterRev after five tries
-// per endpoint of c without progress. Unlike a plain counter, the budget
-// starts afresh once a newer revision has been seen, so a long-lived
-// client does not run out of retries.
+// that has the operation issued again, letting the client's balancer send
+// it to another endpoint, until it has been called more than five times
+// per endpoint of c (counted at each call): one violation more than that
+// is let through, and every violation after it fails with
+// ErrNoGreaterRev.
+//
+// The count covers every call the function handles, for its whole life,
+// and is never reset, exactly as the official closure counts: a long-lived
+// wrapper that has used up its retries fails each later violation at once.
 func NewOrderViolationSwitchEndpointClosure(c *clientv3.Client) OrderViolationFunc {
-	var (
-		mu       sync.Mutex
-		count    int
-		lastPrev int64
-	)
-	return func(_ clientv3.Op, _ clientv3.OpResponse, prevRev int64) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if prevRev > lastPrev {
-			// Something read or wrote a newer revision since the last
-			// violation: this is a new episode.
-			lastPrev, count = prevRev, 0
+	var violations atomic.Int32
+	return func(clientv3.Op, clientv3.OpResponse, int64) error {
+		if c == nil {
+			return errNilClient
 		}
-		if count >= retriesPerEndpoint*max(len(c.Endpoints()), 1) {
+		if violations.Load() > int32(retriesPerEndpoint*len(c.Endpoints())) {
 			return ErrNoGreaterRev
 		}
-		count++
+		violations.Add(1)
 		return nil
 	}
 }
