@@ -232,6 +232,14 @@ func TestMisusedOpsFailWithAnErrorInsteadOfPanicking(t *testing.T) {
 	}
 }
 
+func TestGetWithAnUnknownSortOptionFailsWithErrInvalidSortOption(t *testing.T) {
+	cli := newClient(t)
+	_, err := cli.Get(ctxT(t), key(t, "k"), clientv3.WithSort(clientv3.SortTarget(9), clientv3.SortAscend))
+	if err != rpctypes.ErrInvalidSortOption {
+		t.Errorf("Get with sort target 9: err = %v, want ErrInvalidSortOption as the official client returns", err)
+	}
+}
+
 func TestGetStreamDeliversEveryKeyOfALargeRange(t *testing.T) {
 	cli := newClient(t)
 	ctx := ctxT(t)

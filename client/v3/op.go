@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 )
 
 // opType says which RPC an Op becomes.
@@ -192,6 +193,9 @@ func (op *Op) validate() error {
 	}
 	if op.t == 0 {
 		return errors.New("etcdclient: unknown operation (build Ops with OpGet, OpPut, OpDelete or OpTxn)")
+	}
+	if op.t == tRange && !op.IsSortOptionValid() {
+		return rpctypes.ErrInvalidSortOption
 	}
 	if op.t == tTxn {
 		for i := range op.cmps {

@@ -52,10 +52,10 @@ func (t *txn) If(cs ...Cmp) Txn {
 	switch {
 	case t.cif:
 		t.fail("cannot call If twice")
-	case t.celse:
-		t.fail("cannot call If after Else")
 	case t.cthen:
 		t.fail("cannot call If after Then")
+	case t.celse:
+		t.fail("cannot call If after Else")
 	}
 	t.cif = true
 	// Keep copies, as the official client does: a caller may change a
