@@ -28,11 +28,7 @@ func New(cfg clientv3.Config) (*Client, error) {
 }
 
 func (k Client) Get(ctx context.Context, key string, opts GetOptions) (resp GetResponse, err error) {
-	var ropts []clientv3.OpOption
-	if opts.Revision != 0 {
-		ropts = append(ropts, clientv3.WithRev(opts.Revision))
-	}
-	r, err := k.Client.KV.Get(ctx, key, ropts...)
+	r, err := k.Client.KV.Get(ctx, key, clientv3.WithRev(opts.Revision), clientv3.WithLimit(1))
 	if err != nil {
 		return resp, err
 	}
@@ -62,8 +58,10 @@ func (k Client) List(ctx context.Context, prefix string, opts ListOptions) (resp
 	return resp, nil
 }
 
+// Count counts the keys under prefix; the empty prefix counts every key,
+// as WithPrefix makes it cover the whole key space.
 func (k Client) Count(ctx context.Context, prefix string, _ CountOptions) (int64, error) {
-	r, err := k.Client.KV.Get(ctx, prefix, clientv3.WithRange(clientv3.GetPrefixRangeEnd(prefix)), clientv3.WithCountOnly())
+	r, err := k.Client.KV.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
 	if err != nil {
 		return 0, err
 	}
@@ -92,7 +90,7 @@ func (k Client) OptimisticPut(ctx context.Context, key string, value []byte, exp
 func (k Client) OptimisticDelete(ctx context.Context, key string, expectedRevision int64, opts DeleteOptions) (resp DeleteResponse, err error) {
 	txn := k.Client.KV.Txn(ctx).
 		If(clientv3.Compare(clientv3.ModRevision(key), "=", expectedRevision)).
-		Then(clientv3.OpDelete(key, clientv3.WithPrevKV()))
+		Then(clientv3.OpDelete(key))
 	if opts.GetOnFailure {
 		txn = txn.Else(clientv3.OpGet(key))
 	}
@@ -102,27 +100,20 @@ func (k Client) OptimisticDelete(ctx context.Context, key string, expectedRevisi
 	}
 	resp.Succeeded = r.Succeeded
 	resp.Revision = r.Header.GetRevision()
-	if r.Succeeded || opts.GetOnFailure {
+	if !r.Succeeded && opts.GetOnFailure {
 		resp.KV = firstKV(r.Responses)
 	}
 	return resp, nil
 }
 
-// firstKV returns the key-value pair a transaction's single read or
-// delete-with-previous returned, nil if there is none.
+// firstKV returns the key-value pair a transaction's single read
+// returned, nil if there is none.
 func firstKV(ops []*pb.ResponseOp) *mvccpb.KeyValue {
 	if len(ops) == 0 {
 		return nil
 	}
-	switch {
-	case ops[0].GetResponseRange() != nil:
-		if kvs := ops[0].GetResponseRange().Kvs; len(kvs) > 0 {
-			return kvs[0]
-		}
-	case ops[0].GetResponseDeleteRange() != nil:
-		if kvs := ops[0].GetResponseDeleteRange().PrevKvs; len(kvs) > 0 {
-			return kvs[0]
-		}
+	if kvs := ops[0].GetResponseRange().GetKvs(); len(kvs) > 0 {
+		return kvs[0]
 	}
 	return nil
 }

@@ -93,7 +93,7 @@ func TestOptimisticPutAttachesTheLease(t *testing.T) {
 	}
 }
 
-func TestOptimisticDeleteReturnsTheDeletedPairOrTheCurrentOne(t *testing.T) {
+func TestOptimisticDeleteReturnsNoPairOnSuccessAndTheCurrentOneOnFailure(t *testing.T) {
 	kc := newClient(t)
 	k := kc.Kubernetes
 	ctx := sharedcluster.Context(t)
@@ -113,8 +113,11 @@ func TestOptimisticDeleteReturnsTheDeletedPairOrTheCurrentOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !del.Succeeded || del.KV == nil || string(del.KV.Value) != "v1" || del.Revision <= put.Revision {
-		t.Fatalf("delete = %+v, want success returning the deleted v1", del)
+	if !del.Succeeded || del.Revision <= put.Revision {
+		t.Fatalf("delete = %+v, want success at a later revision", del)
+	}
+	if del.KV != nil {
+		t.Errorf("delete returned the pair %s=%s; the official client returns none on success", del.KV.Key, del.KV.Value)
 	}
 	got, err := k.Get(ctx, key, kubernetes.GetOptions{})
 	if err != nil {
@@ -205,5 +208,26 @@ func TestGetAtACompactedRevisionFails(t *testing.T) {
 	_, err = kc.Kubernetes.List(ctx, key, kubernetes.ListOptions{Revision: first.Header.Revision})
 	if !errors.Is(err, rpctypes.ErrCompacted) {
 		t.Errorf("List at a compacted revision: error %v, want ErrCompacted", err)
+	}
+}
+
+func TestCountOfTheEmptyPrefixCountsEveryKey(t *testing.T) {
+	kc := newClient(t)
+	ctx := sharedcluster.Context(t)
+	for i := 0; i < 2; i++ {
+		if _, err := kc.Put(ctx, fmt.Sprintf("%s%d", sharedcluster.Prefix(t), i), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := kc.Kubernetes.Count(ctx, "", kubernetes.CountOptions{})
+	if err != nil {
+		t.Fatalf("Count of the empty prefix: %v; the official client counts every key", err)
+	}
+	all, err := kc.Client.Get(ctx, "\x00", clientv3.WithFromKey(), clientv3.WithCountOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 2 || n != all.Count {
+		t.Errorf("Count of the empty prefix = %d, want every key (%d)", n, all.Count)
 	}
 }

@@ -115,8 +115,10 @@ type PutResponse struct {
 
 // DeleteResponse is the result of OptimisticDelete.
 type DeleteResponse struct {
-	// KV is the deleted key-value pair on success, or after a failure
-	// with GetOnFailure the key's current one.
+	// KV is, after a failure with GetOnFailure, the key's current
+	// key-value pair (nil if the key does not exist). It is nil after a
+	// success: the delete does not ask for the previous pair, as with
+	// the official client.
 	KV *mvccpb.KeyValue
 
 	// Succeeded reports whether the key was deleted.

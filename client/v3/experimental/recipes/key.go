@@ -2,18 +2,15 @@ package recipe
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"strconv"
-	"strings"
+	"time"
 
 	v3 "github.com/a74b11dd/etcdkit/client/v3"
 	"github.com/a74b11dd/etcdkit/client/v3/concurrency"
 )
 
 // RemoteKV is a key this client created in etcd, with the revision at
-// which it was created and its value.
+// which it was created and the value it was created with.
 type RemoteKV struct {
 	kv  v3.KV
 	ctx context.Context
@@ -33,10 +30,12 @@ func (rk *RemoteKV) Key() string { return rk.key }
 // Revision returns the revision at which the key was created.
 func (rk *RemoteKV) Revision() int64 { return rk.rev }
 
-// Value returns the value the key was created (or last put) with.
+// Value returns the value the key was created with. A later Put does not
+// change it, as with the official client.
 func (rk *RemoteKV) Value() string { return rk.val }
 
-// Delete deletes the key.
+// Delete deletes the key. Once it has been called, further calls do
+// nothing and return nil.
 func (rk *RemoteKV) Delete() error {
 	if rk.kv == nil {
 		return nil
@@ -46,16 +45,14 @@ func (rk *RemoteKV) Delete() error {
 	return err
 }
 
-// Put replaces the key's value.
+// Put replaces the key's value in etcd. After Delete it fails (the
+// official client panics there).
 func (rk *RemoteKV) Put(val string) error {
 	if rk.kv == nil {
 		return fmt.Errorf("recipe: key %q was deleted", rk.key)
 	}
-	if _, err := rk.kv.Put(rk.ctx, rk.key, val); err != nil {
-		return err
-	}
-	rk.val = val
-	return nil
+	_, err := rk.kv.Put(rk.ctx, rk.key, val)
+	return err
 }
 
 // createKV creates key with val (bound to lease, if any), failing with
@@ -82,52 +79,20 @@ func newKV(ctx context.Context, kv v3.KV, key, val string, lease v3.LeaseID) (*R
 	return &RemoteKV{kv: kv, ctx: ctx, key: key, rev: rev, val: val}, nil
 }
 
-// newUniqueKV creates a key with a random name under prefix. Callers
-// order such keys by creation revision, never by name.
+// newUniqueKV creates a key named prefix/<nanoseconds since the epoch>,
+// the name the official client gives, so that processes using either
+// client share queues and locks. A clash with an existing name (two
+// processes in the same nanosecond) is retried with a new time.
 func newUniqueKV(ctx context.Context, kv v3.KV, prefix, val string, lease v3.LeaseID) (*RemoteKV, error) {
 	for {
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return nil, err
-		}
-		rk, err := newKV(ctx, kv, prefix+"/"+hex.EncodeToString(b[:]), val, lease)
+		rk, err := newKV(ctx, kv, fmt.Sprintf("%s/%d", prefix, time.Now().UnixNano()), val, lease)
 		if err != ErrKeyExists {
 			return rk, err
 		}
 	}
 }
 
-// seqWidth is the number of digits of sequence numbers in key names, so
-// that key order is numeric order.
-const seqWidth = 16
-
-// newSequentialKV creates a key under prefix whose name sorts after every
-// key already there: its sequence number is one more than the last
-// key's. Two writers racing for the same number are told apart by the
-// creation guard; the loser reads again.
-func newSequentialKV(ctx context.Context, kv v3.KV, prefix, val string) (*RemoteKV, error) {
-	for {
-		resp, err := kv.Get(ctx, prefix+"/", v3.WithLastKey()...)
-		if err != nil {
-			return nil, err
-		}
-		next := int64(0)
-		if len(resp.Kvs) > 0 {
-			last := strings.TrimPrefix(string(resp.Kvs[0].Key), prefix+"/")
-			n, err := strconv.ParseInt(last, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("recipe: key %q under %q is not a sequence number", resp.Kvs[0].Key, prefix)
-			}
-			next = n + 1
-		}
-		rk, err := newKV(ctx, kv, fmt.Sprintf("%s/%0*d", prefix, seqWidth, next), val, v3.NoLease)
-		if err != ErrKeyExists {
-			return rk, err
-		}
-	}
-}
-
-// newUniqueEphemeralKey creates an empty key with a random name under
+// newUniqueEphemeralKey creates an empty key with a unique name under
 // prefix, bound to s's lease.
 func newUniqueEphemeralKey(s *concurrency.Session, prefix string) (*EphemeralKV, error) {
 	client := s.Client()
@@ -138,7 +103,7 @@ func newUniqueEphemeralKey(s *concurrency.Session, prefix string) (*EphemeralKV,
 	return &EphemeralKV{RemoteKV: *rk}, nil
 }
 
-// claimKey deletes kv if it is still unchanged, reporting whether this
+// claimKey deletes key if it is still at modRev, reporting whether this
 // call deleted it: of several consumers racing for one key, exactly one
 // gets it.
 func claimKey(ctx context.Context, kv v3.KV, key string, modRev int64) (bool, error) {

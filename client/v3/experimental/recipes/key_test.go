@@ -6,7 +6,7 @@ import (
 	"github.com/a74b11dd/etcdkit/client/v3/internal/sharedcluster"
 )
 
-func TestRemoteKVPutAndDelete(t *testing.T) {
+func TestRemoteKVPutWritesTheKeyButValueKeepsTheCreatedOne(t *testing.T) {
 	cli := sharedcluster.Client(t)
 	ctx := sharedcluster.Context(t)
 	key := sharedcluster.Prefix(t) + "k"
@@ -27,8 +27,11 @@ func TestRemoteKVPutAndDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(resp.Kvs[0].Value) != "v2" || rk.Value() != "v2" {
-		t.Errorf("after Put: stored %s, Value() %s; want v2", resp.Kvs[0].Value, rk.Value())
+	if string(resp.Kvs[0].Value) != "v2" {
+		t.Errorf("after Put(v2): stored %s, want v2", resp.Kvs[0].Value)
+	}
+	if rk.Value() != "v1" {
+		t.Errorf("after Put(v2): Value() = %s; the official client keeps the created value v1", rk.Value())
 	}
 	if err := rk.Delete(); err != nil {
 		t.Fatal(err)

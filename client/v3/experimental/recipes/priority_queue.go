@@ -9,26 +9,32 @@ import (
 // PriorityQueue is a queue whose items come out by priority (lowest
 // number first) and, within a priority, first in first out. It is shared
 // by any number of producers and consumers.
+//
+// An item is the key key/<priority, 5 digits>/<sequence, 16 digits>;
+// each priority also has the base key "__"+key+"/<priority>" that orders
+// its writers (see newSequentialKV). These are the official client's
+// keys, so processes using either client share a queue.
 type PriorityQueue struct {
 	client *v3.Client
-	key    string
+	key    string // the queue's key followed by "/"
 }
 
 // NewPriorityQueue returns the priority queue stored under key.
 func NewPriorityQueue(client *v3.Client, key string) *PriorityQueue {
-	return &PriorityQueue{client: client, key: key}
+	return &PriorityQueue{client: client, key: key + "/"}
 }
 
 // Enqueue adds val with priority pr; 0 is dequeued first.
 func (q *PriorityQueue) Enqueue(val string, pr uint16) error {
-	// The zero-padded priority makes key order priority order; the
-	// sequence under it keeps each priority first in first out.
-	_, err := newSequentialKV(q.client.Ctx(), q.client.KV, fmt.Sprintf("%s/%05d", q.key, pr), val)
+	_, err := newSequentialKV(q.client.Ctx(), q.client.KV, fmt.Sprintf("%s%05d", q.key, pr), val)
 	return err
 }
 
 // Dequeue removes and returns the item with the lowest priority number,
-// the oldest among equals, blocking while the queue is empty.
+// the oldest among equals, blocking while the queue is empty. If the wait
+// for an item ends without one (the client is closed, the revision is
+// compacted), Dequeue returns the reason, where the official client
+// panics.
 func (q *PriorityQueue) Dequeue() (string, error) {
-	return dequeue(q.client, q.key+"/")
+	return dequeue(q.client, q.key, v3.WithFirstKey())
 }
