@@ -149,6 +149,15 @@ func exerciseAuth(t *testing.T, c *etcdtest.Cluster) {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
+	// alice's token is from before the change: renewing it with her old
+	// password fails, and that failure is what the call returns, as with
+	// the official client.
+	if _, err := root.UserChangePassword(ctx, "alice", "pw3"); err != nil {
+		t.Fatalf("UserChangePassword: %v", err)
+	}
+	if _, err := alice.Get(ctx, "/alice/k"); err != rpctypes.ErrAuthFailed {
+		t.Errorf("alice Get after her password changed: err = %v, want ErrAuthFailed (the token renewal's answer)", err)
+	}
 	if _, err := root.RoleDelete(ctx, "r"); err != nil {
 		t.Fatalf("RoleDelete: %v", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
+	"github.com/a74b11dd/etcdkit/client/v3/internal/codec"
 	"github.com/a74b11dd/etcdkit/client/v3/internal/endpoint"
 	"github.com/a74b11dd/etcdkit/client/v3/internal/retry"
 	"github.com/a74b11dd/etcdkit/internal/attemptclock"
@@ -167,6 +168,9 @@ func newClient(cfg *Config) (*Client, error) {
 		grpc.WaitForReady(true),
 		grpc.MaxCallSendMsgSize(orDefault(cfg.MaxCallSendMsgSize, defaultMaxCallSendMsgSize)),
 		grpc.MaxCallRecvMsgSize(orDefault(cfg.MaxCallRecvMsgSize, defaultMaxCallRecvMsgSize)),
+		// Our codec, per call rather than on the connection: other gRPC
+		// clients in the process keep grpc-go's, and so do raw stubs.
+		grpc.ForceCodecV2(codec.Codec{}),
 	}
 	// As the official client does, credentials count only as a pair.
 	if cfg.Username != "" && cfg.Password != "" {
@@ -463,9 +467,9 @@ func (c *Client) WithLogger(lg *zap.Logger) *Client {
 	return c
 }
 
-// callOptions returns the per-call gRPC options every RPC of c carries
-// (message size limits, wait-for-ready). The slice is shared: append to a
-// copy.
+// callOptions returns the per-call gRPC options every RPC of c's API
+// carries (message size limits, wait-for-ready). The slice is shared:
+// append to a copy.
 func (c *Client) callOptions() []grpc.CallOption {
 	if c == nil {
 		return nil

@@ -333,7 +333,7 @@ func TestZeroishClientWithOnlyKVWorks(t *testing.T) {
 	if _, err := cli.Put(ctxT(t), k, "v"); err != nil {
 		t.Fatal(err)
 	}
-	if cli.Ctx() == nil || cli.GetLogger() == nil || cli.Endpoints() != nil || cli.ActiveConnection() != nil {
+	if cli.Ctx() == nil || cli.GetLogger() == nil || len(cli.Endpoints()) != 0 || cli.ActiveConnection() != nil {
 		t.Error("zero-ish Client accessors misbehave")
 	}
 	if err := cli.Close(); err != nil {
@@ -389,5 +389,19 @@ func TestACanceledConfigContextEndsNeitherWatchesNorKeepAlives(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("no keep-alive response %d within 5 s after Config.Context was canceled", i+1)
 		}
+	}
+}
+
+// Raw stubs over ActiveConnection carry none of the client's call options,
+// as with the official client: with no member reachable they fail at once
+// instead of waiting for their deadline.
+func TestARawStubFailsFastWhenNoMemberIsReachable(t *testing.T) {
+	cli := newClient(t, func(cfg *clientv3.Config) { cfg.Endpoints = []string{"127.0.0.1:1"} })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := pb.NewKVClient(cli.ActiveConnection()).Range(ctx, &pb.RangeRequest{Key: []byte("k")})
+	if status.Code(err) != codes.Unavailable || time.Since(start) > 2*time.Second {
+		t.Errorf("raw Range with no member reachable: %v after %v; want codes.Unavailable at once, as the official client's", err, time.Since(start).Round(time.Millisecond))
 	}
 }

@@ -91,8 +91,9 @@ type Config struct {
 	// in flight.
 	PermitWithoutStream bool `json:"permit-without-stream"`
 
-	// MaxUnaryRetries bounds how often a unary RPC is retried. 0 means
-	// the default.
+	// MaxUnaryRetries bounds the attempts of a unary RPC, the first
+	// included (so 1 means no retry), as the official client counts it.
+	// 0 means the default, 100.
 	MaxUnaryRetries uint `json:"max-unary-retries"`
 
 	// BackoffWaitBetween is the base wait between two attempts of an RPC.
@@ -162,7 +163,8 @@ func (cs *ConfigSpec) Clone() *ConfigSpec {
 }
 
 // NewClientConfig builds the Config described by confSpec, loading its TLS
-// files, with lg as the logger.
+// files. lg is not made the Config's logger, as with the official
+// function.
 func NewClientConfig(confSpec *ConfigSpec, lg *zap.Logger) (*Config, error) {
 	if confSpec == nil {
 		return nil, errors.New("etcdclient: nil ConfigSpec")
@@ -179,12 +181,10 @@ func NewClientConfig(confSpec *ConfigSpec, lg *zap.Logger) (*Config, error) {
 		MaxCallSendMsgSize:   confSpec.MaxCallSendMsgSize,
 		MaxCallRecvMsgSize:   confSpec.MaxCallRecvMsgSize,
 		TLS:                  tlsCfg,
-		Logger:               lg,
 	}
+	// As the official function does, lg only reports on the TLS files,
+	// and conflicting credentials are left for New to refuse.
 	if a := confSpec.Auth; a != nil {
-		if (a.Username != "" || a.Password != "") && a.Token != "" {
-			return nil, ErrMutuallyExclusiveCfg
-		}
 		cfg.Username, cfg.Password, cfg.Token = a.Username, a.Password, a.Token
 	}
 	return cfg, nil
@@ -205,11 +205,19 @@ func newTLSConfig(sc *SecureConfig) (*tls.Config, error) {
 			if sc.Cert == "" || sc.Key == "" {
 				return nil, errors.New("etcdclient: TLS needs both a certificate and a key file")
 			}
-			cert, err := tls.LoadX509KeyPair(sc.Cert, sc.Key)
-			if err != nil {
+			if _, err := tls.LoadX509KeyPair(sc.Cert, sc.Key); err != nil {
 				return nil, fmt.Errorf("etcdclient: loading TLS key pair: %w", err)
 			}
-			cfg.Certificates = []tls.Certificate{cert}
+			// Read at every handshake, as the official client does, so
+			// that a certificate rotated on disk is used on reconnect.
+			certFile, keyFile := sc.Cert, sc.Key
+			cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+				cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+				if err != nil {
+					return nil, err
+				}
+				return &cert, nil
+			}
 		}
 		if sc.Cacert != "" {
 			pem, err := os.ReadFile(sc.Cacert)

@@ -26,12 +26,16 @@ func TestNewClientConfigBuildsAWorkingMutualTLSConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.TLS == nil || len(cfg.TLS.Certificates) != 1 || cfg.TLS.RootCAs == nil {
-		t.Fatalf("TLS = %+v, want a client certificate and a CA pool", cfg.TLS)
+	if cfg.TLS == nil || cfg.TLS.GetClientCertificate == nil || cfg.TLS.RootCAs == nil {
+		t.Fatalf("TLS = %+v, want a client certificate read at each handshake and a CA pool", cfg.TLS)
 	}
-	if cfg.DialKeepAliveTime != spec.KeepAliveTime || cfg.Logger != lg {
-		t.Errorf("keep-alive %v / logger not carried over", cfg.DialKeepAliveTime)
+	if cfg.DialKeepAliveTime != spec.KeepAliveTime {
+		t.Errorf("keep-alive %v not carried over", cfg.DialKeepAliveTime)
 	}
+	if cfg.Logger != nil {
+		t.Errorf("Logger = %v, want nil: the official NewClientConfig does not set it", cfg.Logger)
+	}
+	cfg.Logger = lg
 	cli, err := clientv3.New(*cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -79,9 +83,11 @@ func TestNewClientConfigRejectsBadInput(t *testing.T) {
 			t.Errorf("%s: no error", name)
 		}
 	}
-	_, err := clientv3.NewClientConfig(&clientv3.ConfigSpec{Auth: &clientv3.AuthConfig{Username: "u", Token: "t"}}, nil)
-	if err != clientv3.ErrMutuallyExclusiveCfg {
-		t.Errorf("user and token: err = %v, want ErrMutuallyExclusiveCfg", err)
+	// Conflicting credentials are New's to refuse, as with the official
+	// client.
+	cfg, err := clientv3.NewClientConfig(&clientv3.ConfigSpec{Auth: &clientv3.AuthConfig{Username: "u", Token: "t"}}, nil)
+	if err != nil || cfg.Username != "u" || cfg.Token != "t" {
+		t.Errorf("user and token: %+v, %v; want both carried over and no error", cfg, err)
 	}
 }
 

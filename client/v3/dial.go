@@ -14,7 +14,6 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/a74b11dd/etcdkit/client/v3/internal/balancer"
-	"github.com/a74b11dd/etcdkit/client/v3/internal/codec"
 	"github.com/a74b11dd/etcdkit/client/v3/internal/endpoint"
 )
 
@@ -42,10 +41,10 @@ func (c *Client) dial(res *balancer.Resolver, first endpoint.Endpoint) (*grpc.Cl
 		grpc.WithConnectParams(connectParams),
 		grpc.WithChainUnaryInterceptor(c.unaryInterceptor),
 		grpc.WithChainStreamInterceptor(c.streamInterceptor),
-		grpc.WithDefaultCallOptions(c.callOpts...),
-		// Our codec, not a registered one: other gRPC clients in the
-		// process keep grpc-go's.
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(codec.Codec{})),
+		// The client's call options (wait-for-ready, size limits) go with
+		// each call of its own API, not on the connection: raw stubs over
+		// ActiveConnection or Dial fail fast and have gRPC's limits, as
+		// with the official client.
 	}
 	if kp, ok := keepAliveParams(&c.cfg); ok {
 		opts = append(opts, grpc.WithKeepaliveParams(kp))
@@ -141,22 +140,24 @@ type plainAuthInfo struct{ credentials.CommonAuthInfo }
 func (plainAuthInfo) AuthType() string { return "insecure" }
 
 // keepAliveParams returns the gRPC keep-alive of cfg: DialKeepAliveTime
-// and DialKeepAliveTimeout, 10 s and 3 s when zero (see
-// defaultPingTime); a negative DialKeepAliveTime turns pings off.
+// and DialKeepAliveTimeout as given (a zero timeout is gRPC's 20 s, as
+// with the official client), or, when DialKeepAliveTime is zero, ours:
+// 10 s, and 3 s unless a timeout is given (see defaultPingTime). A
+// negative DialKeepAliveTime turns pings off.
 func keepAliveParams(cfg *Config) (keepalive.ClientParameters, bool) {
 	if cfg.DialKeepAliveTime < 0 {
 		return keepalive.ClientParameters{}, false
 	}
 	kp := keepalive.ClientParameters{
 		Time:                cfg.DialKeepAliveTime,
-		Timeout:             cfg.DialKeepAliveTimeout,
+		Timeout:             max(cfg.DialKeepAliveTimeout, 0),
 		PermitWithoutStream: cfg.PermitWithoutStream,
 	}
 	if kp.Time == 0 {
 		kp.Time = defaultPingTime
-	}
-	if kp.Timeout <= 0 {
-		kp.Timeout = defaultPingTimeout
+		if kp.Timeout == 0 {
+			kp.Timeout = defaultPingTimeout
+		}
 	}
 	return kp, true
 }

@@ -105,8 +105,7 @@ type kv struct {
 
 // NewKV returns a KV that uses c's connection.
 func NewKV(c *Client) KV {
-	// c's connection carries the call options already.
-	return &kv{remote: RetryKVClient(c), c: c}
+	return &kv{remote: RetryKVClient(c), callOpts: c.callOptions(), c: c}
 }
 
 // NewKVFromKVClient returns a KV over remote; c, which may be nil,

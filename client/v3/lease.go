@@ -190,8 +190,7 @@ func NewLease(c *Client) Lease {
 	if c != nil {
 		timeout = c.cfg.DialTimeout + time.Second
 	}
-	// c's connection carries the call options already.
-	return newLessor(RetryLeaseClient(c), c, timeout, nil)
+	return newLessor(RetryLeaseClient(c), c, timeout, c.callOptions())
 }
 
 // NewLeaseFromLeaseClient returns a Lease over remote. c supplies the

@@ -152,20 +152,21 @@ func (m *maintenance) AlarmDisarm(ctx context.Context, am *AlarmMember) (*AlarmR
 		return nil, errNilContext
 	}
 	if am == nil {
-		am = &AlarmMember{}
+		return nil, errors.New("etcdclient: nil AlarmMember (use &AlarmMember{} to disarm every alarm)")
 	}
 	if am.MemberID == 0 && am.Alarm == pb.AlarmType_NONE {
 		list, err := m.AlarmList(ctx)
 		if err != nil {
 			return nil, err
 		}
-		out := &AlarmResponse{Header: list.Header}
+		// The alarms disarmed, without a header, as the official client
+		// answers.
+		out := &AlarmResponse{}
 		for _, a := range list.Alarms {
 			resp, err := m.AlarmDisarm(ctx, (*AlarmMember)(a))
 			if err != nil {
 				return nil, err
 			}
-			out.Header = resp.Header
 			out.Alarms = append(out.Alarms, resp.Alarms...)
 		}
 		return out, nil

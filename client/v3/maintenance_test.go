@@ -51,8 +51,11 @@ func TestAlarmListAndDisarmWithNoAlarms(t *testing.T) {
 		t.Fatalf("AlarmList = %v, %v; want no alarms", list, err)
 	}
 	resp, err := cli.AlarmDisarm(ctx, &clientv3.AlarmMember{})
-	if err != nil || len(resp.Alarms) != 0 {
-		t.Fatalf("AlarmDisarm(all) = %v, %v; want nothing disarmed", resp, err)
+	if err != nil || len(resp.Alarms) != 0 || resp.Header != nil {
+		t.Fatalf("AlarmDisarm(all) = %v, %v; want nothing disarmed and no header, as the official answers", resp, err)
+	}
+	if _, err := cli.AlarmDisarm(ctx, nil); err == nil {
+		t.Error("AlarmDisarm(nil) succeeded; want an error (the official client panics), not every alarm disarmed")
 	}
 	if _, err := cli.AlarmDisarm(ctx, &clientv3.AlarmMember{MemberID: shared.Members()[0].ID(), Alarm: pb.AlarmType_NOSPACE}); err != nil {
 		t.Fatalf("AlarmDisarm(one): %v", err)

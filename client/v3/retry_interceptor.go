@@ -21,8 +21,8 @@ import (
 // the leader is out of reach (Health.AwaitLeader). A call without a
 // deadline that has waited for a leader for retry.MaxNoLeaderTime returns
 // ErrNoLeader; one with a deadline waits as long as it allows. Calls made
-// with raw stubs over the connection are retried only when provably
-// unsent, as the official client does. Every call renews a rejected auth
+// with raw stubs over the connection are retried only after a learner's
+// refusal, as the official client retries them. Every call renews a rejected auth
 // token once. Health probes pass through untouched.
 func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	if balancer.IsProbe(ctx) {
@@ -60,12 +60,12 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 		case ctx.Err() != nil:
 			return err
 		}
-		switch c.renewToken(ctx, &cs.authRenewed, tok, err) {
+		switch step, rerr := c.renewToken(ctx, &cs.authRenewed, tok, err); step {
 		case sendAgain:
 			cs.actx.Attempt.Reset()
 			continue
 		case giveUp:
-			return err
+			return rerr
 		}
 		wait, err := c.retryWait(cs, n, method, err)
 		if err != nil {
@@ -83,14 +83,14 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 // Calls through this package's API get this file's fault handling: reads
 // are guarded, writes are held while the leader is out of reach. Calls a
 // user makes with raw stubs over the connection are retried as the
-// official client retries them, only when provably unsent, as if they were
-// all writes, and are neither guarded nor held.
+// official client retries them (retry.Raw), and are neither guarded nor
+// held.
 func (c *Client) beginCall(ctx context.Context, method string, req any, cc *grpc.ClientConn, opts []grpc.CallOption) *callState {
 	kind := retry.Classify(method, req)
 	api := isAPICall(opts)
 	cs := &callState{ctx: ctx, kind: kind, policyKind: kind, hold: leaderHold}
 	if !api {
-		cs.policyKind = retry.Mutating
+		cs.policyKind = retry.Raw
 	}
 	// A caller that asked for require-leader wants a member without a
 	// leader to say so: its writes are not held for a leader, and a
@@ -157,29 +157,29 @@ type tokenStep int
 const (
 	notTokenErr tokenStep = iota // the failure is not about the token
 	sendAgain                    // the token was renewed: send again
-	giveUp                       // the token could not be renewed
+	giveUp                       // the token could not be renewed: return why
 )
 
 // renewToken is the auth step of a call's or a stream's retry loop: when
 // the server rejected the token tok that an attempt carried, before doing
 // anything (so that one more attempt cannot apply a write twice), the
 // token is renewed once per call; renewed records that.
-func (c *Client) renewToken(ctx context.Context, renewed *bool, tok string, err error) tokenStep {
+func (c *Client) renewToken(ctx context.Context, renewed *bool, tok string, err error) (tokenStep, error) {
 	if *renewed || !c.canRefreshToken() || !isAuthTokenErr(err) {
-		return notTokenErr
+		return notTokenErr, nil
 	}
 	*renewed = true
-	if c.refreshToken(ctx, tok) {
-		return sendAgain
+	if rerr := c.refreshToken(ctx, tok); rerr != nil {
+		return giveUp, rerr
 	}
-	return giveUp
+	return sendAgain, nil
 }
 
 // retryWait is the retry step after a failed attempt n: it returns the wait
 // before the next attempt, or err itself when the call is not retried.
 func (c *Client) retryWait(cs *callState, n uint, method string, err error) (time.Duration, error) {
 	att := &cs.actx.Attempt
-	if n >= c.policy.MaxRetries || !retry.Retryable(c.failure(cs.policyKind, att, cs.callerLeader, err)) {
+	if n+1 >= c.policy.MaxRetries || !retry.Retryable(c.failure(cs.policyKind, att, cs.callerLeader, err)) {
 		return 0, err
 	}
 	c.GetLogger().Debug("retrying RPC", zap.String("method", method), zap.Uint("attempt", n),
@@ -256,7 +256,7 @@ type callState struct {
 func (c *Client) streamInterceptor(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	kind := retry.Classify(method, nil)
 	if !isAPICall(opts) {
-		kind = retry.Mutating // as for unary calls: a raw stub's stream
+		kind = retry.Raw // as for unary calls: a raw stub's stream
 	}
 	authRenewed := false
 	// A stream's owner may pass an Attempt to learn which member the
@@ -277,13 +277,13 @@ func (c *Client) streamInterceptor(ctx context.Context, desc *grpc.StreamDesc, c
 		if err == nil || ctx.Err() != nil {
 			return s, err
 		}
-		switch c.renewToken(ctx, &authRenewed, tok, err) {
+		switch step, rerr := c.renewToken(ctx, &authRenewed, tok, err); step {
 		case sendAgain:
 			continue
 		case giveUp:
-			return nil, err
+			return nil, rerr
 		}
-		if n >= c.policy.MaxRetries || !retry.Retryable(c.failure(kind, att, callerRequiresLeader(ctx), err)) {
+		if n+1 >= c.policy.MaxRetries || !retry.Retryable(c.failure(kind, att, callerRequiresLeader(ctx), err)) {
 			return nil, err
 		}
 		if err := sleep(ctx, c.policy.Backoff(n)); err != nil {

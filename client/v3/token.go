@@ -3,6 +3,7 @@ package clientv3
 import (
 	"context"
 	"errors"
+	"go.uber.org/zap"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -92,18 +93,20 @@ func (c *Client) fetchToken(ctx context.Context) error {
 }
 
 // refreshToken replaces the token stale unless another call already did.
-func (c *Client) refreshToken(ctx context.Context, stale string) bool {
+// It returns why a new token could not be had (the server's answer to the
+// credentials, such as ErrAuthFailed after a password change).
+func (c *Client) refreshToken(ctx context.Context, stale string) error {
 	c.tokenMu.Lock()
 	defer c.tokenMu.Unlock()
 	if c.currentToken() != stale {
-		return true
+		return nil
 	}
 	err := c.fetchToken(ctx)
 	if err != nil && !errors.Is(err, errAuthNotEnabled) {
-		c.GetLogger().Warn("refreshing auth token failed")
-		return false
+		c.GetLogger().Warn("refreshing auth token failed", zap.Error(err))
+		return err
 	}
-	return true
+	return nil
 }
 
 // maybeRefreshToken reports whether err means the client's auth token was
@@ -114,5 +117,5 @@ func (c *Client) maybeRefreshToken(ctx context.Context, err error) bool {
 	if c == nil || !c.canRefreshToken() || !isAuthTokenErr(err) {
 		return false
 	}
-	return c.refreshToken(ctx, c.currentToken())
+	return c.refreshToken(ctx, c.currentToken()) == nil
 }

@@ -175,8 +175,7 @@ type watcher struct {
 
 // NewWatcher returns a Watcher that uses c's connection.
 func NewWatcher(c *Client) Watcher {
-	// c's connection carries the call options already.
-	return newWatcher(pb.NewWatchClient(connOf(c)), c, nil)
+	return newWatcher(pb.NewWatchClient(connOf(c)), c, c.callOptions())
 }
 
 // NewWatchFromWatchClient returns a Watcher over wc. c supplies the

@@ -12,10 +12,11 @@ import (
 type Security int
 
 const (
-	// Optional: no scheme ("host:port"); TLS is used iff the client has a
+	// Optional: no scheme ("host:port") or "unix", as the official client
+	// treats them; TLS is used iff the client has a
 	// TLS configuration.
 	Optional Security = iota
-	// Insecure: "http" or "unix"; never TLS.
+	// Insecure: "http"; never TLS.
 	Insecure
 	// Secure: "https" or "unixs"; always TLS, with default settings if
 	// the client has no TLS configuration.
@@ -76,7 +77,7 @@ func Parse(raw string) (Endpoint, error) {
 		}
 		return hostPort(ep, u.Host)
 	case "unix", "unixs":
-		ep.Network, ep.Security = "unix", Insecure
+		ep.Network, ep.Security = "unix", Optional
 		if scheme == "unixs" {
 			ep.Security = Secure
 		}

@@ -20,9 +20,9 @@ func TestParseAcceptsEveryDocumentedForm(t *testing.T) {
 		{"http://example.com:2379/", "tcp", "example.com:2379", "example.com", Insecure},
 		{"HTTPS://example.com:2379", "tcp", "example.com:2379", "example.com", Secure},
 		{"https://[::1]:2379", "tcp", "[::1]:2379", "::1", Secure},
-		{"unix:///tmp/etcd.sock", "unix", "/tmp/etcd.sock", "etcd.sock", Insecure},
-		{"unix://localhost:2379", "unix", "localhost:2379", "localhost", Insecure},
-		{"unix:etcd.sock", "unix", "etcd.sock", "etcd.sock", Insecure},
+		{"unix:///tmp/etcd.sock", "unix", "/tmp/etcd.sock", "etcd.sock", Optional},
+		{"unix://localhost:2379", "unix", "localhost:2379", "localhost", Optional},
+		{"unix:etcd.sock", "unix", "etcd.sock", "etcd.sock", Optional},
 		{"unixs:///tmp/etcd.sock", "unix", "/tmp/etcd.sock", "etcd.sock", Secure},
 		{"unixs://host1:2379", "unix", "host1:2379", "host1", Secure},
 	}

@@ -29,11 +29,20 @@ const (
 	Mutating Kind = iota
 	// Idempotent RPCs only read: repeating them is harmless.
 	Idempotent
+	// Raw is the retry policy's kind for every call a user makes with a
+	// raw stub over the client's connection: such calls are repeated
+	// only after a learner's refusal, as the official client repeats
+	// them (its test for an unsent request matches no message of
+	// today's gRPC).
+	Raw
 )
 
 func (k Kind) String() string {
-	if k == Idempotent {
+	switch k {
+	case Idempotent:
 		return "idempotent"
+	case Raw:
+		return "raw"
 	}
 	return "mutating"
 }
@@ -122,12 +131,13 @@ type Failure struct {
 // and so to be told, as the official client tells it. A learner's
 // refusal (ErrGRPCNotSupportedForLearner) likewise applied nothing, and
 // is retried, writes included, when another endpoint may be a voting
-// member, as the official client does.
+// member, as the official client does; that is the only failure of a Raw
+// call that is retried.
 func Retryable(f Failure) bool {
 	if f.Alternatives && IsLearnerRefusal(f.Err) {
 		return true
 	}
-	if status.Code(f.Err) != codes.Unavailable {
+	if f.Kind == Raw || status.Code(f.Err) != codes.Unavailable {
 		return false
 	}
 	return f.Kind == Idempotent || !f.MaybeSent || (IsNoLeader(f.Err) && !f.CallerRequiresLeader)
@@ -204,6 +214,8 @@ func ReopenStream(s Stream, err error) bool {
 
 // Policy bounds and paces retries.
 type Policy struct {
+	// MaxRetries bounds the attempts of a call, the first included, as
+	// the official client counts Config.MaxUnaryRetries.
 	MaxRetries     uint
 	WaitBetween    time.Duration
 	JitterFraction float64

@@ -131,12 +131,23 @@ func TestNoLeaderExhaustedOnlyForCallsWithoutADeadline(t *testing.T) {
 
 func TestALearnersRefusalIsRetriedOnlyWhenAnotherEndpointMayServe(t *testing.T) {
 	learner := rpctypes.ErrGRPCNotSupportedForLearner
-	for _, kind := range []Kind{Idempotent, Mutating} {
+	for _, kind := range []Kind{Idempotent, Mutating, Raw} {
 		if !Retryable(Failure{Kind: kind, MaybeSent: true, Alternatives: true, Err: learner}) {
 			t.Errorf("%v refused by a learner, other endpoints: not retried; want retried", kind)
 		}
 		if Retryable(Failure{Kind: kind, MaybeSent: true, Err: learner}) {
 			t.Errorf("%v refused by a learner, no other endpoint: retried; want the refusal returned", kind)
+		}
+	}
+}
+
+func TestARawCallIsRetriedOnlyAfterALearnersRefusal(t *testing.T) {
+	for name, err := range map[string]error{
+		"connection refused, unsent": status.Error(codes.Unavailable, "connection refused"),
+		"no leader":                  rpctypes.ErrGRPCNoLeader,
+	} {
+		if Retryable(Failure{Kind: Raw, Alternatives: true, Err: err}) {
+			t.Errorf("raw call failed with %s: retried; want the error returned, as the official client returns it", name)
 		}
 	}
 }
