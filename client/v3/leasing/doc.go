@@ -17,6 +17,11 @@
 //	resp, err := lkv.Get(ctx, "abc") // acquires the lease, reads from etcd
 //	resp, err = lkv.Get(ctx, "abc")  // served from the cache
 //
+// NewKV waits until it has a session, as the official one does; the KV
+// and the close function are never nil, even with an error. Once closed,
+// the KV still answers every call, from etcd, without caching or taking
+// keys.
+//
 // The cache is coherent with writes made through leasing clients that
 // share the prefix. Writes made directly, bypassing the leasing layer, are
 // not seen by a client that has the key cached. A Get of a single key at

@@ -19,9 +19,6 @@ import (
 // give it up.
 const revokeValue = "REVOKE"
 
-// errClosed is returned by calls after the close function has run.
-var errClosed = errors.New("leasing: KV closed")
-
 const (
 	// acquireBackoff is how long after giving up the lease of a key a
 	// client reads the key from etcd instead of taking the lease again,
@@ -49,6 +46,8 @@ type leasingKV struct {
 	pfx  string
 	opts []concurrency.SessionOption
 
+	// ctx ends when the KV is closed or the client's context ends; from
+	// then on every call passes through to etcd (see closed).
 	ctx    context.Context
 	cancel context.CancelFunc
 	// sessCancel ends the context sessions are created and kept alive
@@ -57,9 +56,17 @@ type leasingKV struct {
 	// otherwise wait for etcd as long as it is out of reach.
 	sessCancel context.CancelFunc
 	wg         sync.WaitGroup
+	// watchingc is closed once the revocation watch is in place; no key
+	// is taken before, or a revocation could go unseen.
+	watchingc chan struct{}
 
 	mu      sync.Mutex
-	session *concurrency.Session // nil while a lost session is replaced
+	session *concurrency.Session // nil until there is one, while a lost one is replaced, and once closed
+	// retired is the lease of the last session this client ended (lost
+	// or closed). Its leasing keys that outlived it (the revocation
+	// failed) guard nothing any more: a write deletes them instead of
+	// waiting for the lease to expire.
+	retired v3.LeaseID
 	entries map[string]*entry
 	// lastRevoke is the revision of the newest revocation this client
 	// has obeyed. A read older than it may have raced with a revocation
@@ -81,35 +88,45 @@ type leasingKV struct {
 // NewKV returns a KV that caches single-key reads of cl under a leasing
 // protocol on prefix pfx, and a function that stops it and releases its
 // leases. opts configure the session whose lease the leasing keys use.
+//
+// As the official NewKV, it waits until it has a session, trying again
+// for as long as creating one fails, and only an end of the client's
+// context stops it; it also waits until it watches for revocations,
+// unless reading the leasing keys fails for a reason that will not go
+// away (that watch is then retried in the background, and keys are not
+// taken until it is in place). The KV and the function are never nil,
+// even with an error (the client's context's), and the function may be
+// called any number of times: the first call ends everything NewKV
+// started. Once closed, the KV answers every call from etcd, without its
+// cache (see closed).
 func NewKV(cl *v3.Client, pfx string, opts ...concurrency.SessionOption) (v3.KV, func(), error) {
 	sessCtx, sessCancel := context.WithCancel(cl.Ctx())
 	// The caller's options come last, so that a context of theirs wins.
 	sopts := append([]concurrency.SessionOption{concurrency.WithContext(sessCtx)}, opts...)
-	s, err := concurrency.NewSession(cl, sopts...)
-	if err != nil {
-		sessCancel()
-		return nil, nil, err
-	}
 	ctx, cancel := context.WithCancel(cl.Ctx())
 	lkv := &leasingKV{
 		cl: cl, kv: cl.KV, pfx: pfx, opts: sopts,
 		ctx: ctx, cancel: cancel, sessCancel: sessCancel,
-		session: s,
-		entries: make(map[string]*entry),
-		gaveUp:  make(map[string]time.Time),
-	}
-	// The revocation watch must be in place before any leasing key is
-	// taken, or a revocation could go unseen until the lease expires.
-	started := make(chan error, 1)
-	lkv.wg.Add(2)
-	go lkv.watchRevocations(started)
-	go lkv.keepSession(s)
-	if err := <-started; err != nil {
-		lkv.close()
-		return nil, nil, err
+		watchingc: make(chan struct{}),
+		entries:   make(map[string]*entry),
+		gaveUp:    make(map[string]time.Time),
 	}
 	var once sync.Once
-	return lkv, func() { once.Do(lkv.close) }, nil
+	closeKV := func() { once.Do(lkv.close) }
+	hasSession, settled := make(chan struct{}), make(chan struct{})
+	lkv.wg.Add(2)
+	go lkv.watchRevocations(settled)
+	go lkv.keepSession(hasSession)
+	for _, c := range []chan struct{}{hasSession, settled} {
+		select {
+		case <-c:
+		case <-ctx.Done():
+			err := ctx.Err()
+			closeKV()
+			return lkv, closeKV, err
+		}
+	}
+	return lkv, closeKV, nil
 }
 
 // close stops the background work and revokes the session's lease, which
@@ -122,6 +139,9 @@ func (lkv *leasingKV) close() {
 	lkv.mu.Lock()
 	s := lkv.session
 	lkv.session = nil
+	if s != nil {
+		lkv.retired = s.Lease()
+	}
 	lkv.entries = make(map[string]*entry)
 	lkv.mu.Unlock()
 	if s != nil {
@@ -129,80 +149,21 @@ func (lkv *leasingKV) close() {
 	}
 }
 
-// release ends session s and revokes its lease. Revoking releases every
-// leasing key at once, so that writers need not wait for the lease to
-// expire; but a cluster that does not answer must not hold the caller for
-// a whole TTL.
-func (lkv *leasingKV) release(s *concurrency.Session) {
-	s.Orphan()
-	ctx, cancel := context.WithTimeout(context.Background(), closeRevokeTimeout)
-	defer cancel()
-	lkv.cl.Revoke(ctx, s.Lease())
-}
+// closed reports whether the KV was closed, or its client's context
+// ended. A closed KV no longer hears revocations, so it neither serves
+// from nor fills its cache, nor takes keys; but it still answers every
+// call, from etcd, as the official one keeps answering after Close. Its
+// writes still wait for other clients to give up their leases, so that
+// their caches stay coherent.
+func (lkv *leasingKV) closed() bool { return lkv.ctx.Err() != nil }
 
-// keepSession replaces the session whenever it ends. Every leasing key
-// went with the old lease, so the cache is dropped at once.
-func (lkv *leasingKV) keepSession(s *concurrency.Session) {
-	defer lkv.wg.Done()
-	for {
-		select {
-		case <-lkv.ctx.Done():
-			return
-		case <-s.Done():
-		}
-		if lkv.ctx.Err() != nil {
-			return // closing ended the session; close revokes its lease
-		}
-		lkv.mu.Lock()
-		lkv.session = nil
-		lkv.entries = make(map[string]*entry)
-		lkv.mu.Unlock()
-		// The lease may still be alive on the server (the session only
-		// stopped hearing about it); revoke it so that writers waiting
-		// on its leasing keys need not wait for it to expire.
-		rctx, rcancel := context.WithTimeout(lkv.ctx, time.Second)
-		lkv.cl.Revoke(rctx, s.Lease())
-		rcancel()
-		for {
-			ns, err := concurrency.NewSession(lkv.cl, lkv.opts...)
-			if err == nil {
-				s = ns
-				break
-			}
-			select {
-			case <-lkv.ctx.Done():
-				return
-			case <-time.After(500 * time.Millisecond):
-			}
-		}
-		lkv.mu.Lock()
-		if lkv.ctx.Err() != nil {
-			lkv.mu.Unlock()
-			lkv.release(s)
-			return
-		}
-		lkv.session = s
-		lkv.mu.Unlock()
-	}
-}
-
-// currentLease returns the lease of the live session, NoLease if there is
-// none right now.
-func (lkv *leasingKV) currentLease() v3.LeaseID {
-	lkv.mu.Lock()
-	defer lkv.mu.Unlock()
-	return lkv.leaseLocked()
-}
-
-func (lkv *leasingKV) leaseLocked() v3.LeaseID {
-	if lkv.session == nil {
-		return v3.NoLease
-	}
+// watching reports whether the revocation watch is in place.
+func (lkv *leasingKV) watching() bool {
 	select {
-	case <-lkv.session.Done():
-		return v3.NoLease
+	case <-lkv.watchingc:
+		return true
 	default:
-		return lkv.session.Lease()
+		return false
 	}
 }
 
@@ -252,18 +213,16 @@ func (lkv *leasingKV) Get(ctx context.Context, key string, opts ...v3.OpOption) 
 //     when the key is cached, whatever its other options (they are applied
 //     to the cached pair), serializable or not;
 //   - any other Get (a range, a past revision), a serializable Get of a
-//     key not cached, a Get while there is no session, and a Get of a key
-//     whose lease this client gave up less than acquireBackoff ago go to
-//     etcd as they are, without taking the key;
+//     key not cached, a Get while there is no session or no revocation
+//     watch, a Get once the KV is closed, and a Get of a key whose lease
+//     this client gave up less than acquireBackoff ago go to etcd as they
+//     are, without taking the key;
 //   - otherwise the key is read whole and taken in one transaction, unless
 //     another client holds it or the key is bound to a lease of its own
 //     (its expiry would go unseen); the caller gets the read with its
 //     options applied.
 func (lkv *leasingKV) get(ctx context.Context, op v3.Op) (*v3.GetResponse, error) {
-	if lkv.ctx.Err() != nil {
-		return nil, errClosed
-	}
-	if op.Rev() != 0 || len(op.RangeBytes()) > 0 {
+	if lkv.closed() || op.Rev() != 0 || len(op.RangeBytes()) > 0 {
 		return lkv.direct(ctx, op)
 	}
 	key := string(op.KeyBytes())
@@ -272,7 +231,7 @@ func (lkv *leasingKV) get(ctx context.Context, op v3.Op) (*v3.GetResponse, error
 	}
 	// A serializable Get may be answered by a member cut off from the
 	// others; taking the lease would need a quorum.
-	if op.IsSerializable() || key == "" || !lkv.mayAcquire(key) {
+	if op.IsSerializable() || key == "" || !lkv.watching() || !lkv.mayAcquire(key) {
 		return lkv.direct(ctx, op)
 	}
 	lease := lkv.currentLease()
@@ -296,10 +255,12 @@ func (lkv *leasingKV) direct(ctx context.Context, op v3.Op) (*v3.GetResponse, er
 // from the pair read. A transaction that fails because etcd is out of
 // reach is tried again until ctx ends, and the caller then gets ctx's
 // error, as from the official leasing KV; errors from etcd itself, and
-// other failures, are returned at once.
+// other failures, are returned at once. Once the session the key was to
+// be taken under is gone (lost, or the KV closed), which may be what made
+// the transaction fail, op is read from etcd as it is instead.
 func (lkv *leasingKV) acquire(ctx context.Context, key string, lease v3.LeaseID, op v3.Op) (*v3.GetResponse, error) {
 	lk := lkv.leasingKey(key)
-	backoff := 25 * time.Millisecond
+	var pace pacer
 	for {
 		doubts := lkv.doubtsNow()
 		resp, err := lkv.kv.Txn(ctx).
@@ -310,6 +271,9 @@ func (lkv *leasingKV) acquire(ctx context.Context, key string, lease v3.LeaseID,
 		if err == nil {
 			return lkv.acquired(key, lease, op, resp, doubts), nil
 		}
+		if lkv.currentLease() != lease {
+			return lkv.direct(ctx, op)
+		}
 		if !transient(err) {
 			return nil, err
 		}
@@ -317,13 +281,10 @@ func (lkv *leasingKV) acquire(ctx context.Context, key string, lease v3.LeaseID,
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-lkv.ctx.Done():
-			return nil, errClosed
-		case <-time.After(backoff):
+			return lkv.direct(ctx, op)
+		case <-time.After(pace.delay()):
 		}
-		if backoff *= 2; backoff > 500*time.Millisecond {
-			backoff = 500 * time.Millisecond
-		}
-		if lease = lkv.currentLease(); lease == v3.NoLease {
+		if lkv.currentLease() != lease {
 			return lkv.direct(ctx, op)
 		}
 	}

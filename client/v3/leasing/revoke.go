@@ -2,42 +2,47 @@ package leasing
 
 import (
 	"context"
-	"time"
 
 	v3 "github.com/a74b11dd/etcdkit/client/v3"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 )
 
 // watchRevocations obeys every request to give up one of our leasing
-// keys. It reports on started once it is watching (or why it could not).
-// After a broken watch it reads the leasing keys again, so a revocation
-// written meanwhile is not missed.
-func (lkv *leasingKV) watchRevocations(started chan<- error) {
+// keys. It closes lkv.watchingc once it watches, and settled once NewKV
+// need wait no longer: when it watches, or when reading the leasing keys
+// failed for a reason that will not go away by itself (it keeps trying in
+// the background then). After a broken watch it reads the leasing keys
+// again, so a revocation written meanwhile is not missed.
+func (lkv *leasingKV) watchRevocations(settled chan<- struct{}) {
 	defer lkv.wg.Done()
-	first := true
-	for lkv.ctx.Err() == nil {
+	settle := func() {
+		if settled != nil {
+			close(settled)
+			settled = nil
+		}
+	}
+	var pace pacer
+	for !lkv.closed() {
 		resp, err := lkv.kv.Get(lkv.ctx, lkv.pfx, v3.WithPrefix())
 		if err != nil {
-			if first {
-				started <- err
-				return
+			if !transient(err) {
+				settle()
 			}
-			select {
-			case <-lkv.ctx.Done():
+			if !sleep(lkv.ctx, pace.delay()) {
 				return
-			case <-time.After(500 * time.Millisecond):
 			}
 			continue
 		}
+		pace = pacer{}
 		for _, kv := range resp.Kvs {
 			lkv.maybeObey(kv)
 		}
 		wctx, cancel := context.WithCancel(lkv.ctx)
 		wch := lkv.cl.Watch(wctx, lkv.pfx, v3.WithPrefix(), v3.WithRev(resp.Header.Revision+1), v3.WithFilterDelete())
-		if first {
-			started <- nil
-			first = false
+		if !lkv.watching() {
+			close(lkv.watchingc)
 		}
+		settle()
 		for wr := range wch {
 			if wr.Err() != nil {
 				break
@@ -52,15 +57,18 @@ func (lkv *leasingKV) watchRevocations(started chan<- error) {
 	}
 }
 
-// maybeObey gives up the leasing key lk if it is ours and a writer asked
-// for it: the cache entry goes first, then the leasing key, so that the
-// writer can only write once we no longer serve the old value.
+// maybeObey gives up the leasing key lk if it is ours (under the current
+// session's lease or the retired one) and a writer asked for it: the
+// cache entry goes first, then the leasing key, so that the writer can
+// only write once we no longer serve the old value.
 func (lkv *leasingKV) maybeObey(lk *mvccpb.KeyValue) {
 	if string(lk.Value) != revokeValue {
 		return
 	}
-	lease := lkv.currentLease()
-	if lease == v3.NoLease || v3.LeaseID(lk.Lease) != lease {
+	lkv.mu.Lock()
+	lease, retired := lkv.leaseLocked(), lkv.retired
+	lkv.mu.Unlock()
+	if owner := v3.LeaseID(lk.Lease); owner == v3.NoLease || (owner != lease && owner != retired) {
 		return
 	}
 	key := string(lk.Key[len(lkv.pfx):])
@@ -115,5 +123,12 @@ func (lkv *leasingKV) revokeAndWait(ctx context.Context, lk *mvccpb.KeyValue, re
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return errClosed
+	// The watch ended without a word: the client, or its Watcher, was
+	// closed. The caller looks again: a closed client fails its next
+	// request with the client's own error; otherwise the leasing key is
+	// polled for, as the official leasing KV does then.
+	if lkv.cl.Ctx().Err() == nil && !sleep(ctx, retryPace.Max) {
+		return ctx.Err()
+	}
+	return nil
 }

@@ -94,9 +94,6 @@ func (lkv *leasingKV) delete(ctx context.Context, op v3.Op) (v3.OpResponse, erro
 // reads the key back in the same transaction, so that the cache takes the
 // key's exact new state (whatever op's options).
 func (lkv *leasingKV) writeKey(ctx context.Context, key string, op v3.Op) (*v3.TxnResponse, error) {
-	if lkv.ctx.Err() != nil {
-		return nil, errClosed
-	}
 	lk := lkv.leasingKey(key)
 	for {
 		if lkRev := lkv.owned(key); lkRev != 0 {
@@ -176,19 +173,35 @@ func (lkv *leasingKV) afterWrite(ws []written, hdr *pb.ResponseHeader, doubts ui
 
 // clear deals with leasing keys (read at revision rev) that stand in the
 // way of a write: ours are adopted so that the write can be guarded by
-// them, others' are revoked and waited for.
+// them, those left over from our retired lease are deleted, others' are
+// revoked and waited for.
 func (lkv *leasingKV) clear(ctx context.Context, lks []*mvccpb.KeyValue, rev int64) error {
-	lease := lkv.currentLease()
+	lease, retired := lkv.currentLease(), lkv.retiredLease()
 	for _, lk := range lks {
-		if lease != v3.NoLease && v3.LeaseID(lk.Lease) == lease && string(lk.Value) != revokeValue {
+		switch owner := v3.LeaseID(lk.Lease); {
+		case lease != v3.NoLease && owner == lease && string(lk.Value) != revokeValue:
 			lkv.adopt(string(lk.Key[len(lkv.pfx):]), lk.CreateRevision)
-			continue
-		}
-		if err := lkv.revokeAndWait(ctx, lk, rev); err != nil {
-			return err
+		case retired != v3.NoLease && owner == retired:
+			if err := lkv.dropLeasingKey(ctx, lk); err != nil {
+				return err
+			}
+		default:
+			if err := lkv.revokeAndWait(ctx, lk, rev); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// dropLeasingKey deletes leasing key lk, unless it was replaced since it
+// was read. Only its owner may: we must no longer serve the key.
+func (lkv *leasingKV) dropLeasingKey(ctx context.Context, lk *mvccpb.KeyValue) error {
+	_, err := lkv.kv.Txn(ctx).
+		If(v3.Compare(v3.CreateRevision(string(lk.Key)), "=", lk.CreateRevision)).
+		Then(v3.OpDelete(string(lk.Key))).
+		Commit()
+	return err
 }
 
 // adopt records that we hold the leasing key of key, created at lkRev,
@@ -204,9 +217,6 @@ func (lkv *leasingKV) adopt(key string, lkRev int64) {
 // deleteRange deletes a range of keys once no other client holds a lease
 // on any key in it. Our own leases in the range are given up first.
 func (lkv *leasingKV) deleteRange(ctx context.Context, op v3.Op) (v3.OpResponse, error) {
-	if lkv.ctx.Err() != nil {
-		return v3.OpResponse{}, errClosed
-	}
 	lkStart, lkEnd := lkv.leasingRange(op.KeyBytes(), op.RangeBytes())
 	for {
 		if err := lkv.clearRange(ctx, lkStart, lkEnd); err != nil {
@@ -236,27 +246,25 @@ func (lkv *leasingKV) leasingRange(key, end []byte) (string, string) {
 	return start, lkv.pfx + string(end)
 }
 
-// clearRange gives up our leases in [lkStart, lkEnd) and revokes the
-// others'.
+// clearRange gives up our leases in [lkStart, lkEnd), deletes the leasing
+// keys left over from our retired lease, and revokes the others'.
 func (lkv *leasingKV) clearRange(ctx context.Context, lkStart, lkEnd string) error {
 	resp, err := lkv.kv.Get(ctx, lkStart, v3.WithRange(lkEnd))
 	if err != nil {
 		return err
 	}
-	lease := lkv.currentLease()
+	lease, retired := lkv.currentLease(), lkv.retiredLease()
 	for _, lk := range resp.Kvs {
-		if lease != v3.NoLease && v3.LeaseID(lk.Lease) == lease && string(lk.Value) != revokeValue {
+		switch owner := v3.LeaseID(lk.Lease); {
+		case lease != v3.NoLease && owner == lease && string(lk.Value) != revokeValue:
 			lkv.giveUp(string(lk.Key[len(lkv.pfx):]), 0)
-			_, err := lkv.kv.Txn(ctx).
-				If(v3.Compare(v3.CreateRevision(string(lk.Key)), "=", lk.CreateRevision)).
-				Then(v3.OpDelete(string(lk.Key))).
-				Commit()
-			if err != nil {
-				return err
-			}
-			continue
+			err = lkv.dropLeasingKey(ctx, lk)
+		case retired != v3.NoLease && owner == retired:
+			err = lkv.dropLeasingKey(ctx, lk)
+		default:
+			err = lkv.revokeAndWait(ctx, lk, resp.Header.Revision)
 		}
-		if err := lkv.revokeAndWait(ctx, lk, resp.Header.Revision); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -270,9 +278,6 @@ func (lkv *leasingKV) clearRange(ctx context.Context, lkStart, lkEnd string) err
 // write, and which reads back the keys we hold so that the cache takes
 // their new states; the caller sees the nested transaction's outcome.
 func (lkv *leasingKV) commit(ctx context.Context, cmps []v3.Cmp, thenOps, elseOps []v3.Op) (*v3.TxnResponse, error) {
-	if lkv.ctx.Err() != nil {
-		return nil, errClosed
-	}
 	if resp := lkv.txnFromCache(cmps, thenOps, elseOps); resp != nil {
 		return resp, nil
 	}

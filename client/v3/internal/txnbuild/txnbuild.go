@@ -4,13 +4,23 @@
 // function.
 package txnbuild
 
-import clientv3 "github.com/a74b11dd/etcdkit/client/v3"
+import (
+	"errors"
+
+	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
+)
 
 // CommitFunc runs a recorded transaction.
 type CommitFunc func(cmps []clientv3.Cmp, thenOps, elseOps []clientv3.Op) (*clientv3.TxnResponse, error)
 
 // New returns a Txn that records its comparisons and operations, in the
 // order given, and runs them with commit.
+//
+// If, Then and Else may each be called once, in that order, as with the
+// client's own Txn; a wrapper's Txn must not accept what the client's
+// rejects. Any other use makes Commit fail, without calling commit, with
+// the error the client's Txn gives for the first misuse (the official
+// client panics there).
 func New(commit CommitFunc) clientv3.Txn { return &txn{commit: commit} }
 
 type txn struct {
@@ -18,23 +28,56 @@ type txn struct {
 	cmps    []clientv3.Cmp
 	thenOps []clientv3.Op
 	elseOps []clientv3.Op
+
+	cif, cthen, celse bool
+	err               error // the first misuse
+}
+
+// fail records the misuse msg, unless an earlier one was recorded.
+func (t *txn) fail(msg string) {
+	if t.err == nil {
+		t.err = errors.New("etcdclient: " + msg)
+	}
 }
 
 func (t *txn) If(cs ...clientv3.Cmp) clientv3.Txn {
+	switch {
+	case t.cif:
+		t.fail("cannot call If twice")
+	case t.cthen:
+		t.fail("cannot call If after Then")
+	case t.celse:
+		t.fail("cannot call If after Else")
+	}
+	t.cif = true
 	t.cmps = append(t.cmps, cs...)
 	return t
 }
 
 func (t *txn) Then(ops ...clientv3.Op) clientv3.Txn {
+	switch {
+	case t.cthen:
+		t.fail("cannot call Then twice")
+	case t.celse:
+		t.fail("cannot call Then after Else")
+	}
+	t.cthen = true
 	t.thenOps = append(t.thenOps, ops...)
 	return t
 }
 
 func (t *txn) Else(ops ...clientv3.Op) clientv3.Txn {
+	if t.celse {
+		t.fail("cannot call Else twice")
+	}
+	t.celse = true
 	t.elseOps = append(t.elseOps, ops...)
 	return t
 }
 
 func (t *txn) Commit() (*clientv3.TxnResponse, error) {
+	if t.err != nil {
+		return nil, t.err
+	}
 	return t.commit(t.cmps, t.thenOps, t.elseOps)
 }
