@@ -78,35 +78,50 @@ func permissionsFor(prefixes []string, t PermissionType) *Permissions {
 	return p
 }
 
-// putRole sends a change of a role and returns the role as changed.
-func (a *httpAuthRoleAPI) putRole(ctx context.Context, change Role, ok ...int) (*Role, error) {
+// roleReply decodes the reply of a call that returns a role (200 only)
+// into out.
+func roleReply(out *Role) replyDecoder {
+	return func(status int, body []byte) error {
+		if status != http.StatusOK {
+			return authRefusal(body)
+		}
+		return json.Unmarshal(body, out)
+	}
+}
+
+// putRole sends a change of a role, decoding the reply with dec.
+func (a *httpAuthRoleAPI) putRole(ctx context.Context, change Role, dec replyDecoder) error {
 	p, err := subPath(authRolesPrefix, change.Role)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	body, err := json.Marshal(change)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	req := &request{method: http.MethodPut, path: p, body: string(body), bodyType: bodyJSON, kind: kindWrite}
+	return a.client.decode(ctx, req, dec)
+}
+
+// modRole sends a change of a role and returns the role as changed.
+func (a *httpAuthRoleAPI) modRole(ctx context.Context, change Role) (*Role, error) {
 	var out Role
-	if err := call(ctx, a.client, req, &out, ok...); err != nil {
+	if err := a.putRole(ctx, change, roleReply(&out)); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
 func (a *httpAuthRoleAPI) AddRole(ctx context.Context, role string) error {
-	_, err := a.putRole(ctx, Role{Role: role}, http.StatusCreated, http.StatusOK)
-	return err
+	return a.putRole(ctx, Role{Role: role}, authDone)
 }
 
 func (a *httpAuthRoleAPI) GrantRoleKV(ctx context.Context, role string, prefixes []string, permType PermissionType) (*Role, error) {
-	return a.putRole(ctx, Role{Role: role, Grant: permissionsFor(prefixes, permType)}, http.StatusOK)
+	return a.modRole(ctx, Role{Role: role, Grant: permissionsFor(prefixes, permType)})
 }
 
 func (a *httpAuthRoleAPI) RevokeRoleKV(ctx context.Context, role string, prefixes []string, permType PermissionType) (*Role, error) {
-	return a.putRole(ctx, Role{Role: role, Revoke: permissionsFor(prefixes, permType)}, http.StatusOK)
+	return a.modRole(ctx, Role{Role: role, Revoke: permissionsFor(prefixes, permType)})
 }
 
 func (a *httpAuthRoleAPI) RemoveRole(ctx context.Context, role string) error {
@@ -114,7 +129,7 @@ func (a *httpAuthRoleAPI) RemoveRole(ctx context.Context, role string) error {
 	if err != nil {
 		return err
 	}
-	return call(ctx, a.client, &request{method: http.MethodDelete, path: p, kind: kindWrite}, nil, http.StatusOK)
+	return a.client.decode(ctx, &request{method: http.MethodDelete, path: p, kind: kindWrite}, authDone)
 }
 
 func (a *httpAuthRoleAPI) GetRole(ctx context.Context, role string) (*Role, error) {
@@ -123,17 +138,26 @@ func (a *httpAuthRoleAPI) GetRole(ctx context.Context, role string) (*Role, erro
 		return nil, err
 	}
 	var out Role
-	if err := call(ctx, a.client, &request{method: http.MethodGet, path: p, kind: kindRead}, &out, http.StatusOK); err != nil {
+	if err := a.client.decode(ctx, &request{method: http.MethodGet, path: p, kind: kindRead}, roleReply(&out)); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
+// ListRoles differs from the other auth calls in one way, as in the
+// official client: a refusal is "unexpected status code N", without the
+// server's message.
 func (a *httpAuthRoleAPI) ListRoles(ctx context.Context) ([]string, error) {
 	var out struct {
 		Roles []Role `json:"roles"`
 	}
-	if err := call(ctx, a.client, &request{method: http.MethodGet, path: authRolesPrefix, kind: kindRead}, &out, http.StatusOK); err != nil {
+	err := a.client.decode(ctx, &request{method: http.MethodGet, path: authRolesPrefix, kind: kindRead}, func(status int, body []byte) error {
+		if status != http.StatusOK {
+			return unexpectedStatus(status)
+		}
+		return json.Unmarshal(body, &out)
+	})
+	if err != nil {
 		return nil, err
 	}
 	names := make([]string, 0, len(out.Roles))

@@ -52,64 +52,74 @@ func NewAuthUserAPI(c Client) AuthUserAPI { return &httpAuthUserAPI{client: impl
 
 type httpAuthUserAPI struct{ client *httpClusterClient }
 
-// userReply is a user as the server returns it: its roles are names in some
-// replies and full roles in others.
-type userReply struct {
-	User  string            `json:"user"`
-	Roles []json.RawMessage `json:"roles"`
-}
-
-func (r *userReply) user() *User {
-	u := &User{User: r.User}
-	for _, raw := range r.Roles {
-		var name string
-		if json.Unmarshal(raw, &name) == nil {
-			u.Roles = append(u.Roles, name)
-			continue
+// userReply decodes the reply of a call that returns a user (200 only)
+// into out. The server sends a user's roles as names after a change, and as
+// full roles from GetUser. The official client decodes the body as a User
+// first, which for full roles fails with the roles' slots left empty, and
+// then appends the role names from a second decoding: GetUser of a user
+// with roles r1 and r2 gives Roles ["", "", "r1", "r2"]. That is what
+// callers of the official client get from etcd 3.5, so this client gives
+// the same.
+func userReply(out *User) replyDecoder {
+	return func(status int, body []byte) error {
+		if status != http.StatusOK {
+			return authRefusal(body)
 		}
-		var role Role
-		if json.Unmarshal(raw, &role) == nil {
-			u.Roles = append(u.Roles, role.Role)
+		err := json.Unmarshal(body, out)
+		if err == nil {
+			return nil
 		}
+		var full UserRoles
+		if json.Unmarshal(body, &full) != nil {
+			return err
+		}
+		out.User = full.User
+		for _, r := range full.Roles {
+			out.Roles = append(out.Roles, r.Role)
+		}
+		return nil
 	}
-	return u
 }
 
-// putUser sends a change of a user and returns the user as changed.
-func (a *httpAuthUserAPI) putUser(ctx context.Context, change User, secret bool, ok ...int) (*User, error) {
+// putUser sends a change of a user, decoding the reply with dec.
+func (a *httpAuthUserAPI) putUser(ctx context.Context, change User, secret bool, dec replyDecoder) error {
 	p, err := subPath(authUsersPrefix, change.User)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	body, err := json.Marshal(change)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	req := &request{method: http.MethodPut, path: p, body: string(body), bodyType: bodyJSON, kind: kindWrite, secret: secret}
-	var out userReply
-	if err := call(ctx, a.client, req, &out, ok...); err != nil {
+	return a.client.decode(ctx, req, dec)
+}
+
+// modUser sends a change of a user and returns the user as changed.
+func (a *httpAuthUserAPI) modUser(ctx context.Context, change User, secret bool) (*User, error) {
+	var out User
+	if err := a.putUser(ctx, change, secret, userReply(&out)); err != nil {
 		return nil, err
 	}
-	return out.user(), nil
+	return &out, nil
 }
 
 func (a *httpAuthUserAPI) AddUser(ctx context.Context, username, password string) error {
 	// The server answers 201 for a new user and 200 when it updated an
 	// existing one, which is its meaning of adding a user twice.
-	_, err := a.putUser(ctx, User{User: username, Password: password}, true, http.StatusCreated, http.StatusOK)
-	return err
+	return a.putUser(ctx, User{User: username, Password: password}, true, authDone)
 }
 
 func (a *httpAuthUserAPI) ChangePassword(ctx context.Context, username, password string) (*User, error) {
-	return a.putUser(ctx, User{User: username, Password: password}, true, http.StatusOK)
+	return a.modUser(ctx, User{User: username, Password: password}, true)
 }
 
 func (a *httpAuthUserAPI) GrantUser(ctx context.Context, username string, roles []string) (*User, error) {
-	return a.putUser(ctx, User{User: username, Grant: roles}, false, http.StatusOK)
+	return a.modUser(ctx, User{User: username, Grant: roles}, false)
 }
 
 func (a *httpAuthUserAPI) RevokeUser(ctx context.Context, username string, roles []string) (*User, error) {
-	return a.putUser(ctx, User{User: username, Revoke: roles}, false, http.StatusOK)
+	return a.modUser(ctx, User{User: username, Revoke: roles}, false)
 }
 
 func (a *httpAuthUserAPI) RemoveUser(ctx context.Context, username string) error {
@@ -117,7 +127,7 @@ func (a *httpAuthUserAPI) RemoveUser(ctx context.Context, username string) error
 	if err != nil {
 		return err
 	}
-	return call(ctx, a.client, &request{method: http.MethodDelete, path: p, kind: kindWrite}, nil, http.StatusOK)
+	return a.client.decode(ctx, &request{method: http.MethodDelete, path: p, kind: kindWrite}, authDone)
 }
 
 func (a *httpAuthUserAPI) GetUser(ctx context.Context, username string) (*User, error) {
@@ -125,18 +135,24 @@ func (a *httpAuthUserAPI) GetUser(ctx context.Context, username string) (*User, 
 	if err != nil {
 		return nil, err
 	}
-	var out userReply
-	if err := call(ctx, a.client, &request{method: http.MethodGet, path: p, kind: kindRead}, &out, http.StatusOK); err != nil {
+	var out User
+	if err := a.client.decode(ctx, &request{method: http.MethodGet, path: p, kind: kindRead}, userReply(&out)); err != nil {
 		return nil, err
 	}
-	return out.user(), nil
+	return &out, nil
 }
 
 func (a *httpAuthUserAPI) ListUsers(ctx context.Context) ([]string, error) {
 	var out struct {
-		Users []userReply `json:"users"`
+		Users []UserRoles `json:"users"`
 	}
-	if err := call(ctx, a.client, &request{method: http.MethodGet, path: authUsersPrefix, kind: kindRead}, &out, http.StatusOK); err != nil {
+	err := a.client.decode(ctx, &request{method: http.MethodGet, path: authUsersPrefix, kind: kindRead}, func(status int, body []byte) error {
+		if status != http.StatusOK {
+			return authRefusal(body)
+		}
+		return json.Unmarshal(body, &out)
+	})
+	if err != nil {
 		return nil, err
 	}
 	names := make([]string, 0, len(out.Users))

@@ -41,7 +41,9 @@ type CancelableTransport interface {
 // a program that issues many concurrent calls then reuses its connections
 // instead of closing all but two after each burst and dialling again, which
 // under load fills the machine with TIME_WAIT sockets and costs a TCP (and
-// TLS) handshake per call.
+// TLS) handshake per call. It closes a connection that stayed idle for 90
+// seconds, as net/http's default transport does, so that what a burst left
+// open does not stay open for good.
 var DefaultTransport CancelableTransport = &http.Transport{
 	Proxy: http.ProxyFromEnvironment,
 	DialContext: (&net.Dialer{
@@ -148,7 +150,7 @@ type Client interface {
 	Endpoints() []string
 
 	// SetEndpoints replaces the endpoints. It fails, changing nothing, if
-	// eps is empty or holds a URL that is not an http or https base URL.
+	// eps is empty or holds a string that does not parse as a URL.
 	SetEndpoints(eps []string) error
 
 	// GetVersion asks a member for its server and cluster versions.
@@ -213,7 +215,6 @@ func New(cfg Config) (Client, error) {
 		checkRedirect: cfg.CheckRedirect,
 		headerTimeout: cfg.HeaderTimeoutPerRequest,
 		selection:     cfg.SelectionMode,
-		username:      cfg.Username,
 	}
 	if c.transport == nil {
 		c.transport = DefaultTransport
@@ -235,7 +236,6 @@ type httpClusterClient struct {
 	checkRedirect CheckRedirectFunc
 	headerTimeout time.Duration
 	selection     EndpointSelectionMode
-	username      string // for cURL debugging, which never prints the password
 	headers       headerSet
 
 	// state is replaced, never modified, so that requests read it without
@@ -277,13 +277,14 @@ type endpoint struct {
 	h      *record
 }
 
+// parseEndpoint parses s as the official client does: anything url.Parse
+// accepts is an endpoint. One that is not an http or https base URL fails
+// when a request is sent to it, with the transport's error, unless the
+// Config's Transport knows how to reach it (a custom scheme, say).
 func parseEndpoint(s string) (endpoint, error) {
 	u, err := url.Parse(s)
 	if err != nil {
 		return endpoint{}, err
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
-		return endpoint{}, &url.Error{Op: "parse", URL: s, Err: errors.New("client: endpoint must be an http:// or https:// URL with a host")}
 	}
 	p := u.Path
 	for len(p) > 0 && p[len(p)-1] == '/' {
@@ -356,87 +357,95 @@ func (c *httpClusterClient) Sync(ctx context.Context) error {
 	}
 	var urls []string
 	for _, m := range members {
-		for _, u := range m.ClientURLs {
-			if !slices.Contains(urls, u) {
-				urls = append(urls, u)
-			}
-		}
+		urls = append(urls, m.ClientURLs...)
 	}
 	eps, err := parseEndpoints(urls)
 	if err != nil {
 		return err
 	}
 	pinned := 0
-	if c.selection == EndpointSelectionPrioritizeLeader {
-		leader, err := NewMembersAPI(c).Leader(ctx)
-		if err != nil {
+	switch c.selection {
+	case EndpointSelectionRandom:
+	case EndpointSelectionPrioritizeLeader:
+		adoptHealth(eps, c.state.Load().eps)
+		if pinned, err = c.leaderIndex(ctx, eps); err != nil {
 			return err
 		}
-		if leader == nil || len(leader.ClientURLs) == 0 {
-			return ErrNoLeaderEndpoint
-		}
-		lead, err := parseEndpoint(leader.ClientURLs[0])
-		if err != nil {
-			return err
-		}
-		pinned = slices.IndexFunc(eps, func(ep endpoint) bool { return ep.raw == lead.raw })
-		if pinned < 0 {
-			return ErrNoLeaderEndpoint
-		}
+	default:
+		return errors.New("invalid endpoint selection mode: " + strconv.Itoa(int(c.selection)))
 	}
 
 	c.syncMu.Lock()
 	defer c.syncMu.Unlock()
 	cur := c.state.Load()
-	if c.selection == EndpointSelectionRandom && sameEndpoints(cur.eps, eps) {
-		// Keep the order and the preferred endpoint: moving every client
-		// of a stable cluster on each sync would only cost connections.
-		return nil
-	}
 	if c.selection == EndpointSelectionRandom {
+		if sameEndpoints(cur.eps, eps) {
+			// Keep the order and the preferred endpoint: moving every
+			// client of a stable cluster on each sync would only cost
+			// connections.
+			return nil
+		}
 		rand.Shuffle(len(eps), func(i, j int) { eps[i], eps[j] = eps[j], eps[i] })
+		adoptHealth(eps, cur.eps)
 	}
-	adoptHealth(eps, cur.eps)
 	c.state.Store(&endpointState{eps: eps, pinned: pinned, leader: c.selection == EndpointSelectionPrioritizeLeader})
 	return nil
 }
 
-// sameEndpoints reports whether a and b hold the same URLs in any order.
+// leaderIndex asks the members at eps, in their order, which of them leads,
+// and returns its index in eps; 0 when its client URL is not among them.
+// Any failure to learn the leader is ErrNoLeaderEndpoint, the official
+// client's answer. While the cluster elects a leader, the call waits for
+// the election as a read does (see do).
+func (c *httpClusterClient) leaderIndex(ctx context.Context, eps []endpoint) (int, error) {
+	var leader Member
+	req := &request{method: http.MethodGet, path: membersPrefix + "/leader", kind: kindRead}
+	if err := c.decodeOn(ctx, &endpointState{eps: eps}, req, membersLeaderReply(&leader)); err != nil {
+		return 0, ErrNoLeaderEndpoint
+	}
+	if len(leader.ClientURLs) == 0 {
+		return 0, ErrNoLeaderEndpoint
+	}
+	k := slices.IndexFunc(eps, func(ep endpoint) bool { return ep.raw == leader.ClientURLs[0] })
+	return max(k, 0), nil
+}
+
+// sameEndpoints reports whether a and b hold the same URLs, as many times
+// each, in any order.
 func sameEndpoints(a, b []endpoint) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	for _, ep := range a {
-		if !slices.ContainsFunc(b, func(o endpoint) bool { return o.raw == ep.raw }) {
-			return false
-		}
+	sa, sb := make([]string, len(a)), make([]string, len(b))
+	for i := range a {
+		sa[i], sb[i] = a[i].raw, b[i].raw
 	}
-	return true
+	slices.Sort(sa)
+	slices.Sort(sb)
+	return slices.Equal(sa, sb)
 }
 
+// AutoSync syncs at once, then every interval, as the official client does:
+// a client started on a seed list learns the members before its first
+// interval has passed.
 func (c *httpClusterClient) AutoSync(ctx context.Context, interval time.Duration) error {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
+		if err := c.Sync(ctx); err != nil {
+			return err
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-ticker.C:
 		}
-		if err := c.Sync(ctx); err != nil {
-			return err
-		}
 	}
 }
 
 func (c *httpClusterClient) GetVersion(ctx context.Context) (*version.Versions, error) {
-	rep, err := c.do(ctx, &request{method: http.MethodGet, path: "/version", kind: kindRead})
-	if err != nil {
-		return nil, err
-	}
-	defer rep.release()
 	var v version.Versions
-	if err := decodeServerReply(rep, &v, http.StatusOK); err != nil {
+	if err := c.decode(ctx, &request{method: http.MethodGet, path: "/version", kind: kindRead}, versionReply(&v)); err != nil {
 		return nil, err
 	}
 	return &v, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -19,11 +20,25 @@ func TestNewWithoutEndpointsReturnsErrNoEndpoints(t *testing.T) {
 	}
 }
 
-func TestNewRejectsEndpointsThatAreNotHTTPBaseURLs(t *testing.T) {
-	for _, ep := range []string{"127.0.0.1:2379", "localhost:2379", "ftp://host", "http://", "://x", "unix:///tmp/sock"} {
-		if _, err := New(Config{Endpoints: []string{ep}}); err == nil {
-			t.Errorf("New accepted endpoint %q, want an error", ep)
+func TestNewAcceptsEveryParsableEndpointAsTheOfficialClientDoes(t *testing.T) {
+	// The official client refuses only what url.Parse refuses; a URL its
+	// transport cannot reach fails when a request is sent (a custom
+	// Transport may know how to reach it).
+	for _, ep := range []string{"localhost:2379", "ftp://host", "http://", "unix:///tmp/sock"} {
+		if _, err := New(Config{Endpoints: []string{ep}}); err != nil {
+			t.Errorf("New(%q): %v; the official client accepts it", ep, err)
 		}
+	}
+	if _, err := New(Config{Endpoints: []string{"://x"}}); err == nil {
+		t.Error("New accepted \"://x\", which url.Parse refuses; the official client returns the parse error")
+	}
+	c, err := New(Config{Endpoints: []string{"localhost:2379"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewKeysAPI(c).Get(testCtx(t), "k", nil)
+	if cerr, ok := err.(*ClusterError); !ok || len(cerr.Errors) != 1 || !strings.Contains(cerr.Errors[0].Error(), "unsupported protocol scheme") {
+		t.Fatalf("Get on endpoint \"localhost:2379\": %v; the official client fails with a *ClusterError holding the transport's unsupported protocol scheme error", err)
 	}
 }
 
@@ -47,7 +62,7 @@ func TestSetEndpointsReplacesEndpointsAndEndpointsReturnsACopy(t *testing.T) {
 	if err := c.SetEndpoints(nil); err != ErrNoEndpoints {
 		t.Fatalf("SetEndpoints(nil): %v, want ErrNoEndpoints", err)
 	}
-	if err := c.SetEndpoints([]string{"bad"}); err == nil || len(c.Endpoints()) != 2 {
+	if err := c.SetEndpoints([]string{"http://a:1", "://bad"}); err == nil || len(c.Endpoints()) != 2 {
 		t.Fatalf("SetEndpoints with a bad URL: %v, endpoints %v; want an error and no change", err, c.Endpoints())
 	}
 }
@@ -127,16 +142,19 @@ func TestErrorFormatsCodeMessageCauseAndIndex(t *testing.T) {
 	if got, want := e.Error(), "105: Key already exists (/foo) [7]"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
+	if !IsKeyNotFound(Error{Code: ErrorCodeKeyNotFound}) || IsKeyNotFound(e) || IsKeyNotFound(nil) {
+		t.Fatal("IsKeyNotFound does not tell an Error by its code")
+	}
 	wrapped := fmt.Errorf("creating: %w", Error{Code: ErrorCodeKeyNotFound})
-	if !IsKeyNotFound(wrapped) || IsKeyNotFound(e) || IsKeyNotFound(nil) {
-		t.Fatal("IsKeyNotFound does not look at the code of wrapped Errors only")
+	if IsKeyNotFound(wrapped) || IsKeyNotFound(&Error{Code: ErrorCodeKeyNotFound}) {
+		t.Fatal("IsKeyNotFound holds for a wrapped Error or an *Error; the official function looks at an Error value only")
 	}
 }
 
 func TestClusterErrorListsEveryAttempt(t *testing.T) {
 	ce := &ClusterError{Errors: []error{errors.New("first"), errors.New("second")}}
-	if got, want := ce.Error(), ErrClusterUnavailable.Error()+"; error #0: first; error #1: second"; got != want {
-		t.Fatalf("Error() = %q, want %q", got, want)
+	if got, want := ce.Error(), ErrClusterUnavailable.Error()+"; error #0: first\n; error #1: second\n"; got != want {
+		t.Fatalf("Error() = %q, want the official format %q", got, want)
 	}
 	if got, want := ce.Detail(), "error #0: first\nerror #1: second\n"; got != want {
 		t.Fatalf("Detail() = %q, want %q", got, want)
@@ -149,8 +167,8 @@ func TestClusterErrorListsEveryAttempt(t *testing.T) {
 
 func TestNodeStringAndTTLDuration(t *testing.T) {
 	n := &Node{Key: "/a", CreatedIndex: 1, ModifiedIndex: 2, TTL: 5}
-	if got, want := n.String(), "{Key: /a, CreatedIndex: 1, ModifiedIndex: 2, TTL: 5s}"; got != want {
-		t.Fatalf("got %q, want %q", got, want)
+	if got, want := n.String(), "{Key: /a, CreatedIndex: 1, ModifiedIndex: 2, TTL: 5}"; got != want {
+		t.Fatalf("got %q, want the official %q (TTL in bare seconds)", got, want)
 	}
 	if n.TTLDuration() != 5*time.Second {
 		t.Fatalf("TTLDuration = %v, want 5s", n.TTLDuration())
@@ -205,8 +223,12 @@ func TestCURLDebugPrintsRequestsWithoutPasswords(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("printed %d lines, want 2 (Set and AddUser):\n%s", len(lines), out.String())
 	}
-	if !strings.HasPrefix(lines[0], "curl -X PUT '") || !strings.Contains(lines[0], "-u 'someone'") || !strings.HasSuffix(lines[0], "-d 'value=v'") {
-		t.Fatalf("Set printed %q, want a curl PUT with -u and the form", lines[0])
+	wantSet := regexp.MustCompile(`^cURL Command: curl -X PUT http://[^ ]+/v2/keys` + regexp.QuoteMeta(key(t, "k")) + ` -d "value=v"$`)
+	if !wantSet.MatchString(lines[0]) {
+		t.Fatalf("Set printed %q, want the official format \"cURL Command: curl -X PUT URL -d \\\"value=v\\\"\"", lines[0])
+	}
+	if want := `-d "<omitted: holds a password>"`; !strings.HasPrefix(lines[1], "cURL Command: curl -X PUT http://") || !strings.HasSuffix(lines[1], want) {
+		t.Fatalf("AddUser printed %q, want the official format with the body shown as %s", lines[1], want)
 	}
 	for _, secret := range []string{"s3cret-pw", "n3w-pw", "Authorization", "Basic "} {
 		if strings.Contains(out.String(), secret) {

@@ -12,7 +12,7 @@ import (
 //
 // Test for it with a type assertion (err.(*ClusterError)) or errors.As. It
 // has no Unwrap method, to export exactly the official API; the attempts'
-// errors themselves wrap their causes (errors.Is(cerr.Errors[0],
+// errors are as the transport reported them (errors.Is(cerr.Errors[0],
 // syscall.ECONNREFUSED)). They never hold context.Canceled or
 // context.DeadlineExceeded: when the caller's context ends, a call returns
 // the context's error instead.
@@ -20,7 +20,9 @@ type ClusterError struct {
 	Errors []error
 }
 
-// Error reports ErrClusterUnavailable followed by each attempt's error.
+// Error reports ErrClusterUnavailable followed by each attempt's error, in
+// the official client's format: each attempt as "; error #N: text" and a
+// newline, which programs that log or match the text expect.
 func (ce *ClusterError) Error() string {
 	var b strings.Builder
 	b.WriteString(ErrClusterUnavailable.Error())
@@ -29,6 +31,7 @@ func (ce *ClusterError) Error() string {
 		b.WriteString(strconv.Itoa(i))
 		b.WriteString(": ")
 		b.WriteString(err.Error())
+		b.WriteByte('\n')
 	}
 	return b.String()
 }

@@ -4,7 +4,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -17,45 +17,35 @@ var (
 	cURLOutput io.Writer = os.Stderr
 )
 
-// EnablecURLDebug makes every client print each HTTP request it sends, as a
-// curl command line, to standard error. The command never holds a password:
-// it names the user with -u, so that curl asks for the password, and it
-// leaves out request bodies that hold one.
+// EnablecURLDebug makes every client print each HTTP request it sends to
+// standard error, as the official client does: "cURL Command: curl -X
+// METHOD URL", followed by " -d BODY" (the body Go-quoted) when the
+// request has one. Programs and tools that read these lines get them in
+// the same format. The one difference: a body that holds a password
+// (AddUser, ChangePassword) is printed as "<omitted: holds a password>",
+// so that enabling debugging never writes credentials to a log.
 func EnablecURLDebug() { cURLDebug.Store(true) }
 
 // DisablecURLDebug stops what EnablecURLDebug started.
 func DisablecURLDebug() { cURLDebug.Store(false) }
 
 // printCURL prints hreq, the HTTP form of req, as a curl command.
-func printCURL(hreq *http.Request, req *request, username string) {
-	var b strings.Builder
-	b.WriteString("curl -X ")
-	b.WriteString(hreq.Method)
-	b.WriteByte(' ')
-	b.WriteString(shellQuote(hreq.URL.String()))
-	if username != "" {
-		b.WriteString(" -u ")
-		b.WriteString(shellQuote(username))
-	}
-	if ct := hreq.Header.Get("Content-Type"); ct != "" {
-		b.WriteString(" -H ")
-		b.WriteString(shellQuote("Content-Type: " + ct))
-	}
+func printCURL(hreq *http.Request, req *request) {
+	b := make([]byte, 0, 64+len(req.body))
+	b = append(b, "cURL Command: curl -X "...)
+	b = append(b, hreq.Method...)
+	b = append(b, ' ')
+	b = append(b, hreq.URL.String()...)
 	if req.bodyType != bodyNone {
-		b.WriteString(" -d ")
+		b = append(b, " -d "...)
 		if req.secret {
-			b.WriteString("'<omitted: holds a password>'")
+			b = strconv.AppendQuote(b, "<omitted: holds a password>")
 		} else {
-			b.WriteString(shellQuote(req.body))
+			b = strconv.AppendQuote(b, req.body)
 		}
 	}
-	b.WriteByte('\n')
+	b = append(b, '\n')
 	cURLMu.Lock()
 	defer cURLMu.Unlock()
-	io.WriteString(cURLOutput, b.String())
-}
-
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	cURLOutput.Write(b)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"strconv"
-	"strings"
 )
 
 // Discoverer finds the client URLs of an etcd cluster.
@@ -19,7 +18,7 @@ type Discoverer interface {
 // of _etcd-client-ssl._tcp.<domain> become https URLs and those of
 // _etcd-client._tcp.<domain> http URLs, in that order. A serviceName adds a
 // suffix to the service: _etcd-client-ssl-<serviceName>._tcp.<domain>, and so
-// on. Discover fails only when neither record set is found.
+// on. Discover fails only when both lookups fail.
 func NewSRVDiscover() Discoverer { return srvDiscover{} }
 
 // srvResolver is the resolver NewSRVDiscover's lookups use; tests point it at
@@ -28,10 +27,13 @@ var srvResolver = net.DefaultResolver
 
 type srvDiscover struct{}
 
+// Discover returns the URLs as the official client does: each SRV target
+// as the DNS gives it, trailing dot included (a fully qualified name, which
+// resolves the same), and an error only when both lookups fail.
 func (srvDiscover) Discover(domain, serviceName string) ([]string, error) {
-	var urls []string
-	var errs []error
-	for _, s := range [...]struct{ service, scheme string }{
+	urls := []string{}
+	var errs [2]error
+	for i, s := range [...]struct{ service, scheme string }{
 		{"etcd-client-ssl", "https"},
 		{"etcd-client", "http"},
 	} {
@@ -41,17 +43,15 @@ func (srvDiscover) Discover(domain, serviceName string) ([]string, error) {
 		}
 		_, addrs, err := srvResolver.LookupSRV(context.Background(), service, "tcp", domain)
 		if err != nil {
-			errs = append(errs, err)
+			errs[i] = err
 			continue
 		}
 		for _, a := range addrs {
-			host := strings.TrimSuffix(a.Target, ".")
-			urls = append(urls, s.scheme+"://"+net.JoinHostPort(host, strconv.Itoa(int(a.Port))))
+			urls = append(urls, s.scheme+"://"+net.JoinHostPort(a.Target, strconv.Itoa(int(a.Port))))
 		}
 	}
-	if len(urls) == 0 {
-		errs = append([]error{errors.New("client: no etcd client SRV records for " + domain)}, errs...)
-		return nil, errors.Join(errs...)
+	if errs[0] != nil && errs[1] != nil {
+		return nil, errors.New("dns lookup errors: " + errs[0].Error() + " and " + errs[1].Error())
 	}
 	return urls, nil
 }

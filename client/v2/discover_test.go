@@ -2,8 +2,8 @@ package client
 
 import (
 	"context"
-	"errors"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -15,20 +15,22 @@ import (
 )
 
 // dnsServer is a tiny authoritative DNS server on loopback UDP that answers
-// SRV questions from a fixed table and NXDOMAIN to everything else.
+// SRV questions from a fixed table, A questions for the loopback names with
+// 127.0.0.1, and NXDOMAIN to everything else.
 type dnsServer struct {
-	conn    net.PacketConn
-	records map[string][]net.SRV // by lower-case FQDN
-	wg      sync.WaitGroup
+	conn     net.PacketConn
+	records  map[string][]net.SRV // by lower-case FQDN
+	loopback []string             // lower-case FQDNs
+	wg       sync.WaitGroup
 }
 
-func startDNSServer(t *testing.T, records map[string][]net.SRV) *dnsServer {
+func startDNSServer(t *testing.T, records map[string][]net.SRV, loopback ...string) *dnsServer {
 	t.Helper()
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &dnsServer{conn: conn, records: records}
+	s := &dnsServer{conn: conn, records: records, loopback: loopback}
 	s.wg.Add(1)
 	go s.serve()
 	t.Cleanup(func() { conn.Close(); s.wg.Wait() })
@@ -59,9 +61,11 @@ func (s *dnsServer) answer(query []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	srvs, found := s.records[strings.ToLower(q.Name.String())]
+	name := strings.ToLower(q.Name.String())
+	srvs, found := s.records[name]
+	isLoopback := slices.Contains(s.loopback, name)
 	rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired}
-	if !found || q.Type != dnsmessage.TypeSRV {
+	if !isLoopback && (!found || q.Type != dnsmessage.TypeSRV) {
 		rh.RCode = dnsmessage.RCodeNameError
 	}
 	b := dnsmessage.NewBuilder(nil, rh)
@@ -75,7 +79,13 @@ func (s *dnsServer) answer(query []byte) ([]byte, error) {
 	if err := b.StartAnswers(); err != nil {
 		return nil, err
 	}
-	if rh.RCode == dnsmessage.RCodeSuccess {
+	if isLoopback && q.Type == dnsmessage.TypeA {
+		rr := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}
+		if err := b.AResource(rr, dnsmessage.AResource{A: [4]byte{127, 0, 0, 1}}); err != nil {
+			return nil, err
+		}
+	}
+	if rh.RCode == dnsmessage.RCodeSuccess && !isLoopback {
 		for _, srv := range srvs {
 			target, err := dnsmessage.NewName(srv.Target)
 			if err != nil {
@@ -90,16 +100,21 @@ func (s *dnsServer) answer(query []byte) ([]byte, error) {
 	return b.Finish()
 }
 
-// useDNSServer points NewSRVDiscover's lookups at s for the test.
-func useDNSServer(t *testing.T, s *dnsServer) {
-	saved := srvResolver
-	srvResolver = &net.Resolver{
+// resolverOf returns a resolver that asks s.
+func resolverOf(s *dnsServer) *net.Resolver {
+	return &net.Resolver{
 		PreferGo: true,
 		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "udp", s.conn.LocalAddr().String())
 		},
 	}
+}
+
+// useDNSServer points NewSRVDiscover's lookups at s for the test.
+func useDNSServer(t *testing.T, s *dnsServer) {
+	saved := srvResolver
+	srvResolver = resolverOf(s)
 	t.Cleanup(func() { srvResolver = saved })
 }
 
@@ -112,9 +127,10 @@ func TestSRVDiscoverReturnsHTTPSThenHTTPURLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"https://secure.example.test:2379", "http://plain.example.test:4001"}
+	// The targets keep their trailing dot, as in the official client.
+	want := []string{"https://secure.example.test.:2379", "http://plain.example.test.:4001"}
 	if !slices.Equal(got, want) {
-		t.Fatalf("got %v, want %v", got, want)
+		t.Fatalf("got %v, want the official %v", got, want)
 	}
 }
 
@@ -127,23 +143,33 @@ func TestSRVDiscoverWithServiceNameLooksUpSuffixedRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"http://prod.example.test:2379"}; !slices.Equal(got, want) {
-		t.Fatalf("got %v, want %v", got, want)
+	if want := []string{"http://prod.example.test.:2379"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want the official %v", got, want)
 	}
 }
 
-func TestSRVDiscoverWithoutRecordsFails(t *testing.T) {
+func TestSRVDiscoverFailsOnlyWhenBothLookupsFail(t *testing.T) {
 	useDNSServer(t, startDNSServer(t, nil))
 	got, err := NewSRVDiscover().Discover("example.test", "")
-	var dnsErr *net.DNSError
-	if err == nil || !errors.As(err, &dnsErr) {
-		t.Fatalf("got %v, %v; want an error wrapping the lookups' *net.DNSError", got, err)
+	if err == nil || !strings.HasPrefix(err.Error(), "dns lookup errors: ") || !strings.Contains(err.Error(), "_etcd-client-ssl._tcp.example.test") ||
+		!strings.Contains(err.Error(), " and lookup _etcd-client._tcp.example.test") {
+		t.Fatalf("got %v, %v; want the official \"dns lookup errors: <https lookup's> and <http lookup's>\"", got, err)
+	}
+
+	// One lookup failing is no failure.
+	useDNSServer(t, startDNSServer(t, map[string][]net.SRV{
+		"_etcd-client._tcp.example.test.": {{Target: "plain.example.test.", Port: 2379}},
+	}))
+	if got, err := NewSRVDiscover().Discover("example.test", ""); err != nil || !slices.Equal(got, []string{"http://plain.example.test.:2379"}) {
+		t.Fatalf("with http records only: %v, %v; want their URL and no error", got, err)
 	}
 }
 
 func TestSRVDiscoveredEndpointsReachTheCluster(t *testing.T) {
-	// Go's resolver refuses an IP address as an SRV target: name the
-	// members' loopback addresses localhost.
+	// Go's resolver refuses an IP address as an SRV target: the targets
+	// are a name that the test's DNS server resolves to loopback, which
+	// the client's transport asks. They keep their trailing dot, as in the
+	// official client: a fully qualified name, looked up as is.
 	var srvs []net.SRV
 	var want []string
 	for _, u := range shared.ClientURLs() {
@@ -152,10 +178,11 @@ func TestSRVDiscoveredEndpointsReachTheCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		port, _ := strconv.Atoi(pu.Port())
-		srvs = append(srvs, net.SRV{Target: "localhost.", Port: uint16(port)})
-		want = append(want, "http://localhost:"+pu.Port())
+		srvs = append(srvs, net.SRV{Target: "members.cluster.test.", Port: uint16(port)})
+		want = append(want, "http://members.cluster.test.:"+pu.Port())
 	}
-	useDNSServer(t, startDNSServer(t, map[string][]net.SRV{"_etcd-client._tcp.cluster.test.": srvs}))
+	dns := startDNSServer(t, map[string][]net.SRV{"_etcd-client._tcp.cluster.test.": srvs}, "members.cluster.test.")
+	useDNSServer(t, dns)
 	eps, err := NewSRVDiscover().Discover("cluster.test", "")
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +190,13 @@ func TestSRVDiscoveredEndpointsReachTheCluster(t *testing.T) {
 	if !slices.Equal(slices.Sorted(slices.Values(eps)), slices.Sorted(slices.Values(want))) {
 		t.Fatalf("discovered %v, want %v", eps, want)
 	}
-	c, _ := newClient(t, eps, Config{})
+	tr := DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	tr.DialContext = (&net.Dialer{Resolver: resolverOf(dns)}).DialContext
+	c, err := New(Config{Endpoints: eps, Transport: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := NewKeysAPI(c).Set(testCtx(t), key(t, "k"), "v", nil); err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,9 @@
 // sending it again could apply it twice: a second in-order key, a Create or a
 // compare-and-swap reported as failed although it succeeded, or an older
 // value written over a newer one. Such a call returns a *ClusterError at
-// once, and the next call starts at the next endpoint.
+// once (Create and Delete, which the official client sends once, return the
+// attempt's own error, as it does), and the next call starts at the next
+// endpoint.
 //
 // # Health and fault tolerance
 //
@@ -74,7 +76,16 @@
 //   - When a read or watch failed everywhere while the cluster is alive but
 //     cannot serve (during an election, say), it waits up to three seconds
 //     for a member to pass a probe again, then resends, instead of failing
-//     at once.
+//     at once. A member that answered 5xx counts as such only if it then
+//     fails a probe (sent at once): one that passes it would answer the same
+//     again, and the call fails as soon as the official client's would.
+//   - A watch from now (AfterIndex 0) whose long poll a fault dropped before
+//     any event (its member failed, or every member did and Next returned
+//     a *ClusterError) resumes from where the poll started, where the
+//     official client would start again from the new now and miss what
+//     happened in between; if that index has left etcd's history, it
+//     watches from now. A Next that ended with its context starts again
+//     from now, as the official client's does.
 //   - A read answered with an index below the highest one the client has
 //     already received comes from a member that lags (isolated, or
 //     restarting): the read moves on, so that a client never reads older

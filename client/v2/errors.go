@@ -75,43 +75,48 @@ func (e Error) Error() string {
 	return string(b)
 }
 
-// IsKeyNotFound reports whether err, or an error it wraps, is an Error with
-// code ErrorCodeKeyNotFound.
+// IsKeyNotFound reports whether err is an Error with code
+// ErrorCodeKeyNotFound. Like the official function, it looks at err itself
+// only, not at errors err wraps.
 func IsKeyNotFound(err error) bool {
-	var e Error
-	if errors.As(err, &e) {
-		return e.Code == ErrorCodeKeyNotFound
-	}
-	var pe *Error
-	return errors.As(err, &pe) && pe != nil && pe.Code == ErrorCodeKeyNotFound
+	e, ok := err.(Error)
+	return ok && e.Code == ErrorCodeKeyNotFound
 }
 
-// serverError is a failure reported by the members, auth or version APIs,
-// which answer with an HTTP status and a JSON {"message": ...} body rather
-// than a keys API Error.
-type serverError struct {
-	Status  int    `json:"-"`
+// membersError is the members API's refusal of a change (a conflict, an
+// unknown member), with the server's message.
+type membersError struct {
 	Message string `json:"message"`
+	Code    int    `json:"-"`
 }
 
-func (e serverError) Error() string { return e.Message }
+func (e membersError) Error() string { return e.Message }
 
-// The auth API names a missing user or role in its message; the trailing
-// period is present on some endpoints and absent on others.
+// authError is the auth API's refusal, with the server's message.
+type authError struct {
+	Message string `json:"message"`
+	Code    int    `json:"-"`
+}
+
+func (e authError) Error() string { return e.Message }
+
+// The messages by which the auth API says a user or role does not exist;
+// the patterns are the official client's, so that the same errors match.
 var (
-	userNotFound = regexp.MustCompile(`^auth: User .+ does not exist\.?$`)
-	roleNotFound = regexp.MustCompile(`^auth: Role .+ does not exist\.?$`)
+	userNotFound = regexp.MustCompile(`auth: User .* does not exist.`)
+	roleNotFound = regexp.MustCompile(`auth: Role .* does not exist.`)
 )
 
 // IsUserNotFound reports whether err is the auth API's answer that a user
-// does not exist.
-func IsUserNotFound(err error) bool { return isNotFound(err, userNotFound) }
+// does not exist. Like the official function, it looks at err itself only.
+func IsUserNotFound(err error) bool {
+	e, ok := err.(authError)
+	return ok && userNotFound.MatchString(e.Message)
+}
 
 // IsRoleNotFound reports whether err is the auth API's answer that a role
-// does not exist.
-func IsRoleNotFound(err error) bool { return isNotFound(err, roleNotFound) }
-
-func isNotFound(err error, re *regexp.Regexp) bool {
-	var se serverError
-	return errors.As(err, &se) && re.MatchString(se.Message)
+// does not exist. Like the official function, it looks at err itself only.
+func IsRoleNotFound(err error) bool {
+	e, ok := err.(authError)
+	return ok && roleNotFound.MatchString(e.Message)
 }

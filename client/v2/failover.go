@@ -2,8 +2,11 @@ package client
 
 import (
 	"context"
+	"errors"
+	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -37,8 +40,8 @@ import (
 //     the client never hears back, and resending could apply it twice:
 //     create a second in-order key, report a Create or a compare-and-swap
 //     that succeeded as failed, or overwrite a newer value. Such a call
-//     returns a *ClusterError at once; the next call starts at the next
-//     endpoint.
+//     returns a *ClusterError at once (a one-shot request, the attempt's
+//     own error); the next call starts at the next endpoint.
 //   - A read whose reply shows a store index (the keys API's X-Etcd-Index:
 //     the API says how, in the request's replyChecks) below the highest one
 //     this client had received when the read began comes from a member that lags
@@ -47,14 +50,26 @@ import (
 //     concurrent writes would otherwise make every member look behind.) Only when
 //     no endpoint gives a current reply is the freshest of those returned.
 //   - Each endpoint is tried once per call, and when all failed the call
-//     returns a *ClusterError holding every attempt's error. Except: when a
-//     read or watch failed everywhere and some failure says the cluster is
-//     alive but cannot serve now (a 5xx, or an attempt cut short), the call
-//     waits up to recoveryWait for an endpoint to pass a probe again and
-//     resends there; a watch may return to any endpoint that recovered.
+//     returns a *ClusterError holding every attempt's error, or, for a
+//     one-shot request, the first attempt's error itself, as the official
+//     client returns them. Except: when a read or watch failed everywhere
+//     and some failure says the cluster is alive but cannot serve now, the
+//     call waits up to recoveryWait for an endpoint to pass a probe again
+//     and resends there; a watch may return to any endpoint that recovered.
+//     An attempt cut short says so; a 5xx says so only if the member then
+//     fails a probe (it has no leader, during an election say), which the
+//     call sends once every endpoint has failed (judge). A member that
+//     passes the probe and still answers 5xx will answer so again: the call
+//     does not return to it, and fails as soon as the official client
+//     would.
 //   - When ctx ends, do returns ctx.Err() itself, whatever else happened.
 func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error) {
-	st := c.state.Load()
+	return c.doOn(ctx, c.state.Load(), req)
+}
+
+// doOn is do on the endpoints of st, which need not be the client's
+// current ones (Sync asks the members it is about to adopt who leads).
+func (c *httpClusterClient) doOn(ctx context.Context, st *endpointState, req *request) (*reply, error) {
 	n := len(st.eps)
 	if n == 0 {
 		return nil, ErrNoEndpoints
@@ -62,8 +77,7 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 	c.beginCall()
 	defer c.endCall()
 
-	// tried[k] is zero until the call tries endpoint k, then one more than
-	// the endpoint's recovery count at that time.
+	// See callLog.tried.
 	var triedBuf [8]uint64
 	var tried []uint64
 	if n <= len(triedBuf) {
@@ -71,7 +85,7 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 	} else {
 		tried = make([]uint64, n)
 	}
-	cl := callLog{floor: c.floor.Load()}
+	cl := callLog{floor: c.floor.Load(), tried: tried}
 	cl.bound, cl.derived = c.attemptBound(req.kind)
 	defer cl.dropStale()
 	for {
@@ -92,11 +106,18 @@ func (c *httpClusterClient) do(ctx context.Context, req *request) (*reply, error
 		return rep, nil
 	}
 	c.pin(st, (st.pinned+1)%n)
+	if req.oneShot && len(cl.errs) > 0 {
+		return nil, cl.errs[0]
+	}
 	return nil, &ClusterError{Errors: cl.errs}
 }
 
 // callLog is what one call has learned on its way through the endpoints.
 type callLog struct {
+	// tried[k] is zero until the call tries endpoint k, then one more
+	// than the endpoint's recovery count at that time: the call may
+	// return to it once it has recovered since (math.MaxUint64: never).
+	tried   []uint64
 	bound   time.Duration // each attempt's deadline for the response headers; zero: none
 	derived bool          // bound comes from recent reads' latency, not the Config
 	floor   uint64        // the highest index the client had seen when the call began
@@ -106,6 +127,9 @@ type callLog struct {
 	// transient: some failure says the cluster may recover soon.
 	transient bool
 	waitUntil time.Time // when waiting for a recovery gives up
+	// unjudged are the endpoints that answered the call with a 5xx and
+	// have not yet been probed for it (see judge).
+	unjudged []int
 }
 
 // keepStale keeps rep, a reply at index idx from a lagging member, if it is
@@ -151,6 +175,12 @@ func (c *httpClusterClient) next(ctx context.Context, st *endpointState, tried [
 		retry := kind == kindWatch || (!cl.waitUntil.IsZero() && time.Now().Before(cl.waitUntil))
 		if k, ok := pick(st, tried, retry); ok {
 			return k, nil
+		}
+		if len(cl.unjudged) > 0 {
+			if err := c.judge(ctx, st, cl); err != nil {
+				return -1, err
+			}
+			continue
 		}
 		// A write gets here unsent: one that may have been sent
 		// returned at once. It may wait for a recovery as reads do.
@@ -201,9 +231,13 @@ func (c *httpClusterClient) attempt(ctx context.Context, st *endpointState, k in
 		return nil, true, ctxErr
 	}
 	if err == nil {
-		err = req.failure(ep, rep)
+		err = serverFailure(ep, rep.status)
 		sent = true
-		cl.transient = true
+		if req.kind != kindWrite {
+			// Not open again until judge has probed it.
+			cl.tried[k] = math.MaxUint64
+			cl.unjudged = append(cl.unjudged, k)
+		}
 	}
 	rep.release()
 	ep.h.markDown()
@@ -215,8 +249,11 @@ func (c *httpClusterClient) attempt(ctx context.Context, st *endpointState, k in
 		}
 	}
 	if req.kind == kindWrite && sent {
-		cl.errs = append(cl.errs, &maybeAppliedError{method: req.method, endpoint: ep.raw, err: err})
 		c.pin(st, (k+1)%len(st.eps))
+		if req.oneShot {
+			return nil, true, err
+		}
+		cl.errs = append(cl.errs, &maybeAppliedError{method: req.method, endpoint: ep.raw, err: err})
 		return nil, true, &ClusterError{Errors: cl.errs}
 	}
 	cl.errs = append(cl.errs, err)
@@ -392,6 +429,39 @@ func (c *httpClusterClient) awaitRecovery(ctx context.Context, recovered uint64,
 	return nil
 }
 
+// judge probes, at once and together, the endpoints that answered the
+// call with a 5xx, and tells apart two kinds of member. One that fails the
+// probe cannot serve now (it has no leader, say, during an election): the
+// call may wait for it, and returns to it once it has recovered. One that
+// passes has a leader and can commit, yet refused (a gateway's 502, a
+// persistent server error): waiting would change nothing, so the call
+// never returns to it, and fails at once if no other hope is left, as the
+// official client does. The error is ctx's, if it ended first.
+func (c *httpClusterClient) judge(ctx context.Context, st *endpointState, cl *callLog) error {
+	ks := cl.unjudged
+	cl.unjudged = nil
+	healthy := make([]bool, len(ks))
+	if len(ks) == 1 {
+		healthy[0], _ = c.probeAndRecord(ctx, &st.eps[ks[0]])
+	} else {
+		var wg sync.WaitGroup
+		for i, k := range ks {
+			wg.Go(func() { healthy[i], _ = c.probeAndRecord(ctx, &st.eps[k]) })
+		}
+		wg.Wait()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for i, k := range ks {
+		if !healthy[i] {
+			cl.tried[k] = st.eps[k].h.Recoveries() + 1
+			cl.transient = true
+		}
+	}
+	return nil
+}
+
 // raiseFloor records that the cluster has reached index idx.
 func (c *httpClusterClient) raiseFloor(idx uint64) {
 	for {
@@ -404,15 +474,12 @@ func (c *httpClusterClient) raiseFloor(idx uint64) {
 
 // replyChecks is what an API tells the failover engine about its replies,
 // whose bodies and headers the engine does not read itself. A request
-// without them (members, auth, version) has replies that show no index
-// and whose failures carry a plain server message.
+// without them (members, auth, version) has replies that show no index.
 type replyChecks interface {
 	// index returns the store index at which a member answered rep, if
 	// it says: a read answered below an index the client had already
 	// seen comes from a lagging member.
 	index(rep *reply) (uint64, bool)
-	// failure describes rep, a reply with a 5xx status from ep.
-	failure(ep *endpoint, rep *reply) error
 }
 
 func (req *request) index(rep *reply) (uint64, bool) {
@@ -422,26 +489,14 @@ func (req *request) index(rep *reply) (uint64, bool) {
 	return req.replies.index(rep)
 }
 
-func (req *request) failure(ep *endpoint, rep *reply) error {
-	if req.replies == nil {
-		return serverFailure(ep, rep)
+// serverFailure describes a reply with a 5xx status from ep, in the
+// official client's words: etcd answers 500 or 503 when the member has no
+// leader or could not commit in time.
+func serverFailure(ep *endpoint, status int) error {
+	if status == http.StatusInternalServerError || status == http.StatusServiceUnavailable {
+		return errors.New("client: etcd member " + ep.raw + " has no leader")
 	}
-	return req.replies.failure(ep, rep)
-}
-
-// failurePrefix is how every description of a 5xx reply from ep begins.
-func failurePrefix(ep *endpoint, rep *reply) string {
-	return "client: etcd member " + ep.raw + " returned " + strconv.Itoa(rep.status) + " " + http.StatusText(rep.status)
-}
-
-// serverFailure describes a 5xx reply from ep by the server's message.
-func serverFailure(ep *endpoint, rep *reply) error {
-	msg := failurePrefix(ep, rep)
-	var se serverError
-	if decodeMessage(rep.body, &se) {
-		return &wrappedError{msg: msg + ": " + se.Message, err: se}
-	}
-	return &wrappedError{msg: msg}
+	return errors.New("client: etcd member " + ep.raw + " returns server error [" + http.StatusText(status) + "]")
 }
 
 // maybeAppliedError reports a write that failed after it may have reached a
@@ -469,13 +524,3 @@ func (e *laggingError) Error() string {
 	return "client: etcd member " + e.endpoint + " answered at index " + strconv.FormatUint(e.index, 10) +
 		", behind what this client has already seen"
 }
-
-// wrappedError is an error with its own message that still lets errors.Is
-// and errors.As reach the error it describes.
-type wrappedError struct {
-	msg string
-	err error
-}
-
-func (e *wrappedError) Error() string { return e.msg }
-func (e *wrappedError) Unwrap() error { return e.err }

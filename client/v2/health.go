@@ -269,6 +269,16 @@ func (c *httpClusterClient) probeAndRecord(ctx context.Context, ep *endpoint) (b
 	return true, nil
 }
 
+// healthPath is what the probe asks for. It leaves etcd's alarms out of
+// the verdict: an alarm (NOSPACE, CORRUPT) is the cluster's, raised on
+// every member alike, so it tells no member from another, and etcd 3.5
+// still serves v2 reads and writes under it; counting it would make the
+// client refuse writes (writeCheck) that the official client sends and
+// etcd applies. What is left is what the probe is for: the member has a
+// leader and can commit through it. A server that does not know the
+// parameter ignores it.
+const healthPath = "/health?exclude=NOSPACE&exclude=CORRUPT"
+
 // probe reports whether ep's member answers GET /health, within
 // probeTimeout, that it is healthy. An endpoint that has no /health (404:
 // a gateway, or something other than etcd) counts as healthy whenever it
@@ -277,7 +287,7 @@ func (c *httpClusterClient) probe(ctx context.Context, ep *endpoint) bool {
 	c.initProbes()
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.scheme+"://"+ep.host+ep.path+"/health", nil)
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.scheme+"://"+ep.host+ep.path+healthPath, nil)
 	if err != nil {
 		return false
 	}

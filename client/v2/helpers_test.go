@@ -7,6 +7,7 @@ package client
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -170,4 +171,25 @@ func wantClusterError(t *testing.T, err error, n int) *ClusterError {
 		t.Fatalf("message %q does not start with %q", cerr.Error(), ErrClusterUnavailable)
 	}
 	return cerr
+}
+
+// getOnce sends GET url on a connection of its own, closed after, and
+// returns the status and body.
+func getOnce(t testing.TB, rawURL string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Close = true
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
 }

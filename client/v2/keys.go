@@ -205,12 +205,14 @@ type Node struct {
 	TTL int64 `json:"ttl,omitempty"`
 }
 
-// String describes the node's key, indexes and TTL.
+// String describes the node's key, indexes and TTL, the TTL as a bare
+// number of seconds ("TTL: 5"), as the official client prints it: callers
+// log and compare these strings.
 func (n *Node) String() string {
 	return "{Key: " + n.Key +
 		", CreatedIndex: " + strconv.FormatUint(n.CreatedIndex, 10) +
 		", ModifiedIndex: " + strconv.FormatUint(n.ModifiedIndex, 10) +
-		", TTL: " + n.TTLDuration().String() + "}"
+		", TTL: " + strconv.FormatInt(n.TTL, 10) + "}"
 }
 
 // TTLDuration returns the node's TTL as a time.Duration.
@@ -329,7 +331,9 @@ func (k *httpKeysAPI) Set(ctx context.Context, key, value string, opts *SetOptio
 	if o.NoValueOnSuccess {
 		f.add("noValueOnSuccess", "true")
 	}
-	req := request{method: http.MethodPut, path: keyPath(k.prefix, key), body: f.String(), bodyType: bodyForm, kind: kindWrite, replies: keysReplies{}}
+	// A Set that creates (Create) is one-shot, as in the official client.
+	req := request{method: http.MethodPut, path: keyPath(k.prefix, key), body: f.String(), bodyType: bodyForm, kind: kindWrite, replies: keysReplies{},
+		oneShot: o.PrevExist == PrevNoExist}
 	return k.call(ctx, &req)
 }
 
@@ -353,7 +357,8 @@ func (k *httpKeysAPI) CreateInOrder(ctx context.Context, dir, value string, opts
 }
 
 func (k *httpKeysAPI) Delete(ctx context.Context, key string, opts *DeleteOptions) (*Response, error) {
-	req := request{method: http.MethodDelete, path: keyPath(k.prefix, key), kind: kindWrite, replies: keysReplies{}}
+	// Every Delete is one-shot, as in the official client.
+	req := request{method: http.MethodDelete, path: keyPath(k.prefix, key), kind: kindWrite, replies: keysReplies{}, oneShot: true}
 	if opts != nil {
 		var f form
 		if opts.PrevValue != "" {
@@ -403,6 +408,9 @@ type httpWatcher struct {
 	// next is the index of the first event not yet returned; zero until
 	// known, when the server starts from its current index.
 	next uint64
+	// started is set while next is only where a long poll from "now"
+	// started, learnt from its headers, not from an event or the caller.
+	started bool
 	// req is the long poll, built once: Next only changes its query.
 	req request
 }
@@ -421,15 +429,20 @@ func (w *httpWatcher) query() string {
 }
 
 // onHeader is the long poll's header hook. A watch from "now" learns where
-// now is from the first response's X-Etcd-Index, before any event arrives.
-// Should the connection fail while waiting, the next attempt resumes from
-// there, on any member, and loses nothing that happened in between.
-func (w *httpWatcher) onHeader(h http.Header) {
-	if w.next != 0 {
+// now is from the X-Etcd-Index of the first long poll the server accepted
+// (status 200), before any event arrives. Should the poll be dropped by a
+// fault (its member fails, every member does and Next returns a
+// *ClusterError, or the server ends the poll without an event), the next
+// poll resumes from there, on any member, and loses nothing that happened
+// in between, where the official client would poll from the new "now".
+// Error replies are ignored: their X-Etcd-Index is that of the error (0
+// for most), not where a watch would start.
+func (w *httpWatcher) onHeader(status int, h http.Header) {
+	if w.next != 0 || status != http.StatusOK {
 		return
 	}
 	if idx, err := strconv.ParseUint(h.Get("X-Etcd-Index"), 10, 64); err == nil {
-		w.next = idx + 1
+		w.next, w.started = idx+1, true
 		w.req.query = w.query()
 	}
 }
@@ -439,21 +452,35 @@ func (w *httpWatcher) Next(ctx context.Context) (*Response, error) {
 		w.req.query = w.query()
 		rep, err := w.client.do(ctx, &w.req)
 		if err != nil {
+			if ctx.Err() != nil && w.started {
+				// The caller gave up on this Next: the next one
+				// watches from its own "now", as with the official
+				// client, rather than replay what happened since
+				// (the caller may have read the key meanwhile).
+				w.next, w.started = 0, false
+			}
 			return nil, err
 		}
 		resp, err := decodeKeysReply(rep)
 		rep.release()
 		if err == ErrEmptyBody {
 			// The server ended the long poll without an event (it
-			// does so after a while, or when it drops the watcher):
-			// poll again from the same index.
+			// drops a watcher that falls behind): poll again from
+			// the same index.
+			continue
+		}
+		if e, ok := err.(Error); ok && e.Code == ErrorCodeEventIndexCleared && w.started {
+			// Where the dropped poll started is out of the
+			// server's history: watch from now, as the official
+			// client would have all along, rather than fail.
+			w.next, w.started = 0, false
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
 		if resp.Node != nil {
-			w.next = resp.Node.ModifiedIndex + 1
+			w.next, w.started = resp.Node.ModifiedIndex+1, false
 		}
 		return resp, nil
 	}

@@ -6,18 +6,10 @@ import (
 )
 
 // keysReplies is what the failover engine needs of the keys API's replies:
-// the store index each shows (X-Etcd-Index), and the keys error in a 5xx
-// body. Every keys request carries it.
+// the store index each shows (X-Etcd-Index). Every keys request carries it.
 type keysReplies struct{}
 
 func (keysReplies) index(rep *reply) (uint64, bool) { return etcdIndex(rep.header) }
-
-func (keysReplies) failure(ep *endpoint, rep *reply) error {
-	if e, ok := decodeKeysError(rep.body); ok {
-		return &wrappedError{msg: failurePrefix(ep, rep) + ": " + e.Error(), err: e}
-	}
-	return serverFailure(ep, rep)
-}
 
 // etcdIndex returns the X-Etcd-Index of a keys API reply: the member's
 // store index when it answered.

@@ -58,15 +58,38 @@ type memberURLs struct {
 	PeerURLs []string `json:"peerURLs"`
 }
 
+// The members API's replies are decoded as the official client decodes
+// them: a status the call does not expect is "unexpected status code N"
+// (the server's message is dropped), a refusal the call expects (a
+// conflict, an unknown member) is the server's message, and a body that
+// does not decode is the JSON decoder's error.
+
 func (m *httpMembersAPI) List(ctx context.Context) ([]Member, error) {
-	var out struct {
-		Members []Member `json:"members"`
-	}
-	err := call(ctx, m.client, &request{method: http.MethodGet, path: membersPrefix, kind: kindRead}, &out, http.StatusOK)
-	if err != nil {
+	var out []Member
+	req := &request{method: http.MethodGet, path: membersPrefix, kind: kindRead}
+	if err := m.client.decode(ctx, req, membersListReply(&out)); err != nil {
 		return nil, err
 	}
-	return out.Members, nil
+	return out, nil
+}
+
+// membersListReply decodes a member list into out: never nil, so that a
+// cluster that lists no members gives an empty list.
+func membersListReply(out *[]Member) replyDecoder {
+	return func(status int, body []byte) error {
+		if status != http.StatusOK {
+			return unexpectedStatus(status)
+		}
+		var list struct{ Members []Member }
+		if err := json.Unmarshal(body, &list); err != nil {
+			return err
+		}
+		*out = list.Members
+		if *out == nil {
+			*out = []Member{}
+		}
+		return nil
+	}
 }
 
 func (m *httpMembersAPI) Add(ctx context.Context, peerURL string) (*Member, error) {
@@ -79,7 +102,16 @@ func (m *httpMembersAPI) Add(ctx context.Context, peerURL string) (*Member, erro
 	}
 	var out Member
 	req := &request{method: http.MethodPost, path: membersPrefix, body: string(body), bodyType: bodyJSON, kind: kindWrite}
-	if err := call(ctx, m.client, req, &out, http.StatusCreated); err != nil {
+	err = m.client.decode(ctx, req, func(status int, body []byte) error {
+		switch status {
+		case http.StatusCreated:
+			return json.Unmarshal(body, &out)
+		case http.StatusConflict:
+			return refusal(body)
+		}
+		return unexpectedStatus(status)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -91,7 +123,14 @@ func (m *httpMembersAPI) Remove(ctx context.Context, mID string) error {
 		return err
 	}
 	req := &request{method: http.MethodDelete, path: p, kind: kindWrite}
-	return call(ctx, m.client, req, nil, http.StatusNoContent)
+	return m.client.decode(ctx, req, func(status int, _ []byte) error {
+		// 410 Gone: the member was removed already, which is what
+		// was asked.
+		if status == http.StatusNoContent || status == http.StatusGone {
+			return nil
+		}
+		return unexpectedStatus(status)
+	})
 }
 
 func (m *httpMembersAPI) Update(ctx context.Context, mID string, peerURLs []string) error {
@@ -107,16 +146,44 @@ func (m *httpMembersAPI) Update(ctx context.Context, mID string, peerURLs []stri
 		return err
 	}
 	req := &request{method: http.MethodPut, path: p, body: string(body), bodyType: bodyJSON, kind: kindWrite}
-	return call(ctx, m.client, req, nil, http.StatusNoContent)
+	return m.client.decode(ctx, req, func(status int, body []byte) error {
+		switch status {
+		case http.StatusNoContent:
+			return nil
+		case http.StatusNotFound, http.StatusConflict:
+			return refusal(body)
+		}
+		return unexpectedStatus(status)
+	})
 }
 
 func (m *httpMembersAPI) Leader(ctx context.Context) (*Member, error) {
 	var out Member
-	err := call(ctx, m.client, &request{method: http.MethodGet, path: membersPrefix + "/leader", kind: kindRead}, &out, http.StatusOK)
-	if err != nil {
+	req := &request{method: http.MethodGet, path: membersPrefix + "/leader", kind: kindRead}
+	if err := m.client.decode(ctx, req, membersLeaderReply(&out)); err != nil {
 		return nil, err
 	}
 	return &out, nil
+}
+
+// membersLeaderReply decodes the leader's description into out.
+func membersLeaderReply(out *Member) replyDecoder {
+	return func(status int, body []byte) error {
+		if status != http.StatusOK {
+			return unexpectedStatus(status)
+		}
+		return json.Unmarshal(body, out)
+	}
+}
+
+// refusal decodes the members API's refusal of a change: the server's
+// message, or the decoder's error when the body is not JSON.
+func refusal(body []byte) error {
+	var e membersError
+	if err := json.Unmarshal(body, &e); err != nil {
+		return err
+	}
+	return e
 }
 
 // subPath returns the path of the resource named name under prefix. A name
@@ -128,15 +195,4 @@ func subPath(prefix, name string) (string, error) {
 		return "", errors.New("client: invalid name " + strconv.Quote(name) + " for " + prefix)
 	}
 	return prefix + "/" + name, nil
-}
-
-// call sends req through c and decodes the reply into v if its status is one
-// of ok; v may be nil when the body does not matter.
-func call(ctx context.Context, c *httpClusterClient, req *request, v any, ok ...int) error {
-	rep, err := c.do(ctx, req)
-	if err != nil {
-		return err
-	}
-	defer rep.release()
-	return decodeServerReply(rep, v, ok...)
 }

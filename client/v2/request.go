@@ -52,11 +52,16 @@ type request struct {
 	// secret marks a body that holds a password, which cURL debugging
 	// must not print.
 	secret bool
-	// onHeader, when set, is called with the headers of each final (not
-	// redirected) response before its body is read. The watcher uses it to
-	// learn where a long poll started; it may change query for the next
-	// attempt.
-	onHeader func(http.Header)
+	// oneShot marks a request that the official client sends to one
+	// endpoint only (Create, Delete): when it fails, the call returns the
+	// failed attempt's own error, not a *ClusterError, as the official
+	// client does. It still moves on from an endpoint it never reached.
+	oneShot bool
+	// onHeader, when set, is called with the status and headers of each
+	// final (not redirected) response before its body is read. The watcher
+	// uses it to learn where a long poll started; it may change query for
+	// the next attempt.
+	onHeader func(status int, h http.Header)
 	// replies reads what the failover engine needs of the API's replies;
 	// nil for replies that show no index (see replyChecks).
 	replies replyChecks
@@ -242,14 +247,16 @@ func requestURLOf(ep *endpoint, req *request) url.URL {
 // headerTimeoutError reports an attempt that got no response headers within
 // its deadline: Config.HeaderTimeoutPerRequest, or the one a read derives
 // from recent latency. It deliberately does not wrap
-// context.DeadlineExceeded, which belongs to the caller's context.
+// context.DeadlineExceeded, which belongs to the caller's context. Its text
+// is the official client's, which callers may match; after says how long
+// the deadline was, for this package's tests.
 type headerTimeoutError struct {
 	endpoint string
 	after    time.Duration
 }
 
 func (e *headerTimeoutError) Error() string {
-	return "client: endpoint " + e.endpoint + " exceeded header timeout (" + e.after.String() + ")"
+	return "client: endpoint " + e.endpoint + " exceeded header timeout"
 }
 
 // Timeout reports true, as net.Error timeouts do.
@@ -371,14 +378,27 @@ func (g *guard) Check() (time.Duration, bool) {
 	return g.nextCheck()
 }
 
-var errNoLocation = errors.New("client: redirect response without a Location header")
+// The errors of a redirect that cannot be followed, with the official
+// client's texts.
+var (
+	errNoLocation = errors.New("location header not set")
+	// errTooManyRedirectChecks ends an attempt after maxHops requests even
+	// when CheckRedirect would go on.
+	errTooManyRedirectChecks = errors.New("client: too many redirect checks")
+)
+
+// maxHops is how many requests one attempt makes at most, redirects
+// included, whatever CheckRedirect says.
+const maxHops = 100
 
 // send makes one attempt of req on g.ep, under g, following redirects, and
 // reads the final response into rep, whatever its status. It reports whether
 // any byte of req may have reached a server (a redirect proves the
 // redirecting server did not act, so only the last hop counts). When ctx
 // ends, send returns ctx.Err() itself; when g cuts the attempt short, the
-// reason.
+// reason; otherwise the transport's or the body read's error as is, as the
+// official client reports it (a *net.OpError when the member cannot be
+// dialled).
 func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, rep *reply) (sent bool, err error) {
 	ep := g.ep
 	actx := ctx
@@ -402,17 +422,14 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 		g.trace.GotConn = g.onGotConn
 		actx = httptrace.WithClientTrace(actx, &g.trace)
 	}
-	fail := func(target string, err error) (bool, error) {
+	fail := func(err error) (bool, error) {
 		switch {
 		case ctx.Err() != nil:
 			return gotConn.Load(), ctx.Err()
 		case actx.Err() != nil:
 			return gotConn.Load(), context.Cause(actx)
 		}
-		if target == "" {
-			target = requestURL(ep, req)
-		}
-		return gotConn.Load(), &url.Error{Op: req.method, URL: target, Err: err}
+		return gotConn.Load(), err
 	}
 
 	// target is "" until a redirect: the first hop's URL is built as a
@@ -426,13 +443,10 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 		gotConn.Store(false)
 		resp, err := c.transport.RoundTrip(hreq)
 		if err != nil {
-			return fail(target, err)
+			return fail(err)
 		}
 		if resp.StatusCode/100 == 3 {
-			if target == "" {
-				target = requestURL(ep, req)
-			}
-			next, sent, err := c.follow(resp, hreq, req, target, via+1)
+			next, sent, err := c.follow(resp, hreq, via+1)
 			if err != nil {
 				return sent, err
 			}
@@ -446,14 +460,14 @@ func (c *httpClusterClient) send(ctx context.Context, g *guard, req *request, re
 				// Cut as the headers arrived: the body read would
 				// fail, so count the attempt as cut now.
 				resp.Body.Close()
-				return fail(target, context.Canceled)
+				return fail(context.Canceled)
 			}
 		}
 		if req.onHeader != nil {
-			req.onHeader(resp.Header)
+			req.onHeader(resp.StatusCode, resp.Header)
 		}
 		if err := rep.read(resp); err != nil {
-			return fail(target, err)
+			return fail(err)
 		}
 		return true, nil
 	}
@@ -479,28 +493,32 @@ func (c *httpClusterClient) hop(actx context.Context, g *guard, req *request, ta
 	}
 	hreq.Header = c.headers.forType(req.bodyType)
 	if cURLDebug.Load() {
-		printCURL(hreq, req, c.username)
+		printCURL(hreq, req)
 	}
 	return hreq, nil
 }
 
-// follow reads resp, the redirect that hop number via (from 1) of an
-// attempt on from got, and returns where it points. When it returns an
+// follow reads resp, the redirect that hreq got, and returns where it
+// points for hop number via (from 1) of the attempt. When it returns an
 // error, the attempt ends with it, and sent says whether the request may
-// have been acted on.
-func (c *httpClusterClient) follow(resp *http.Response, hreq *http.Request, req *request, from string, via int) (next string, sent bool, err error) {
+// have been acted on. The errors, and when CheckRedirect is asked, are the
+// official client's.
+func (c *httpClusterClient) follow(resp *http.Response, hreq *http.Request, via int) (next string, sent bool, err error) {
 	loc := resp.Header.Get("Location")
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if loc == "" {
-		return "", true, &url.Error{Op: req.method, URL: from, Err: errNoLocation}
-	}
-	if err := c.checkRedirect(via); err != nil {
-		return "", false, err
+		return "", true, errNoLocation
 	}
 	u, err := hreq.URL.Parse(loc)
 	if err != nil {
-		return "", false, &url.Error{Op: req.method, URL: from, Err: err}
+		return "", false, errors.New("location header not valid URL: " + loc)
+	}
+	if via >= maxHops {
+		return "", false, errTooManyRedirectChecks
+	}
+	if err := c.checkRedirect(via); err != nil {
+		return "", false, err
 	}
 	return u.String(), false, nil
 }
