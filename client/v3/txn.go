@@ -2,7 +2,8 @@ package clientv3
 
 import (
 	"context"
-	"errors"
+
+	"github.com/a74b11dd/etcdkit/client/v3/internal/txnorder"
 )
 
 // Txn is a transaction under construction:
@@ -37,27 +38,12 @@ type txn struct {
 	kv  *kv
 	ctx context.Context
 
-	cif, cthen, celse bool
-	op                Op
-	err               error
-}
-
-func (t *txn) fail(msg string) {
-	if t.err == nil {
-		t.err = errors.New("etcdclient: " + msg)
-	}
+	order txnorder.Order
+	op    Op
 }
 
 func (t *txn) If(cs ...Cmp) Txn {
-	switch {
-	case t.cif:
-		t.fail("cannot call If twice")
-	case t.cthen:
-		t.fail("cannot call If after Then")
-	case t.celse:
-		t.fail("cannot call If after Else")
-	}
-	t.cif = true
+	t.order.If()
 	// Keep copies, as the official client does: a caller may change a
 	// comparison through GetCompare after handing it over.
 	for i := range cs {
@@ -67,29 +53,20 @@ func (t *txn) If(cs ...Cmp) Txn {
 }
 
 func (t *txn) Then(ops ...Op) Txn {
-	switch {
-	case t.cthen:
-		t.fail("cannot call Then twice")
-	case t.celse:
-		t.fail("cannot call Then after Else")
-	}
-	t.cthen = true
+	t.order.Then()
 	t.op.thenOps = append(t.op.thenOps, ops...)
 	return t
 }
 
 func (t *txn) Else(ops ...Op) Txn {
-	if t.celse {
-		t.fail("cannot call Else twice")
-	}
-	t.celse = true
+	t.order.Else()
 	t.op.elseOps = append(t.op.elseOps, ops...)
 	return t
 }
 
 func (t *txn) Commit() (*TxnResponse, error) {
-	if t.err != nil {
-		return nil, t.err
+	if err := t.order.Err(); err != nil {
+		return nil, err
 	}
 	t.op.t = tTxn
 	r, err := t.kv.Do(t.ctx, t.op)

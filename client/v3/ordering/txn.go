@@ -2,10 +2,10 @@ package ordering
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
+	"github.com/a74b11dd/etcdkit/client/v3/internal/txnorder"
 )
 
 // txnOrdering records a transaction and commits it as one OpTxn checked
@@ -22,32 +22,16 @@ type txnOrdering struct {
 	inner clientv3.Txn
 	ctx   context.Context
 
-	mu                               sync.Mutex
-	calledIf, calledThen, calledElse bool
-	cmps                             []clientv3.Cmp
-	thenOps, elseOps                 []clientv3.Op
-	err                              error
-}
-
-// misuse remembers the first out-of-order call.
-func (t *txnOrdering) misuse(msg string) {
-	if t.err == nil {
-		t.err = errors.New("etcdclient: " + msg)
-	}
+	mu               sync.Mutex
+	order            txnorder.Order
+	cmps             []clientv3.Cmp
+	thenOps, elseOps []clientv3.Op
 }
 
 func (t *txnOrdering) If(cs ...clientv3.Cmp) clientv3.Txn {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	switch {
-	case t.calledIf:
-		t.misuse("cannot call If twice")
-	case t.calledThen:
-		t.misuse("cannot call If after Then")
-	case t.calledElse:
-		t.misuse("cannot call If after Else")
-	}
-	t.calledIf = true
+	t.order.If()
 	// Kept as given and turned into an OpTxn only at Commit, as by the
 	// official wrapper.
 	t.cmps = cs
@@ -58,13 +42,7 @@ func (t *txnOrdering) If(cs ...clientv3.Cmp) clientv3.Txn {
 func (t *txnOrdering) Then(ops ...clientv3.Op) clientv3.Txn {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	switch {
-	case t.calledThen:
-		t.misuse("cannot call Then twice")
-	case t.calledElse:
-		t.misuse("cannot call Then after Else")
-	}
-	t.calledThen = true
+	t.order.Then()
 	t.thenOps = ops
 	t.inner.Then(ops...)
 	return t
@@ -73,10 +51,7 @@ func (t *txnOrdering) Then(ops ...clientv3.Op) clientv3.Txn {
 func (t *txnOrdering) Else(ops ...clientv3.Op) clientv3.Txn {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.calledElse {
-		t.misuse("cannot call Else twice")
-	}
-	t.calledElse = true
+	t.order.Else()
 	t.elseOps = ops
 	t.inner.Else(ops...)
 	return t
@@ -84,7 +59,7 @@ func (t *txnOrdering) Else(ops ...clientv3.Op) clientv3.Txn {
 
 func (t *txnOrdering) Commit() (*clientv3.TxnResponse, error) {
 	t.mu.Lock()
-	err, op := t.err, clientv3.OpTxn(t.cmps, t.thenOps, t.elseOps)
+	err, op := t.order.Err(), clientv3.OpTxn(t.cmps, t.thenOps, t.elseOps)
 	t.mu.Unlock()
 	if err != nil {
 		return nil, err

@@ -5,9 +5,8 @@
 package txnbuild
 
 import (
-	"errors"
-
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
+	"github.com/a74b11dd/etcdkit/client/v3/internal/txnorder"
 )
 
 // CommitFunc runs a recorded transaction.
@@ -29,55 +28,30 @@ type txn struct {
 	thenOps []clientv3.Op
 	elseOps []clientv3.Op
 
-	cif, cthen, celse bool
-	err               error // the first misuse
-}
-
-// fail records the misuse msg, unless an earlier one was recorded.
-func (t *txn) fail(msg string) {
-	if t.err == nil {
-		t.err = errors.New("etcdclient: " + msg)
-	}
+	order txnorder.Order
 }
 
 func (t *txn) If(cs ...clientv3.Cmp) clientv3.Txn {
-	switch {
-	case t.cif:
-		t.fail("cannot call If twice")
-	case t.cthen:
-		t.fail("cannot call If after Then")
-	case t.celse:
-		t.fail("cannot call If after Else")
-	}
-	t.cif = true
+	t.order.If()
 	t.cmps = append(t.cmps, cs...)
 	return t
 }
 
 func (t *txn) Then(ops ...clientv3.Op) clientv3.Txn {
-	switch {
-	case t.cthen:
-		t.fail("cannot call Then twice")
-	case t.celse:
-		t.fail("cannot call Then after Else")
-	}
-	t.cthen = true
+	t.order.Then()
 	t.thenOps = append(t.thenOps, ops...)
 	return t
 }
 
 func (t *txn) Else(ops ...clientv3.Op) clientv3.Txn {
-	if t.celse {
-		t.fail("cannot call Else twice")
-	}
-	t.celse = true
+	t.order.Else()
 	t.elseOps = append(t.elseOps, ops...)
 	return t
 }
 
 func (t *txn) Commit() (*clientv3.TxnResponse, error) {
-	if t.err != nil {
-		return nil, t.err
+	if err := t.order.Err(); err != nil {
+		return nil, err
 	}
 	return t.commit(t.cmps, t.thenOps, t.elseOps)
 }
