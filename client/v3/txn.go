@@ -47,7 +47,7 @@ func (t *txn) If(cs ...Cmp) Txn {
 	// Keep copies, as the official client does: a caller may change a
 	// comparison through GetCompare after handing it over.
 	for i := range cs {
-		t.op.cmps = append(t.op.cmps, cs[i].Clone())
+		t.op.cmps = append(t.op.cmps, cs[i].copyMessage())
 	}
 	return t
 }
