@@ -30,8 +30,9 @@ type KV interface {
 	Get(ctx context.Context, key string, opts ...OpOption) (*GetResponse, error)
 
 	// GetStream is Get delivered in chunks over a channel, for ranges too
-	// large for one response. Servers without streaming ranges get a
-	// plain Get, delivered as one chunk.
+	// large for one response. On a server without streaming ranges (etcd
+	// before 3.7) the stream ends with its Unimplemented error, as with
+	// the official client.
 	GetStream(ctx context.Context, key string, opts ...OpOption) (GetStreamChan, error)
 
 	// Delete deletes key, or with a range option a range of keys.

@@ -3,7 +3,6 @@ package clientv3
 import (
 	"errors"
 	"fmt"
-	"slices"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -116,9 +115,43 @@ func OpPut(key, val string, opts ...OpOption) Op {
 // OpTxn returns a transaction operation: if all cmps hold, thenOps run,
 // otherwise elseOps run. It can be nested inside another transaction.
 func OpTxn(cmps []Cmp, thenOps []Op, elseOps []Op) Op {
-	// The comparisons are copied, as the official client copies them: a
-	// caller may reuse its slice for the next transaction.
-	return Op{t: tTxn, cmps: slices.Clone(cmps), thenOps: thenOps, elseOps: elseOps}
+	// The comparisons are copied whole, as the official client copies
+	// them: a caller may reuse its slice, or change a comparison through
+	// GetCompare, for the next transaction.
+	cloned := make([]Cmp, len(cmps))
+	for i := range cmps {
+		cloned[i] = cmps[i].Clone()
+	}
+	return Op{t: tTxn, cmps: cloned, thenOps: thenOps, elseOps: elseOps}
+}
+
+// snapshot returns op as it is now, for a Txn's Then or Else: the official
+// client turns each Op into its request there, so a nested transaction's
+// operations and comparisons changed afterwards by the caller are not
+// sent. Only nested transactions share anything with the caller.
+func (op Op) snapshot() Op {
+	if op.t != tTxn {
+		return op
+	}
+	cmps := make([]Cmp, len(op.cmps))
+	for i := range op.cmps {
+		cmps[i] = op.cmps[i].Clone()
+	}
+	op.cmps = cmps
+	op.thenOps = snapshotOps(op.thenOps)
+	op.elseOps = snapshotOps(op.elseOps)
+	return op
+}
+
+func snapshotOps(ops []Op) []Op {
+	if ops == nil {
+		return nil
+	}
+	out := make([]Op, len(ops))
+	for i := range ops {
+		out[i] = ops[i].snapshot()
+	}
+	return out
 }
 
 // OpWatch returns the operation a Watcher uses to describe a watch on key.

@@ -220,3 +220,35 @@ func TestOpTxnKeepsItsComparisonsWhenTheCallerReusesItsSlice(t *testing.T) {
 		t.Fatalf("after the caller reused its slice the txn compares key %q; want %q (the comparisons copied, as the official client copies them)", k, "a")
 	}
 }
+
+func TestOpTxnAndThenKeepTheTransactionAsItWasWhenGiven(t *testing.T) {
+	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.Value("k"), "=", "v")}
+	op := clientv3.OpTxn(cmps, nil, nil)
+	cmps[0].WithValueBytes([]byte("x"))
+	cmps[0].WithKeyBytes([]byte("other"))
+	got, _, _ := op.Txn()
+	if string(got[0].KeyBytes()) != "k" || string(got[0].ValueBytes()) != "v" {
+		t.Errorf("OpTxn's comparison after the caller changed its own: %q = %q, want k = v (the official OpTxn copies them)", got[0].KeyBytes(), got[0].ValueBytes())
+	}
+}
+
+func TestThenSendsANestedTransactionAsItWasWhenGiven(t *testing.T) {
+	cli := newClient(t)
+	ctx := ctxT(t)
+	a, b := key(t, "a"), key(t, "b")
+	then := []clientv3.Op{clientv3.OpPut(a, "1")}
+	txn := cli.Txn(ctx).Then(clientv3.OpTxn(nil, then, nil))
+	then[0] = clientv3.OpPut(b, "2")
+	if _, err := txn.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]int{a: 1, b: 0} {
+		resp, err := cli.Get(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Kvs) != want {
+			t.Errorf("%s: %d keys after Commit, want %d: Then must send the nested transaction as it was when given, as the official client does", k, len(resp.Kvs), want)
+		}
+	}
+}

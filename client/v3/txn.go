@@ -2,6 +2,7 @@ package clientv3
 
 import (
 	"context"
+	"sync"
 
 	"github.com/a74b11dd/etcdkit/client/v3/internal/txnorder"
 )
@@ -34,15 +35,20 @@ type Txn interface {
 	Commit() (*TxnResponse, error)
 }
 
+// txn is safe for concurrent use, as the official one is, though a
+// transaction is built by one goroutine in any sensible program.
 type txn struct {
 	kv  *kv
 	ctx context.Context
 
+	mu    sync.Mutex
 	order txnorder.Order
 	op    Op
 }
 
 func (t *txn) If(cs ...Cmp) Txn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.order.If()
 	// Keep copies, as the official client does: a caller may change a
 	// comparison through GetCompare after handing it over.
@@ -53,22 +59,33 @@ func (t *txn) If(cs ...Cmp) Txn {
 }
 
 func (t *txn) Then(ops ...Op) Txn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.order.Then()
-	t.op.thenOps = append(t.op.thenOps, ops...)
+	for i := range ops {
+		t.op.thenOps = append(t.op.thenOps, ops[i].snapshot())
+	}
 	return t
 }
 
 func (t *txn) Else(ops ...Op) Txn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.order.Else()
-	t.op.elseOps = append(t.op.elseOps, ops...)
+	for i := range ops {
+		t.op.elseOps = append(t.op.elseOps, ops[i].snapshot())
+	}
 	return t
 }
 
 func (t *txn) Commit() (*TxnResponse, error) {
-	if err := t.order.Err(); err != nil {
+	t.mu.Lock()
+	err, op := t.order.Err(), t.op
+	t.mu.Unlock()
+	if err != nil {
 		return nil, err
 	}
-	t.op.t = tTxn
-	r, err := t.kv.Do(t.ctx, t.op)
+	op.t = tTxn
+	r, err := t.kv.Do(t.ctx, op)
 	return r.txn, err
 }
