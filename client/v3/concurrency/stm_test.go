@@ -83,33 +83,46 @@ func TestSTMTransfersKeepTheTotalUnderContention(t *testing.T) {
 	}
 }
 
+// valuesSeenByApply puts pfx+"a" = "1", runs an STM at iso whose apply
+// reads a and copies it to b, and calls interfere(key of a) between the
+// first attempt's read and its commit. It returns the value each attempt
+// of apply saw.
+func valuesSeenByApply(t *testing.T, iso concurrency.Isolation, interfere func(ctx context.Context, cli *clientv3.Client, key string) error) []string {
+	t.Helper()
+	cli := sharedcluster.Client(t)
+	ctx := sharedcluster.Context(t)
+	pfx := sharedcluster.Prefix(t)
+	if _, err := cli.Put(ctx, pfx+"a", "1"); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	_, err := concurrency.NewSTM(cli, func(s concurrency.STM) error {
+		v := s.Get(pfx + "a")
+		seen = append(seen, v)
+		if len(seen) == 1 {
+			if err := interfere(ctx, cli, pfx+"a"); err != nil {
+				return err
+			}
+		}
+		s.Put(pfx+"b", v)
+		return nil
+	}, concurrency.WithIsolation(iso))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seen
+}
+
 // TestSTMRetriesApplyAfterAConflictingWrite writes a key that apply has
 // read between apply's read and its commit; conflict-detecting levels run
 // apply again and see the new value, ReadCommitted commits at once.
 func TestSTMRetriesApplyAfterAConflictingWrite(t *testing.T) {
 	for _, lvl := range isolations {
 		t.Run(lvl.name, func(t *testing.T) {
-			cli := sharedcluster.Client(t)
-			ctx := sharedcluster.Context(t)
-			pfx := sharedcluster.Prefix(t)
-			if _, err := cli.Put(ctx, pfx+"a", "1"); err != nil {
-				t.Fatal(err)
-			}
-			var seen []string
-			_, err := concurrency.NewSTM(cli, func(s concurrency.STM) error {
-				v := s.Get(pfx + "a")
-				seen = append(seen, v)
-				if len(seen) == 1 {
-					if _, err := cli.Put(ctx, pfx+"a", "2"); err != nil {
-						return err
-					}
-				}
-				s.Put(pfx+"b", v)
-				return nil
-			}, concurrency.WithIsolation(lvl.iso))
-			if err != nil {
-				t.Fatal(err)
-			}
+			seen := valuesSeenByApply(t, lvl.iso, func(ctx context.Context, cli *clientv3.Client, key string) error {
+				_, err := cli.Put(ctx, key, "2")
+				return err
+			})
 			want := []string{"1", "2"}
 			if lvl.iso == concurrency.ReadCommitted {
 				want = []string{"1"}
@@ -315,27 +328,10 @@ func TestDeprecatedSTMConstructorsRun(t *testing.T) {
 func TestSTMRetriesApplyWhenAKeyItReadIsDeletedMeanwhile(t *testing.T) {
 	for _, lvl := range isolations[:3] {
 		t.Run(lvl.name, func(t *testing.T) {
-			cli := sharedcluster.Client(t)
-			ctx := sharedcluster.Context(t)
-			pfx := sharedcluster.Prefix(t)
-			if _, err := cli.Put(ctx, pfx+"a", "1"); err != nil {
-				t.Fatal(err)
-			}
-			var seen []string
-			_, err := concurrency.NewSTM(cli, func(s concurrency.STM) error {
-				v := s.Get(pfx + "a")
-				seen = append(seen, v)
-				if len(seen) == 1 {
-					if _, err := cli.Delete(ctx, pfx+"a"); err != nil {
-						return err
-					}
-				}
-				s.Put(pfx+"b", v)
-				return nil
-			}, concurrency.WithIsolation(lvl.iso))
-			if err != nil {
-				t.Fatal(err)
-			}
+			seen := valuesSeenByApply(t, lvl.iso, func(ctx context.Context, cli *clientv3.Client, key string) error {
+				_, err := cli.Delete(ctx, key)
+				return err
+			})
 			if fmt.Sprint(seen) != fmt.Sprint([]string{"1", ""}) {
 				t.Errorf("apply saw %q, want [\"1\" \"\"]: the commit after the deletion must fail and apply run again", seen)
 			}
