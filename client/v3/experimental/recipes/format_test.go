@@ -54,14 +54,7 @@ func TestQueueUsesTheOfficialKeysAndServesOldestModRevisionFirst(t *testing.T) {
 	if _, err := cli.Put(ctx, pfx+"-other/1", "beside"); err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for i := 0; i < 3; i++ {
-		v, err := q.Dequeue()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, v)
-	}
+	got := dequeueN(t, q, 3)
 	if want := "[mine later beside]"; fmt.Sprint(got) != want {
 		t.Errorf("dequeued %v, want %s: the official client takes the oldest modification revision among all keys beginning with the queue's name", got, want)
 	}
@@ -95,14 +88,7 @@ func TestPriorityQueueWritesTheOfficialSequenceAndBaseKeys(t *testing.T) {
 	if len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "second" {
 		t.Fatalf("after the last key .../0000000000000007, Enqueue did not write .../0000000000000008 = second (got %v)", resp.Kvs)
 	}
-	var got []string
-	for i := 0; i < 3; i++ {
-		v, err := q.Dequeue()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, v)
-	}
+	got := dequeueN(t, q, 3)
 	if want := "[first theirs second]"; fmt.Sprint(got) != want {
 		t.Errorf("dequeued %v, want %s", got, want)
 	}

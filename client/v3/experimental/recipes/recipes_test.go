@@ -111,14 +111,7 @@ func TestQueueIsFIFOAndEachItemGoesToOneConsumer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var got []string
-	for i := 0; i < 3; i++ {
-		v, err := q.Dequeue()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, v)
-	}
+	got := dequeueN(t, q, 3)
 	if fmt.Sprint(got) != "[a b c]" {
 		t.Errorf("dequeued %v, want [a b c]", got)
 	}
@@ -177,14 +170,7 @@ func TestPriorityQueueServesLowestPriorityNumberFirstThenFIFO(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var got []string
-	for range in {
-		v, err := q.Dequeue()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, v)
-	}
+	got := dequeueN(t, q, len(in))
 	if want := "[urgent high-1 high-2 low-1 low-2]"; fmt.Sprint(got) != want {
 		t.Errorf("dequeued %v, want %s", got, want)
 	}
@@ -281,4 +267,18 @@ func TestWaitEventsMatchesTheSequenceInOrder(t *testing.T) {
 	if ev.Type != mvccpb.DELETE {
 		t.Errorf("matched %v, want DELETE", ev.Type)
 	}
+}
+
+// dequeueN takes n items from q, failing t on the first error.
+func dequeueN(t *testing.T, q interface{ Dequeue() (string, error) }, n int) []string {
+	t.Helper()
+	var got []string
+	for range n {
+		v, err := q.Dequeue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+	}
+	return got
 }
