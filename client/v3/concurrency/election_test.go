@@ -295,3 +295,46 @@ func TestElectionSurvivesTheLossOfTheEtcdLeader(t *testing.T) {
 	for range observed {
 	}
 }
+
+// An observer whose watch comes back after a fault to a history compacted
+// meanwhile reads the election again and goes on; the official Observe
+// closes its channel then.
+func TestAnObserverCarriesOnThroughACompactionOfTheLeadersHistory(t *testing.T) {
+	c := etcdtest.NewCluster(t, etcdtest.WithSize(3))
+	ctx := sharedcluster.Context(t)
+	m := c.Members()
+	leaderCli := sharedcluster.ClientOf(t, []string{m[0].Endpoint()})
+	observerCli := sharedcluster.ClientOf(t, []string{m[2].Endpoint()})
+	pfx := "election"
+
+	e := concurrency.NewElection(newSession(t, leaderCli), pfx)
+	if err := e.Campaign(ctx, "one"); err != nil {
+		t.Fatal(err)
+	}
+	octx, ocancel := context.WithCancel(ctx)
+	defer ocancel()
+	observed := concurrency.NewElection(newSession(t, observerCli), pfx).Observe(octx)
+	if got := nextValue(t, ctx, observed); got != "one" {
+		t.Fatalf("observed %q, want one", got)
+	}
+
+	m[2].Blackhole()
+	if err := e.Proclaim(ctx, "two"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := leaderCli.Put(ctx, "unrelated", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leaderCli.Compact(ctx, resp.Header.Revision); err != nil {
+		t.Fatal(err)
+	}
+	m[2].Unblackhole()
+
+	if got := nextValue(t, ctx, observed); got != "two" {
+		t.Errorf("observed %q after the compaction, want two", got)
+	}
+	ocancel()
+	for range observed {
+	}
+}
