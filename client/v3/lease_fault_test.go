@@ -2,8 +2,11 @@ package clientv3_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 
 	clientv3 "github.com/a74b11dd/etcdkit/client/v3"
 	"github.com/a74b11dd/etcdkit/etcdtest"
@@ -302,6 +305,42 @@ func TestALeaseWhoseRequireLeaderKeepAliveEndedIsNoLongerRenewed(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("lease still alive (TTL %d, %v) long after its keep-alive ended; it is being renewed", ttlOf(resp), err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// A KeepAliveOnce answered by etcd itself with an error (here: no
+// leader, quorum lost) returns that error, as the official client does,
+// instead of trying again until its context ends.
+func TestKeepAliveOnceReturnsEtcdsOwnErrorAtOnce(t *testing.T) {
+	clus := etcdtest.NewCluster(t, etcdtest.WithSize(3))
+	m := clus.Members()
+	cli := newClientAt(t, []string{m[0].Endpoint()})
+	ctx := ctxT(t)
+	id := grant(t, cli, 30)
+	for _, other := range m[1:] {
+		must(t, "Kill", other.Kill())
+	}
+	// Until the member notices it has no leader, a renewal may still be
+	// answered or time out on the server; then the answer is ErrNoLeader.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		start := time.Now()
+		_, err := cli.KeepAliveOnce(cctx, id)
+		cancel()
+		if err == rpctypes.ErrNoLeader {
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("KeepAliveOnce took %v to return ErrNoLeader; want it at once", took)
+			}
+			return
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("KeepAliveOnce with quorum lost ran to its deadline; want etcd's ErrNoLeader, as the official client returns")
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("KeepAliveOnce with quorum lost: %v; want ErrNoLeader", err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

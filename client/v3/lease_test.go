@@ -495,3 +495,21 @@ func TestALeaseClientLessorHaltsOnAStreamErrorThatIsNotTheServers(t *testing.T) 
 		t.Fatalf("KeepAlive after the stream failed with io.EOF = %v; want ErrKeepAliveHalted{Reason: io.EOF}", err)
 	}
 }
+
+// A lessor made with NewLeaseFromLeaseClient is part of the Client given
+// to it: that Client's Close ends its keep-alives, even over a LeaseClient
+// of another connection (the official lessor renews until its own Close).
+func TestALeaseClientLessorEndsWithTheClientGivenToIt(t *testing.T) {
+	other := newClient(t)
+	cli := newClient(t)
+	l := clientv3.NewLeaseFromLeaseClient(pb.NewLeaseClient(other.ActiveConnection()), cli, 0)
+	defer l.Close()
+	id := grant(t, l, 5)
+	ch, err := l.KeepAlive(ctxT(t), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextKeepAlive(t, ch)
+	cli.Close()
+	expectKeepAliveClosed(t, ch)
+}

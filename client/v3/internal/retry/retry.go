@@ -193,8 +193,9 @@ const (
 //   - the keep-alive loop: any status the server sent, since the leases
 //     may still be saved by renewing them elsewhere; an error that is not
 //     the server's ends it;
-//   - KeepAliveOnce: Unavailable or Internal only; any other answer is the
-//     caller's.
+//   - KeepAliveOnce: Unavailable or Internal only, and not an error of
+//     etcd's own (no leader, request timed out, ...), which the official
+//     client returns at once; any other answer is the caller's.
 //
 // Whether a member without a leader (IsNoLeader) ends the watches or
 // keep-alives that required one is their owner's to decide first.
@@ -207,6 +208,9 @@ func ReopenStream(s Stream, err error) bool {
 		_, fromServer := status.FromError(err)
 		return fromServer
 	case KeepAliveOnceStream:
+		if _, etcds := rpctypes.Error(err).(rpctypes.EtcdError); etcds {
+			return false
+		}
 		return code == codes.Unavailable || code == codes.Internal
 	}
 	return false

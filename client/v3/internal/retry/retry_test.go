@@ -195,6 +195,8 @@ func TestReopenStreamKeepsTheOfficialClientsRulePerStream(t *testing.T) {
 		{KeepAliveStream, notStatus, false},
 		{KeepAliveOnceStream, unavailable, true},
 		{KeepAliveOnceStream, internal, true},
+		{KeepAliveOnceStream, rpctypes.ErrGRPCNoLeader, false},
+		{KeepAliveOnceStream, rpctypes.ErrGRPCTimeout, false},
 		{KeepAliveOnceStream, canceled, false},
 		{KeepAliveOnceStream, denied, false},
 	} {
