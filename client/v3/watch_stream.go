@@ -68,6 +68,11 @@ type watchStream struct {
 	// stream); downc is closed at the client's next down verdict for it.
 	addr  string
 	downc <-chan struct{}
+	// failed is why reopening the stream, from a step that cannot return
+	// it (a move off a member, a token refresh while handling a response),
+	// is impossible: run ends every watch with it, as after any other
+	// stream failure that no new stream can cure.
+	failed error
 }
 
 type streamOpKind int
@@ -174,6 +179,10 @@ func (s *watchStream) run() {
 				s.shutdown(nil)
 				return
 			}
+			if s.failed != nil {
+				s.shutdown(s.failed)
+				return
+			}
 		case err := <-errc:
 			if err := s.broken(err); err != nil {
 				s.shutdown(err)
@@ -181,6 +190,10 @@ func (s *watchStream) run() {
 			}
 		case <-s.downc:
 			s.memberDown()
+			if s.failed != nil {
+				s.shutdown(s.failed)
+				return
+			}
 		case <-s.retry:
 			s.retry = nil
 			s.dial()
@@ -220,6 +233,7 @@ func (s *watchStream) memberDown() {
 	s.w.lg.Debug("watch stream's member is down; moving", zap.String("endpoint", s.addr), zap.Stringer("reason", why))
 	if err := s.broken(errMemberDown); err != nil {
 		s.w.lg.Debug("watch: moving failed", zap.Error(err))
+		s.failed = err
 	}
 }
 
@@ -491,6 +505,7 @@ func (s *watchStream) onCreated(resp *pb.WatchResponse) (last bool) {
 			sub.state = subPending
 			if err := s.broken(status.Error(codes.Unavailable, reason)); err != nil {
 				s.w.lg.Debug("watch: reconnect after token refresh failed", zap.Error(err))
+				s.failed = err
 			}
 			return false
 		}
