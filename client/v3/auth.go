@@ -118,7 +118,9 @@ type authClient struct {
 }
 
 // NewAuth returns an Auth that uses c's connection.
-func NewAuth(c *Client) Auth { return &authClient{remote: RetryAuthClient(c)} }
+func NewAuth(c *Client) Auth {
+	return &authClient{remote: RetryAuthClient(c), callOpts: c.apiCallOptions()}
+}
 
 // NewAuthFromAuthClient returns an Auth over remote; c, which may be nil,
 // supplies the call options.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,8 +58,12 @@ type Client struct {
 	endLife context.CancelFunc
 
 	callOpts []grpc.CallOption
-	policy   retry.Policy
-	resolver *balancer.Resolver
+	// apiCallOpts is callOpts marked as calls of the client's own API
+	// (apiCall), for the types built on its connection: the mark travels
+	// in the slice, so apiConn need not copy the options of each call.
+	apiCallOpts []grpc.CallOption
+	policy      retry.Policy
+	resolver    *balancer.Resolver
 
 	// token is the auth token attached to every RPC; tokenMu serializes
 	// refreshes. userToken is set when the token came from Config.Token
@@ -172,6 +177,7 @@ func newClient(cfg *Config) (*Client, error) {
 		// clients in the process keep grpc-go's, and so do raw stubs.
 		grpc.ForceCodecV2(codec.Codec{}),
 	}
+	c.apiCallOpts = append(slices.Clip(c.callOpts), apiCall{})
 	// As the official client does, credentials count only as a pair.
 	if cfg.Username != "" && cfg.Password != "" {
 		c.Username, c.Password = cfg.Username, cfg.Password
@@ -475,4 +481,13 @@ func (c *Client) callOptions() []grpc.CallOption {
 		return nil
 	}
 	return c.callOpts
+}
+
+// apiCallOptions returns callOptions marked as calls of the client's own
+// API, for its types built on its connection (NewKV, NewLease, ...).
+func (c *Client) apiCallOptions() []grpc.CallOption {
+	if c == nil {
+		return nil
+	}
+	return c.apiCallOpts
 }

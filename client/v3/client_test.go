@@ -405,3 +405,21 @@ func TestARawStubFailsFastWhenNoMemberIsReachable(t *testing.T) {
 		t.Errorf("raw Range with no member reachable: %v after %v; want codes.Unavailable at once, as the official client's", err, time.Since(start).Round(time.Millisecond))
 	}
 }
+
+// Every API type built on the client's connection carries its call
+// options, as the official ones do: a receive limit too small for the
+// answer fails Cluster, Maintenance and Auth calls as it fails a Get.
+func TestEveryAPICarriesTheClientsCallOptions(t *testing.T) {
+	cli := newClient(t, func(cfg *clientv3.Config) { cfg.MaxCallRecvMsgSize = 16 })
+	ctx := ctxT(t)
+	for name, call := range map[string]func() error{
+		"Get":        func() error { _, err := cli.Get(ctx, "k"); return err },
+		"MemberList": func() error { _, err := cli.MemberList(ctx); return err },
+		"Status":     func() error { _, err := cli.Status(ctx, shared.Endpoints()[0]); return err },
+		"AuthStatus": func() error { _, err := cli.AuthStatus(ctx); return err },
+	} {
+		if err := call(); status.Code(err) != codes.ResourceExhausted {
+			t.Errorf("%s with a 16-byte receive limit: %v, want codes.ResourceExhausted", name, err)
+		}
+	}
+}

@@ -48,7 +48,9 @@ type cluster struct {
 }
 
 // NewCluster returns a Cluster that uses c's connection.
-func NewCluster(c *Client) Cluster { return &cluster{remote: RetryClusterClient(c), c: c} }
+func NewCluster(c *Client) Cluster {
+	return &cluster{remote: RetryClusterClient(c), callOpts: c.apiCallOptions(), c: c}
+}
 
 // NewClusterFromClusterClient returns a Cluster over remote; c, which may
 // be nil, supplies the call options.

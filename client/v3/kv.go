@@ -106,7 +106,7 @@ type kv struct {
 
 // NewKV returns a KV that uses c's connection.
 func NewKV(c *Client) KV {
-	return &kv{remote: RetryKVClient(c), callOpts: c.callOptions(), c: c}
+	return &kv{remote: RetryKVClient(c), callOpts: c.apiCallOptions(), c: c}
 }
 
 // NewKVFromKVClient returns a KV over remote; c, which may be nil,

@@ -190,7 +190,7 @@ func NewLease(c *Client) Lease {
 	if c != nil {
 		timeout = c.cfg.DialTimeout + time.Second
 	}
-	return newLessor(RetryLeaseClient(c), c, timeout, c.callOptions())
+	return newLessor(RetryLeaseClient(c), c, timeout, c.apiCallOptions())
 }
 
 // NewLeaseFromLeaseClient returns a Lease over remote. c supplies the

@@ -99,7 +99,7 @@ type maintenance struct {
 
 // NewMaintenance returns a Maintenance that uses c's connections.
 func NewMaintenance(c *Client) Maintenance {
-	return &maintenance{remote: RetryMaintenanceClient(c, c.ActiveConnection()), c: c}
+	return &maintenance{remote: RetryMaintenanceClient(c, c.ActiveConnection()), callOpts: c.apiCallOptions(), c: c}
 }
 
 // NewMaintenanceFromMaintenanceClient returns a Maintenance over remote; c,

@@ -52,11 +52,23 @@ type apiConn struct{ cc *grpc.ClientConn }
 type apiCall struct{ grpc.EmptyCallOption }
 
 func (a apiConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
-	return a.cc.Invoke(ctx, method, args, reply, append(opts, apiCall{})...)
+	return a.cc.Invoke(ctx, method, args, reply, markAPICall(opts)...)
 }
 
 func (a apiConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	return a.cc.NewStream(ctx, desc, method, append(opts, apiCall{})...)
+	return a.cc.NewStream(ctx, desc, method, markAPICall(opts)...)
+}
+
+// markAPICall returns opts with the apiCall mark. The client's own types
+// pass options that end with it already (Client.apiCallOptions): those
+// are not copied.
+func markAPICall(opts []grpc.CallOption) []grpc.CallOption {
+	if n := len(opts); n > 0 {
+		if _, ok := opts[n-1].(apiCall); ok {
+			return opts
+		}
+	}
+	return append(opts, apiCall{})
 }
 
 // isAPICall reports whether opts carry the apiCall mark.

@@ -175,7 +175,7 @@ type watcher struct {
 
 // NewWatcher returns a Watcher that uses c's connection.
 func NewWatcher(c *Client) Watcher {
-	return newWatcher(pb.NewWatchClient(connOf(c)), c, c.callOptions())
+	return newWatcher(pb.NewWatchClient(connOf(c)), c, c.apiCallOptions())
 }
 
 // NewWatchFromWatchClient returns a Watcher over wc. c supplies the
