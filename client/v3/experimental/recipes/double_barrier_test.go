@@ -76,13 +76,7 @@ func TestDoubleBarrierAdmitsTheFirstCountOfSimultaneousEntrants(t *testing.T) {
 			t.Fatalf("Leave: %v", err)
 		}
 	}
-	resp, err := cli.Get(sharedcluster.Context(t), key, clientv3.WithPrefix(), clientv3.WithCountOnly())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.Count != 0 {
-		t.Errorf("%d keys left under the barrier after everyone left, want 0", resp.Count)
-	}
+	noKeysLeftUnder(t, cli, key)
 }
 
 func TestDoubleBarrierLastEntrantPutsReadyWithoutALease(t *testing.T) {

@@ -93,13 +93,7 @@ func TestDoubleBarrierLetsCountProcessesInAndOutTogether(t *testing.T) {
 			t.Fatalf("Leave: %v", err)
 		}
 	}
-	resp, err := cli.Get(sharedcluster.Context(t), key, clientv3.WithPrefix(), clientv3.WithCountOnly())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.Count != 0 {
-		t.Errorf("%d keys left under the barrier after everyone left, want 0", resp.Count)
-	}
+	noKeysLeftUnder(t, cli, key)
 }
 
 func TestQueueIsFIFOAndEachItemGoesToOneConsumer(t *testing.T) {
@@ -281,4 +275,17 @@ func dequeueN(t *testing.T, q interface{ Dequeue() (string, error) }, n int) []s
 		got = append(got, v)
 	}
 	return got
+}
+
+// noKeysLeftUnder fails t if any key under the barrier key is left once
+// everyone has left it.
+func noKeysLeftUnder(t *testing.T, cli *clientv3.Client, key string) {
+	t.Helper()
+	resp, err := cli.Get(sharedcluster.Context(t), key, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Count != 0 {
+		t.Errorf("%d keys left under the barrier after everyone left, want 0", resp.Count)
+	}
 }
