@@ -3,6 +3,7 @@ package clientv3
 import (
 	"context"
 	"errors"
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -63,7 +64,12 @@ type watchStream struct {
 	// not yet answered, the count when it was sent (see onStreamProgress).
 	activations   uint64
 	progressAsked []uint64
-	connWG        sync.WaitGroup
+	// owedRetry fires when the stream should ask the server again for a
+	// progress answer some watches are owed (see onStreamProgress);
+	// owedWait is the wait before the next ask.
+	owedRetry <-chan time.Time
+	owedWait  time.Duration
+	connWG    sync.WaitGroup
 	// addr is the member the current stream went to ("" if unknown or no
 	// stream); downc is closed at the client's next down verdict for it.
 	addr  string
@@ -197,6 +203,8 @@ func (s *watchStream) run() {
 		case <-s.retry:
 			s.retry = nil
 			s.dial()
+		case <-s.owedRetry:
+			s.askForOwedProgress()
 		case <-s.w.ctx.Done():
 			s.shutdown(s.w.ctx.Err())
 			return
@@ -531,6 +539,9 @@ func (s *watchStream) onCreated(resp *pb.WatchResponse) (last bool) {
 		// when it created the watch; resuming from there loses nothing.
 		sub.nextRev = resp.Header.Revision + 1
 	}
+	if sub.owed > 0 {
+		s.owePending()
+	}
 	if !sub.wasEstablished {
 		if sub.createdNotify {
 			sub.offerProgress(WatchResponse{Header: resp.Header, Created: true})
@@ -544,19 +555,27 @@ func (s *watchStream) onCreated(resp *pb.WatchResponse) (last bool) {
 // onStreamProgress fans out a progress notification that the server sent
 // for the whole stream, in answer to RequestProgress, to the watches it
 // speaks for. The server answers only when all the watchers it has are
-// synced; but it sends a watch's created response and its progress answers
-// on two queues, so a watch created after the request may be announced
-// before the answer, which then does not speak for it. That matters for a
-// watch created from a past revision: the answer would claim revisions
-// whose events it has not been sent (etcdtest/robustness found one given
-// revision 1,089 before its events from 606). Such a watch is skipped when
-// the answer may predate it: it became active after the oldest unanswered
-// request was sent, and the answer's revision is not past the one it was
-// created at (the store has not moved since, so nothing tells the two
-// orders apart). Every other watch gets the answer, as with the official
-// client. Requests are matched to answers in order; a server that leaves
-// one unanswered (etcd 3.7 while a watcher is behind) or answers two with
-// one (3.5) only makes the match older, so that fewer such watches get it.
+// synced (and drops the request otherwise); but it sends a watch's created
+// response and its progress answers on two queues, so a watch created
+// after the request may be announced before the answer, which then does
+// not speak for it. That matters for a watch created from a past revision:
+// the answer would claim revisions whose events it has not been sent
+// (etcdtest/robustness found one given revision 1,089 before its events
+// from 606). Such a watch is skipped when the answer may predate it: it
+// became active after the oldest unanswered request was sent, and the
+// answer's revision is not past the one it was created at (the store has
+// not moved since, so nothing tells the two orders apart). Requests are
+// matched to answers in order; a request the server dropped only makes the
+// match older, so that more such watches are skipped.
+//
+// The official client hands every answer to every watch of the stream,
+// behind the events it has queued. A watch that is skipped, or that is
+// off the server (paused for its slow reader, being created again), is
+// owed the answer instead: it gets it, at the revision of the next answer
+// that speaks for it, before that answer, so that a caller that asked once
+// is answered once its watch has caught up. The stream asks the server for
+// that next answer itself (askForOwedProgress); the other watches of the
+// stream get it too, as they would had the caller asked again.
 func (s *watchStream) onStreamProgress(resp *pb.WatchResponse) {
 	if resp.Canceled || resp.CompactRevision != 0 || len(resp.Events) > 0 {
 		return
@@ -566,11 +585,67 @@ func (s *watchStream) onStreamProgress(resp *pb.WatchResponse) {
 		asked = s.progressAsked[0]
 		s.progressAsked = s.progressAsked[1:]
 	}
-	for _, head := range s.byID {
-		if head.activation > asked && head.catchUpTo != 0 && resp.Header.GetRevision() <= head.catchUpTo {
-			continue
+	owing := false
+	for sub := range s.subs {
+		switch {
+		case sub.state == subClosed || sub.head != nil:
+			// Gone, or riding: a rider hears through its head.
+		case sub.state != subActive:
+			sub.owe()
+		case sub.activation > asked && sub.catchUpTo != 0 && resp.Header.GetRevision() <= sub.catchUpTo:
+			sub.owe()
+			for _, r := range s.riders[sub] {
+				r.owe()
+			}
+			owing = true
+		default:
+			s.progressAll(sub, resp.Header)
 		}
-		s.progressAll(head, resp.Header)
+	}
+	if owing {
+		s.owePending()
+	}
+}
+
+// Owed progress answers are asked for again after owedWaitFirst, then at
+// most every owedWaitMax: the server drops the request while any watch of
+// the stream is catching up, as an owed one often is just after its
+// (re)creation, and it syncs watches every 100 ms.
+const (
+	owedWaitFirst = 100 * time.Millisecond
+	owedWaitMax   = 2 * time.Second
+)
+
+func (sub *subscriber) owe() {
+	if sub.owed < math.MaxUint8 {
+		sub.owed++
+	}
+}
+
+// owePending makes sure the stream will ask for an answer for the watches
+// that are owed one.
+func (s *watchStream) owePending() {
+	if s.owedRetry == nil {
+		s.owedWait = owedWaitFirst
+		s.owedRetry = time.After(s.owedWait)
+	}
+}
+
+// askForOwedProgress sends a progress request if an active watch is still
+// owed an answer, and keeps asking until none is. Watches owed one while
+// off the server call owePending once they are created again.
+func (s *watchStream) askForOwedProgress() {
+	s.owedRetry = nil
+	if s.conn == nil {
+		return
+	}
+	for sub := range s.subs {
+		if sub.owed > 0 && sub.state == subActive {
+			s.requestProgress()
+			s.owedWait = min(2*s.owedWait, owedWaitMax)
+			s.owedRetry = time.After(s.owedWait)
+			return
+		}
 	}
 }
 
@@ -578,6 +653,9 @@ func (s *watchStream) onStreamProgress(resp *pb.WatchResponse) {
 // server watch or has its own: a rider is never ahead of the store (see
 // share), so it is told what its own server watch would have told it.
 func (s *watchStream) progress(sub *subscriber, hdr *pb.ResponseHeader) {
+	for ; sub.owed > 0; sub.owed-- {
+		sub.offerProgress(WatchResponse{Header: copyHeader(hdr)})
+	}
 	sub.offerProgress(WatchResponse{Header: hdr})
 	if hdr != nil && hdr.Revision >= sub.nextRev {
 		sub.nextRev = hdr.Revision + 1
