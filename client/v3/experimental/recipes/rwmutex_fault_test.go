@@ -55,25 +55,10 @@ func TestRWMutexLockFailsWithErrSessionExpiredWhenTheSessionEndsWhileWaiting(t *
 
 func TestRWMutexDeletesItsKeyWhenLockFails(t *testing.T) {
 	clus := etcdtest.NewCluster(t)
-	root := sharedcluster.ClientOf(t, clus.Endpoints())
-	ctx := sharedcluster.Context(t)
-	must := func(_ any, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 	// bob may queue keys under rw/write/ but not read the whole of rw/,
 	// so Lock creates its key and then fails.
-	must(root.UserAdd(ctx, "root", "rootpw"))
-	must(root.UserGrantRole(ctx, "root", "root"))
-	must(root.RoleAdd(ctx, "writer"))
-	must(root.RoleGrantPermission(ctx, "writer", "rw/write/", clientv3.GetPrefixRangeEnd("rw/write/"), clientv3.PermissionType(clientv3.PermReadWrite)))
-	must(root.UserAdd(ctx, "bob", "bobpw"))
-	must(root.UserGrantRole(ctx, "bob", "writer"))
-	must(root.AuthEnable(ctx))
-	root = sharedcluster.ClientOf(t, clus.Endpoints(), func(c *clientv3.Config) { c.Username, c.Password = "root", "rootpw" })
-	bob := sharedcluster.ClientOf(t, clus.Endpoints(), func(c *clientv3.Config) { c.Username, c.Password = "bob", "bobpw" })
+	root, bob := sharedcluster.RestrictedUser(t, clus.Endpoints(), "bob", "rw/write/", clientv3.PermissionType(clientv3.PermReadWrite))
+	ctx := sharedcluster.Context(t)
 
 	rw := recipe.NewRWMutex(newSession(t, bob), "rw")
 	if err := rw.Lock(); err == nil {
