@@ -45,23 +45,7 @@ func TestLockAndCampaignWaitThroughACompactionOfTheirWatch(t *testing.T) {
 			queued := waitQueued(t, ctx, holderCli, pfx, 2)
 			// The waiter watches from the revision after the read that
 			// found the holder.
-			sharedcluster.CompactUnderWatches(t, ctx, m, waiterCli, pfx, queued+1)
-			select {
-			case err := <-waited:
-				t.Fatalf("%s returned %v while the holder still held; want it to go on waiting", tc.name, err)
-			case <-time.After(500 * time.Millisecond):
-			}
-			if err := release(); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case err := <-waited:
-				if err != nil {
-					t.Fatalf("%s returned %v once the holder left; want nil", tc.name, err)
-				}
-			case <-ctx.Done():
-				t.Fatalf("%s still waits after the holder left", tc.name)
-			}
+			sharedcluster.WaitsThroughCompaction(t, ctx, m, waiterCli, pfx, queued+1, tc.name, waited, release)
 		})
 	}
 }

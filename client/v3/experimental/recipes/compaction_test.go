@@ -63,23 +63,7 @@ func TestRWMutexAndLeaveWaitThroughACompactionOfTheirWatch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sharedcluster.CompactUnderWatches(t, ctx, m, waiter, pfx, resp.Header.Revision+1)
-			select {
-			case err := <-waited:
-				t.Fatalf("%s returned %v after the compaction while its blocker was still there; want it to go on waiting", tc.name, err)
-			case <-time.After(500 * time.Millisecond):
-			}
-			if err := unblock(); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case err := <-waited:
-				if err != nil {
-					t.Fatalf("%s returned %v once its blocker went; want nil", tc.name, err)
-				}
-			case <-ctx.Done():
-				t.Fatalf("%s still waits after its blocker went", tc.name)
-			}
+			sharedcluster.WaitsThroughCompaction(t, ctx, m, waiter, pfx, resp.Header.Revision+1, tc.name, waited, unblock)
 		})
 	}
 }

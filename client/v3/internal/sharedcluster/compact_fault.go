@@ -42,3 +42,28 @@ func CompactUnderWatches(t testing.TB, ctx context.Context, m *etcdtest.Member, 
 		t.Fatalf("a watch from revision %d did not come back compacted after the compaction at %d and the dropped connections", from, rev)
 	}
 }
+
+// WaitsThroughCompaction checks that a wait blocked on something held
+// under pfx, whose watch starts at or before from, goes on waiting through
+// CompactUnderWatches, and returns nil once release lets it go. waited
+// gets what the wait returned; what names it in failures.
+func WaitsThroughCompaction(t testing.TB, ctx context.Context, m *etcdtest.Member, cli *clientv3.Client, pfx string, from int64, what string, waited <-chan error, release func() error) {
+	t.Helper()
+	CompactUnderWatches(t, ctx, m, cli, pfx, from)
+	select {
+	case err := <-waited:
+		t.Fatalf("%s returned %v after the compaction while what it waits for was still held; want it to go on waiting", what, err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatalf("%s returned %v once what it waited for was released; want nil", what, err)
+		}
+	case <-ctx.Done():
+		t.Fatalf("%s still waits after what it waited for was released", what)
+	}
+}
