@@ -5,7 +5,8 @@
 // through a TCP proxy owned by this package, which is how faults are injected
 // without privileges: a member can be killed, stopped (SIGSTOP), restarted on
 // its data dir, isolated from its peers, or made a grey failure whose client
-// connections are accepted but never answered.
+// connections are accepted but never answered. A member can also be reached
+// through a unix socket (Member.UnixEndpoint) that the same proxy serves.
 //
 // In tests, use NewCluster: it fails the test on error, prints the members'
 // logs when the test fails, and stops every process when the test ends.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -34,10 +35,11 @@ type Member struct {
 	blackholed, isolated   atomic.Bool
 	id                     atomic.Uint64
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited <-chan struct{}  // closed when the current process has exited
-	conn   *grpc.ClientConn // direct, for etcdtest's own status checks
+	mu      sync.Mutex
+	sockDir string // holds the member's unix socket, once UnixEndpoint made it
+	cmd     *exec.Cmd
+	exited  <-chan struct{}  // closed when the current process has exited
+	conn    *grpc.ClientConn // direct, for etcdtest's own status checks
 }
 
 func newMember(c *Cluster, i int) (*Member, error) {
@@ -242,6 +244,35 @@ func (m *Member) Blackhole() { m.blackholed.Store(true); m.clientProxy.update(ni
 // Unblackhole ends Blackhole; held client traffic flows again.
 func (m *Member) Unblackhole() { m.blackholed.Store(false); m.clientProxy.update(nil) }
 
+// UnixEndpoint returns a "unix://" endpoint for the member, made on first
+// use: a socket whose connections the member's client proxy forwards as it
+// does those of Endpoint, faults and delay included. The socket file is
+// called localhost, so that the TLS server name a client takes from the
+// path (its base name) is one the member's certificate names.
+func (m *Member) UnixEndpoint() (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sockDir == "" {
+		// A directory of its own, short: a socket's path has at most 107
+		// bytes.
+		dir, err := os.MkdirTemp("", "etcdtest-sock")
+		if err != nil {
+			return "", fmt.Errorf("etcdtest: %w", err)
+		}
+		ln, err := net.Listen("unix", filepath.Join(dir, "localhost"))
+		if err != nil {
+			os.RemoveAll(dir)
+			return "", fmt.Errorf("etcdtest: %w", err)
+		}
+		if !m.clientProxy.serveAlso(ln) {
+			os.RemoveAll(dir)
+			return "", fmt.Errorf("etcdtest: member %s is closed", m.name)
+		}
+		m.sockDir = dir
+	}
+	return "unix://" + filepath.Join(m.sockDir, "localhost"), nil
+}
+
 // DropConnections closes every client connection open through the member's
 // proxy; clients see their connections reset and must reconnect.
 func (m *Member) DropConnections() { m.clientProxy.dropAll() }
@@ -266,6 +297,11 @@ func (m *Member) close() {
 	m.mu.Unlock()
 	m.clientProxy.close()
 	m.peerProxy.close()
+	m.mu.Lock()
+	if m.sockDir != "" {
+		os.RemoveAll(m.sockDir)
+	}
+	m.mu.Unlock()
 }
 
 // grpcConn returns the member's direct connection for etcdtest's own checks.

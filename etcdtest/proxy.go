@@ -15,6 +15,9 @@ import (
 type proxy struct {
 	ln     net.Listener
 	target string
+	// also are further listeners whose connections go the same way and
+	// suffer the same faults (a member's unix socket); guarded by mu.
+	also []net.Listener
 	// hold decides whether a connection must be held now; it is evaluated
 	// when the connection starts and whenever the proxy's state changes.
 	hold func(*proxyConn) bool
@@ -52,12 +55,28 @@ func newProxy(ln net.Listener, target string) *proxy {
 
 func (p *proxy) addr() string { return p.ln.Addr().String() }
 
-func (p *proxy) serve() {
+func (p *proxy) serve() { p.accept(p.ln) }
+
+// serveAlso has the proxy forward the connections of ln too, until it
+// closes; it reports false, closing ln, if the proxy is closed already.
+func (p *proxy) serveAlso(ln net.Listener) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		ln.Close()
+		return false
+	}
+	p.also = append(p.also, ln)
+	p.accept(ln)
+	return true
+}
+
+func (p *proxy) accept(ln net.Listener) {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
 		for {
-			c, err := p.ln.Accept()
+			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
@@ -108,8 +127,12 @@ func (p *proxy) dropAll() {
 func (p *proxy) close() {
 	p.mu.Lock()
 	p.closed = true
+	also := p.also
 	p.mu.Unlock()
 	p.ln.Close()
+	for _, ln := range also {
+		ln.Close()
+	}
 	p.dropAll()
 	p.wg.Wait()
 }

@@ -91,9 +91,16 @@ func TestClientOverTLSWithCAOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	unixEp, err := c.Members()[0].UnixEndpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unixsEp := "unixs" + strings.TrimPrefix(unixEp, "unix")
 	for name, cfg := range map[string]clientv3.Config{
-		"host:port with Config.TLS": {Endpoints: c.Endpoints(), TLS: tlsCfg},
-		"https URLs":                {Endpoints: c.ClientURLs(), TLS: tlsCfg},
+		"host:port with Config.TLS":      {Endpoints: c.Endpoints(), TLS: tlsCfg},
+		"https URLs":                     {Endpoints: c.ClientURLs(), TLS: tlsCfg},
+		"a unix socket with Config.TLS":  {Endpoints: []string{unixEp}, TLS: tlsCfg},
+		"a unixs socket with Config.TLS": {Endpoints: []string{unixsEp}, TLS: tlsCfg},
 	} {
 		cfg.Logger = zap.NewNop()
 		cli, err := clientv3.New(cfg)
@@ -104,6 +111,18 @@ func TestClientOverTLSWithCAOnly(t *testing.T) {
 			t.Errorf("%s: Put: %v", name, err)
 		}
 		cli.Close()
+	}
+}
+
+// A unix:// endpoint is plaintext when the config has no TLS, as the
+// official client's is.
+func TestAUnixEndpointWithoutTLSIsPlaintext(t *testing.T) {
+	ep, err := shared.Members()[0].UnixEndpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newClientAt(t, []string{ep}).Put(ctxT(t), key(t, "k"), "v"); err != nil {
+		t.Fatalf("Put through %s: %v", ep, err)
 	}
 }
 
