@@ -197,12 +197,12 @@ func (s *watchStream) fanOut(head *subscriber, resp *pb.WatchResponse) (behind [
 	return behind
 }
 
-// progressAll hands a progress notification for head's server watch to the
-// head and its riders.
-func (s *watchStream) progressAll(head *subscriber, hdr *pb.ResponseHeader) {
-	s.progress(head, hdr)
+// progressAll tells head and its riders that head's server watch has sent
+// everything up to hdr's revision (see progress).
+func (s *watchStream) progressAll(head *subscriber, hdr *pb.ResponseHeader, own bool) {
+	s.progress(head, hdr, own)
 	for _, r := range s.riders[head] {
-		s.progress(r, copyHeader(hdr))
+		s.progress(r, copyHeader(hdr), own)
 	}
 }
 

@@ -56,16 +56,13 @@ type watchStream struct {
 	dialed   chan dialResult
 	retry    <-chan time.Time
 	backoff  streamBackoff
-	// progressOwed: RequestProgress was called while there was no stream;
-	// the request goes out on the next one.
-	progressOwed bool
 	// activations counts watches made active on the current stream;
 	// progressAsked holds, for each progress request of the current stream
 	// not yet answered, the count when it was sent (see onStreamProgress).
 	activations   uint64
 	progressAsked []uint64
 	// owedRetry fires when the stream should ask the server again for a
-	// progress answer some watches are owed (see onStreamProgress);
+	// progress answer some watches are owed (see requestProgressFor);
 	// owedWait is the wait before the next ask.
 	owedRetry <-chan time.Time
 	owedWait  time.Duration
@@ -290,10 +287,6 @@ func (s *watchStream) connect(r dialResult) {
 	for _, sub := range pending {
 		s.create(sub)
 	}
-	if s.progressOwed {
-		s.progressOwed = false
-		s.requestProgress()
-	}
 }
 
 // broken handles the end of the current stream (or a failure to open
@@ -429,11 +422,7 @@ func (s *watchStream) apply(op streamOp) (last bool) {
 			s.create(sub)
 		}
 	case opProgress:
-		if s.conn != nil {
-			s.requestProgress()
-		} else {
-			s.progressOwed = true
-		}
+		s.requestProgressFor()
 	}
 	return false
 }
@@ -552,30 +541,45 @@ func (s *watchStream) onCreated(resp *pb.WatchResponse) (last bool) {
 	return false
 }
 
-// onStreamProgress fans out a progress notification that the server sent
-// for the whole stream, in answer to RequestProgress, to the watches it
-// speaks for. The server answers only when all the watchers it has are
-// synced (and drops the request otherwise); but it sends a watch's created
-// response and its progress answers on two queues, so a watch created
-// after the request may be announced before the answer, which then does
-// not speak for it. That matters for a watch created from a past revision:
-// the answer would claim revisions whose events it has not been sent
-// (etcdtest/robustness found one given revision 1,089 before its events
-// from 606). Such a watch is skipped when the answer may predate it: it
-// became active after the oldest unanswered request was sent, and the
-// answer's revision is not past the one it was created at (the store has
-// not moved since, so nothing tells the two orders apart). Requests are
-// matched to answers in order; a request the server dropped only makes the
-// match older, so that more such watches are skipped.
-//
-// The official client hands every answer to every watch of the stream,
-// behind the events it has queued. A watch that is skipped, or that is
-// off the server (paused for its slow reader, being created again), is
-// owed the answer instead: it gets it, at the revision of the next answer
-// that speaks for it, before that answer, so that a caller that asked once
-// is answered once its watch has caught up. The stream asks the server for
-// that next answer itself (askForOwedProgress); the other watches of the
-// stream get it too, as they would had the caller asked again.
+// requestProgressFor answers a caller's RequestProgress: every watch of the
+// stream is owed one progress notification, which it gets, at the
+// revision of the first answer that speaks for it, once one does. The
+// official client hands each answer the server sends to every watch it
+// has then; but the server answers only while every watch of the stream is
+// on it and caught up, and drops the request otherwise. A watch of ours
+// may be off the server when the caller asks (paused for its slow reader,
+// being created, or the stream being reopened), where the official
+// client's would have been answered: so the stream asks again by itself
+// (askForOwedProgress) until every owed watch has been answered, and its
+// own requests' answers go only to the watches owed one.
+func (s *watchStream) requestProgressFor() {
+	for sub := range s.subs {
+		if sub.state != subClosed {
+			sub.owe()
+		}
+	}
+	if s.conn != nil {
+		s.requestProgress()
+	}
+	s.owePending()
+}
+
+// onStreamProgress hands a progress notification that the server sent for
+// the whole stream, in answer to a progress request, to the owed watches
+// it speaks for. The server answers only when all the watchers it has are
+// synced; but it sends a watch's created response and its progress
+// answers on two queues, so a watch created after the request may be
+// announced before the answer, which then does not speak for it. That
+// matters for a watch created from a past revision: the answer would claim
+// revisions whose events it has not been sent (etcdtest/robustness found
+// one given revision 1,089 before its events from 606). Such a watch is
+// skipped when the answer may predate it: it became active after the
+// oldest unanswered request was sent, and the answer's revision is not past
+// the one it was created at (the store has not moved since, so nothing
+// tells the two orders apart). Requests are matched to answers in order; a
+// request the server dropped only makes the match older, so that more such
+// watches are skipped. A skipped watch, like one off the server, stays
+// owed.
 func (s *watchStream) onStreamProgress(resp *pb.WatchResponse) {
 	if resp.Canceled || resp.CompactRevision != 0 || len(resp.Events) > 0 {
 		return
@@ -585,32 +589,23 @@ func (s *watchStream) onStreamProgress(resp *pb.WatchResponse) {
 		asked = s.progressAsked[0]
 		s.progressAsked = s.progressAsked[1:]
 	}
-	owing := false
+	rev := resp.Header.GetRevision()
 	for sub := range s.subs {
 		switch {
-		case sub.state == subClosed || sub.head != nil:
-			// Gone, or riding: a rider hears through its head.
-		case sub.state != subActive:
-			sub.owe()
-		case sub.activation > asked && sub.catchUpTo != 0 && resp.Header.GetRevision() <= sub.catchUpTo:
-			sub.owe()
-			for _, r := range s.riders[sub] {
-				r.owe()
-			}
-			owing = true
+		case sub.state != subActive || sub.head != nil:
+			// Off the server, or riding: a rider hears through its head.
+		case sub.activation > asked && sub.catchUpTo != 0 && rev <= sub.catchUpTo:
+			s.owePending()
 		default:
-			s.progressAll(sub, resp.Header)
+			s.progressAll(sub, resp.Header, false)
 		}
-	}
-	if owing {
-		s.owePending()
 	}
 }
 
-// Owed progress answers are asked for again after owedWaitFirst, then at
-// most every owedWaitMax: the server drops the request while any watch of
-// the stream is catching up, as an owed one often is just after its
-// (re)creation, and it syncs watches every 100 ms.
+// Owed progress answers are asked for again after owedWaitFirst, then
+// after twice the previous wait, up to owedWaitMax: the server drops the
+// request while any watch of the stream is catching up, as an owed one
+// often is just after its (re)creation, and it syncs watches every 100 ms.
 const (
 	owedWaitFirst = 100 * time.Millisecond
 	owedWaitMax   = 2 * time.Second
@@ -649,14 +644,26 @@ func (s *watchStream) askForOwedProgress() {
 	}
 }
 
-// progress hands sub a progress notification, whether it rides another's
-// server watch or has its own: a rider is never ahead of the store (see
-// share), so it is told what its own server watch would have told it.
-func (s *watchStream) progress(sub *subscriber, hdr *pb.ResponseHeader) {
-	for ; sub.owed > 0; sub.owed-- {
-		sub.offerProgress(WatchResponse{Header: copyHeader(hdr)})
+// progress tells sub that its server watch has sent everything up to
+// hdr's revision, whether it rides another's server watch or has its own:
+// a rider is never ahead of the store (see share), so it is told what its
+// own server watch would have told it. sub gets the progress notifications
+// it is owed, and one more if the notification is its server watch's own
+// (own: one the server sends a watch made WithProgressNotify), as the
+// official client hands those over.
+func (s *watchStream) progress(sub *subscriber, hdr *pb.ResponseHeader, own bool) {
+	n := int(sub.owed)
+	sub.owed = 0
+	if own {
+		n++
 	}
-	sub.offerProgress(WatchResponse{Header: hdr})
+	for i := range n {
+		h := hdr
+		if i < n-1 {
+			h = copyHeader(hdr)
+		}
+		sub.offerProgress(WatchResponse{Header: h})
+	}
 	if hdr != nil && hdr.Revision >= sub.nextRev {
 		sub.nextRev = hdr.Revision + 1
 	}
@@ -686,7 +693,7 @@ func (s *watchStream) onWatchResponse(resp *pb.WatchResponse) (last bool) {
 	case resp.CompactRevision != 0 || resp.Canceled:
 		return s.onEnded(head, resp)
 	case len(resp.Events) == 0:
-		s.progressAll(head, resp.Header)
+		s.progressAll(head, resp.Header, true)
 		return false
 	}
 	for _, sub := range s.fanOut(head, resp) {

@@ -58,7 +58,7 @@ type subscriber struct {
 	wasEstablished bool
 	indexed        bool   // a head that is its stream's entry in heads for its key (watch_share.go)
 	ahead          bool   // its server watch starts past the store's revision (watch_share.go)
-	owed           uint8  // progress answers it missed and is yet to get (see onStreamProgress)
+	owed           uint8  // progress notifications it is owed (see requestProgressFor)
 	seq            uint64 // creation order, to resume watches in the order they were made
 
 	// established is closed once the server first accepted (or refused)

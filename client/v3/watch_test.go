@@ -758,70 +758,100 @@ func TestCancelingAContextClosesTheWatchesMadeWithItAndOnlyThose(t *testing.T) {
 	nextEvents(t, again, 1)
 }
 
-// A watch paused because its reader fell behind is off the server when a
-// progress answer arrives. The official client would queue the answer
-// behind the watch's events, so a caller that asks once and waits for a
-// progress notification on a slow watch must get one once it has read its
-// events, at a revision past every event it was sent.
+// A watch paused because its reader fell behind is off the server when the
+// caller asks for progress: the server answers without it, or, with no
+// other watch on the stream, not at all. The official client would queue
+// the answer behind the watch's events, so a caller that asks once and
+// waits for a progress notification on a slow watch must get one once it
+// has read its events, at a revision past every one of them; and a watch
+// that got its answer gets nothing more from the stream's asking again.
 func TestAWatchPausedForItsSlowReaderStillGetsTheProgressAnswerAfterItsEvents(t *testing.T) {
 	defer clientv3.SetWatchQueueLimit(4)()
-
-	c := newClient(t)
-	wc, w := countedWatcher(t, c)
-	prefix := keyPrefix(t)
-	ctx := ctxT(t)
-	slow := w.Watch(ctx, prefix+"/slow")
-	fast := w.Watch(ctx, prefix+"/fast")
-	const n = 20
-	var revs []int64
-	for i := range n {
-		revs = append(revs, put(t, c, prefix+"/slow", fmt.Sprint(i)))
-	}
-	// The fast watch's event comes after every one of the slow watch's on
-	// the shared stream: once it is read, the slow watch has paused.
-	put(t, c, prefix+"/fast", "v")
-	nextEvents(t, fast, 1)
-	var answered int64
-	for answered < revs[n-1] {
-		if err := w.RequestProgress(ctx); err != nil {
-			t.Fatal(err)
+	for _, beside := range []bool{false, true} {
+		name := "alone on its stream"
+		if beside {
+			name = "beside a watch that keeps up"
 		}
-		wr := next(t, fast)
-		if !wr.IsProgressNotify() {
-			t.Fatalf("the fast watch got %+v; want a progress notification", wr)
-		}
-		answered = wr.Header.Revision
-	}
+		t.Run(name, func(t *testing.T) {
+			c := pinnedClient(t)
+			wc, w := countedWatcher(t, c)
+			prefix := keyPrefix(t)
+			ctx := ctxT(t)
+			slow := w.Watch(ctx, prefix+"/slow")
+			var fast clientv3.WatchChan
+			if beside {
+				fast = w.Watch(ctx, prefix+"/fast")
+			}
+			const n = 20
+			var revs []int64
+			for i := range n {
+				revs = append(revs, put(t, c, prefix+"/slow", fmt.Sprint(i)))
+			}
+			if beside {
+				// The fast watch's event comes after every one of the
+				// slow watch's on the stream: once it is read, the slow
+				// watch has paused.
+				put(t, c, prefix+"/fast", "v")
+				nextEvents(t, fast, 1)
+			} else {
+				// The fifth response finds the queue full; what follows
+				// it, if anything, is what the server sent before the
+				// pause reached it.
+				for wc.events.Load() < 5 {
+					time.Sleep(time.Millisecond)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if err := w.RequestProgress(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if beside {
+				if wr := next(t, fast); !wr.IsProgressNotify() || wr.Header.Revision < revs[n-1] {
+					t.Fatalf("the fast watch got %+v; want a progress notification at %d or later", wr, revs[n-1])
+				}
+			}
 
-	checkRevisions(t, "slow reader", nextEvents(t, slow, n), revs)
-	if wc.creates.Load() <= 2 {
-		t.Fatal("the slow watch was never paused and resumed; the test proves nothing")
-	}
-	wr := next(t, slow)
-	if !wr.IsProgressNotify() || wr.Header.Revision < answered {
-		t.Fatalf("after its events the slow watch got %+v; want a progress notification at %d or later", wr, answered)
+			checkRevisions(t, "slow reader", nextEvents(t, slow, n), revs)
+			made := int64(1) // the watches made by the test
+			if beside {
+				made = 2
+			}
+			if wc.creates.Load() <= made {
+				t.Fatal("the slow watch was never paused and resumed; the test proves nothing")
+			}
+			wr := next(t, slow)
+			if !wr.IsProgressNotify() || wr.Header.Revision < revs[n-1] {
+				t.Fatalf("after its events the slow watch got %+v; want a progress notification at %d or later", wr, revs[n-1])
+			}
+			if beside {
+				rev := put(t, c, prefix+"/fast", "again")
+				if wr := next(t, fast); len(wr.Events) != 1 || wr.Events[0].Kv.ModRevision != rev {
+					t.Fatalf("the fast watch, answered once, then got %+v; want its event at %d and no second notification", wr, rev)
+				}
+			}
+		})
 	}
 }
 
-// The answer a new watch from a past revision is skipped for is still
-// owed to it: once it has caught up, it gets a progress notification, as
-// the official client's watch would have got the answer (there, before
-// its events when the two queues race).
-func TestAWatchSkippedByAProgressAnswerGetsItOnceItHasCaughtUp(t *testing.T) {
-	c := newClient(t)
+// The server drops a progress request while a watch of the stream is
+// still catching up, as a watch from a past revision is just after its
+// creation; with the official client the caller then waits for ever. The
+// request is owed to every watch of the stream, and the one that was
+// catching up gets its notification once it has caught up.
+func TestAProgressRequestMadeWhileAWatchCatchesUpIsAnsweredOnceItHasCaughtUp(t *testing.T) {
+	c := pinnedClient(t)
 	key := keyPrefix(t)
 	ctx := ctxT(t)
 	var revs []int64
 	for i := range 300 {
 		revs = append(revs, put(t, c, key+"/k", fmt.Sprint(i)))
 	}
-	c.Watch(ctx, key+"/synced") // a watch that has caught up, so the server answers
-	for try := range 5 {
+	for try := range 3 {
 		wctx, cancel := context.WithCancel(ctx)
-		if err := c.RequestProgress(ctx); err != nil {
+		wch := c.Watch(wctx, key+"/k", clientv3.WithRev(revs[0]))
+		if err := c.RequestProgress(wctx); err != nil {
 			t.Fatal(err)
 		}
-		wch := c.Watch(wctx, key+"/k", clientv3.WithRev(revs[0]))
 		checkRevisions(t, fmt.Sprintf("try %d: the watch from a past revision", try), nextEvents(t, wch, len(revs)), revs)
 		if wr := next(t, wch); !wr.IsProgressNotify() || wr.Header.Revision < revs[len(revs)-1] {
 			t.Fatalf("try %d: after its events the watch got %+v; want a progress notification at %d or later", try, wr, revs[len(revs)-1])
