@@ -57,9 +57,11 @@ type watchStream struct {
 	retry    <-chan time.Time
 	backoff  streamBackoff
 	// activations counts watches made active on the current stream;
+	// storeRev is the highest store revision a response has shown;
 	// progressAsked holds, for each progress request of the current stream
 	// not yet answered, the count when it was sent (see onStreamProgress).
 	activations   uint64
+	storeRev      int64
 	progressAsked []uint64
 	// owedRetry fires when the stream should ask the server again for a
 	// progress answer some watches are owed (see requestProgressFor);
@@ -427,15 +429,17 @@ func (s *watchStream) apply(op streamOp) (last bool) {
 	return false
 }
 
-// maxProgressAsked bounds the progress requests remembered as unanswered;
-// past it, the oldest is forgotten (see onStreamProgress).
+// maxProgressAsked bounds the progress requests remembered as unanswered.
+// Past it, requests go out unrecorded: an answer that finds no record is
+// taken for one sent before every watch, the safe side (see
+// onStreamProgress). Forgetting the oldest instead would match later
+// answers to requests newer than theirs.
 const maxProgressAsked = 64
 
 func (s *watchStream) requestProgress() {
-	if len(s.progressAsked) == maxProgressAsked {
-		s.progressAsked = s.progressAsked[1:]
+	if len(s.progressAsked) < maxProgressAsked {
+		s.progressAsked = append(s.progressAsked, s.activations)
 	}
-	s.progressAsked = append(s.progressAsked, s.activations)
 	s.conn.out.push(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_ProgressRequest{ProgressRequest: &pb.WatchProgressRequest{}}})
 }
 
@@ -468,6 +472,9 @@ func (s *watchStream) cancelOnServer(id int64) {
 // handle dispatches one response of the current stream. It reports
 // whether the stream has no subscriber left.
 func (s *watchStream) handle(resp *pb.WatchResponse) (last bool) {
+	if rev := resp.Header.GetRevision(); rev > s.storeRev {
+		s.storeRev = rev
+	}
 	switch {
 	case resp.Created:
 		return s.onCreated(resp)
@@ -542,8 +549,9 @@ func (s *watchStream) onCreated(resp *pb.WatchResponse) (last bool) {
 }
 
 // requestProgressFor answers a caller's RequestProgress: every watch of the
-// stream is owed one progress notification, which it gets, at the
-// revision of the first answer that speaks for it, once one does. The
+// stream is owed one progress notification, which it gets with the first
+// answer that speaks for it at a revision the client knew the store had
+// reached when the caller asked, or later. The
 // official client hands each answer the server sends to every watch it
 // has then; but the server answers only while every watch of the stream is
 // on it and caught up, and drops the request otherwise. A watch of ours
@@ -553,9 +561,17 @@ func (s *watchStream) onCreated(resp *pb.WatchResponse) (last bool) {
 // (askForOwedProgress) until every owed watch has been answered, and its
 // own requests' answers go only to the watches owed one.
 func (s *watchStream) requestProgressFor() {
+	// An answer pays only at a revision the store had reached by the time
+	// of the call, as far as the client knows: an answer to an earlier
+	// request, still in flight, may be older than a write the caller has
+	// seen.
+	at := s.storeRev
+	if c := s.w.client; c != nil {
+		at = max(at, c.seenRev.Load())
+	}
 	for sub := range s.subs {
 		if sub.state != subClosed {
-			sub.owe()
+			sub.owe(at)
 		}
 	}
 	if s.conn != nil {
@@ -611,10 +627,13 @@ const (
 	owedWaitMax   = 2 * time.Second
 )
 
-func (sub *subscriber) owe() {
+// owe records one more progress notification owed to sub, to be paid by
+// an answer at revision at or later.
+func (sub *subscriber) owe(at int64) {
 	if sub.owed < math.MaxUint8 {
 		sub.owed++
 	}
+	sub.owedAt = max(sub.owedAt, at)
 }
 
 // owePending makes sure the stream will ask for an answer for the watches
@@ -628,34 +647,48 @@ func (s *watchStream) owePending() {
 
 // askForOwedProgress sends a progress request if an active watch is still
 // owed an answer, and keeps asking until none is. Watches owed one while
-// off the server call owePending once they are created again.
+// off the server call owePending once they are created again. It does not
+// ask while a watch waits for a revision the store has not shown to have
+// reached (the server would drop the request, and each dropped request
+// delays the matching of later answers), nor while the requests already
+// unanswered fill the record.
 func (s *watchStream) askForOwedProgress() {
 	s.owedRetry = nil
 	if s.conn == nil {
 		return
 	}
+	owed, blocked := false, len(s.progressAsked) == maxProgressAsked
 	for sub := range s.subs {
-		if sub.owed > 0 && sub.state == subActive {
-			s.requestProgress()
-			s.owedWait = min(2*s.owedWait, owedWaitMax)
-			s.owedRetry = time.After(s.owedWait)
-			return
+		if sub.state != subActive {
+			continue
 		}
+		owed = owed || sub.owed > 0
+		blocked = blocked || sub.ahead && sub.nextRev > s.storeRev
 	}
+	if !owed {
+		return
+	}
+	if !blocked {
+		s.requestProgress()
+	}
+	s.owedWait = min(2*s.owedWait, owedWaitMax)
+	s.owedRetry = time.After(s.owedWait)
 }
 
 // progress tells sub that its server watch has sent everything up to
 // hdr's revision, whether it rides another's server watch or has its own:
 // a rider is never ahead of the store (see share), so it is told what its
-// own server watch would have told it. sub gets the progress notifications
-// it is owed, and one more if the notification is its server watch's own
-// (own: one the server sends a watch made WithProgressNotify), as the
-// official client hands those over.
+// own server watch would have told it. A notification the server sends the
+// watch itself (one made WithProgressNotify) is handed over, as the
+// official client does; an answer to a progress request pays what sub is
+// owed if it is at a revision the debts allow (see requestProgressFor).
 func (s *watchStream) progress(sub *subscriber, hdr *pb.ResponseHeader, own bool) {
-	n := int(sub.owed)
-	sub.owed = 0
+	n := 0
 	if own {
-		n++
+		n = 1
+	} else if sub.owed > 0 && hdr.GetRevision() >= sub.owedAt {
+		n = int(sub.owed)
+		sub.owed = 0
 	}
 	for i := range n {
 		h := hdr

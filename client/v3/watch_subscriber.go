@@ -72,6 +72,7 @@ type subscriber struct {
 	nextRev    int64  // first revision not yet queued; 0 = "now", until created
 	activation uint64 // when it was made active on the stream (watchStream.activations)
 	catchUpTo  int64  // created from a past revision: the revision it was created at; else 0
+	owedAt     int64  // the revision an answer must be at to pay what it is owed
 	frag       *pb.WatchResponse
 	head       *subscriber // the head whose server watch it rides, if it rides (watch_share.go)
 

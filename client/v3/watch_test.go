@@ -859,3 +859,26 @@ func TestAProgressRequestMadeWhileAWatchCatchesUpIsAnsweredOnceItHasCaughtUp(t *
 		cancel()
 	}
 }
+
+// Each RequestProgress gives each watch one notification, and the one for
+// a call made after a write is at that write's revision or later, however
+// the answers to earlier calls interleave with it.
+func TestEachProgressRequestIsAnsweredAtOrPastTheStoreItWasMadeOn(t *testing.T) {
+	c := pinnedClient(t)
+	key := keyPrefix(t)
+	ctx := ctxT(t)
+	wch := c.Watch(ctx, key+"/watched")
+	for try := range 20 {
+		if err := c.RequestProgress(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rev := put(t, c, key+"/other", fmt.Sprint(try))
+		if err := c.RequestProgress(ctx); err != nil {
+			t.Fatal(err)
+		}
+		first, second := next(t, wch), next(t, wch)
+		if !first.IsProgressNotify() || !second.IsProgressNotify() || second.Header.Revision < rev {
+			t.Fatalf("try %d: two requests around a write at %d gave %+v and %+v; want two progress notifications, the second at %d or later", try, rev, first, second, rev)
+		}
+	}
+}
