@@ -58,11 +58,12 @@ type watchStream struct {
 	backoff  streamBackoff
 	// activations counts watches made active on the current stream;
 	// storeRev is the highest store revision a response has shown;
-	// progressAsked holds, for each progress request of the current stream
-	// not yet answered, the count when it was sent (see onStreamProgress).
+	// progressAsked holds, for the progress requests of the current stream
+	// not yet answered, oldest first, the count when each was sent (see
+	// onStreamProgress).
 	activations   uint64
 	storeRev      int64
-	progressAsked []uint64
+	progressAsked []askedRun
 	// owedRetry fires when the stream should ask the server again for a
 	// progress answer some watches are owed (see requestProgressFor);
 	// owedWait is the wait before the next ask.
@@ -429,16 +430,27 @@ func (s *watchStream) apply(op streamOp) (last bool) {
 	return false
 }
 
-// maxProgressAsked bounds the progress requests remembered as unanswered.
-// Past it, requests go out unrecorded: an answer that finds no record is
-// taken for one sent before every watch, the safe side (see
-// onStreamProgress). Forgetting the oldest instead would match later
-// answers to requests newer than theirs.
-const maxProgressAsked = 64
+// askedRun records n unanswered progress requests in a row, sent when the
+// stream had made activations watches active, or later: requests the
+// server drops are never answered, so records of them stay until the
+// stream ends, and runs keep that bounded.
+type askedRun struct {
+	activations uint64
+	n           int
+}
+
+// maxAskedRuns bounds the runs remembered. Past it, a request is counted
+// in the newest run, which makes it look older than it is: the safe side
+// (see onStreamProgress). Forgetting a request instead would match the
+// answers after it to requests newer than theirs.
+const maxAskedRuns = 64
 
 func (s *watchStream) requestProgress() {
-	if len(s.progressAsked) < maxProgressAsked {
-		s.progressAsked = append(s.progressAsked, s.activations)
+	switch last := len(s.progressAsked) - 1; {
+	case last >= 0 && (s.progressAsked[last].activations == s.activations || last+1 == maxAskedRuns):
+		s.progressAsked[last].n++
+	default:
+		s.progressAsked = append(s.progressAsked, askedRun{activations: s.activations, n: 1})
 	}
 	s.conn.out.push(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_ProgressRequest{ProgressRequest: &pb.WatchProgressRequest{}}})
 }
@@ -602,8 +614,11 @@ func (s *watchStream) onStreamProgress(resp *pb.WatchResponse) {
 	}
 	var asked uint64
 	if len(s.progressAsked) > 0 {
-		asked = s.progressAsked[0]
-		s.progressAsked = s.progressAsked[1:]
+		first := &s.progressAsked[0]
+		asked = first.activations
+		if first.n--; first.n == 0 {
+			s.progressAsked = s.progressAsked[1:]
+		}
 	}
 	rev := resp.Header.GetRevision()
 	for sub := range s.subs {
@@ -647,28 +662,32 @@ func (s *watchStream) owePending() {
 
 // askForOwedProgress sends a progress request if an active watch is still
 // owed an answer, and keeps asking until none is. Watches owed one while
-// off the server call owePending once they are created again. It does not
-// ask while a watch waits for a revision the store has not shown to have
-// reached (the server would drop the request, and each dropped request
-// delays the matching of later answers), nor while the requests already
-// unanswered fill the record.
+// off the server call owePending once they are created again. While a
+// watch waits for a revision the store has not been seen to reach, the
+// server would drop the request, and each dropped request delays the
+// matching of later answers: it then asks only every owedWaitMax, in case
+// the store has moved unseen.
 func (s *watchStream) askForOwedProgress() {
 	s.owedRetry = nil
 	if s.conn == nil {
 		return
 	}
-	owed, blocked := false, len(s.progressAsked) == maxProgressAsked
+	seen := s.storeRev
+	if c := s.w.client; c != nil {
+		seen = max(seen, c.seenRev.Load())
+	}
+	owed, blocked := false, false
 	for sub := range s.subs {
 		if sub.state != subActive {
 			continue
 		}
 		owed = owed || sub.owed > 0
-		blocked = blocked || sub.ahead && sub.nextRev > s.storeRev
+		blocked = blocked || sub.ahead && sub.nextRev > seen
 	}
 	if !owed {
 		return
 	}
-	if !blocked {
+	if !blocked || s.owedWait == owedWaitMax {
 		s.requestProgress()
 	}
 	s.owedWait = min(2*s.owedWait, owedWaitMax)
