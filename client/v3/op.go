@@ -118,11 +118,16 @@ func OpTxn(cmps []Cmp, thenOps []Op, elseOps []Op) Op {
 	// The comparisons are copied whole, as the official client copies
 	// them: a caller may reuse its slice, or change a comparison through
 	// GetCompare, for the next transaction.
-	cloned := make([]Cmp, len(cmps))
+	return Op{t: tTxn, cmps: cloneCmps(cmps), thenOps: thenOps, elseOps: elseOps}
+}
+
+// cloneCmps deep-copies cmps (Cmp.Clone each).
+func cloneCmps(cmps []Cmp) []Cmp {
+	out := make([]Cmp, len(cmps))
 	for i := range cmps {
-		cloned[i] = cmps[i].Clone()
+		out[i] = cmps[i].Clone()
 	}
-	return Op{t: tTxn, cmps: cloned, thenOps: thenOps, elseOps: elseOps}
+	return out
 }
 
 // snapshot returns op as it is now, for a Txn's Then or Else: the official
@@ -133,11 +138,7 @@ func (op Op) snapshot() Op {
 	if op.t != tTxn {
 		return op
 	}
-	cmps := make([]Cmp, len(op.cmps))
-	for i := range op.cmps {
-		cmps[i] = op.cmps[i].Clone()
-	}
-	op.cmps = cmps
+	op.cmps = cloneCmps(op.cmps)
 	op.thenOps = snapshotOps(op.thenOps)
 	op.elseOps = snapshotOps(op.elseOps)
 	return op

@@ -563,24 +563,19 @@ func (s *watchStream) onCreated(resp *pb.WatchResponse) (last bool) {
 // requestProgressFor answers a caller's RequestProgress: every watch of the
 // stream is owed one progress notification, which it gets with the first
 // answer that speaks for it at a revision the client knew the store had
-// reached when the caller asked, or later. The
-// official client hands each answer the server sends to every watch it
-// has then; but the server answers only while every watch of the stream is
-// on it and caught up, and drops the request otherwise. A watch of ours
+// reached when the caller asked (knownRev), or later. The official client
+// hands each answer the server sends to every watch it has then; but the
+// server answers only while every watch of the stream is on it and caught
+// up, and drops the request otherwise. A watch of ours
 // may be off the server when the caller asks (paused for its slow reader,
 // being created, or the stream being reopened), where the official
 // client's would have been answered: so the stream asks again by itself
 // (askForOwedProgress) until every owed watch has been answered, and its
 // own requests' answers go only to the watches owed one.
 func (s *watchStream) requestProgressFor() {
-	// An answer pays only at a revision the store had reached by the time
-	// of the call, as far as the client knows: an answer to an earlier
-	// request, still in flight, may be older than a write the caller has
-	// seen.
-	at := s.storeRev
-	if c := s.w.client; c != nil {
-		at = max(at, c.seenRev.Load())
-	}
+	// An answer to an earlier request, still in flight, may be older than
+	// a write the caller has seen: it pays nothing.
+	at := s.knownRev()
 	for sub := range s.subs {
 		if sub.state != subClosed {
 			sub.owe(at)
@@ -621,16 +616,29 @@ func (s *watchStream) onStreamProgress(resp *pb.WatchResponse) {
 		}
 	}
 	rev := resp.Header.GetRevision()
+	skipped := false
 	for sub := range s.subs {
 		switch {
 		case sub.state != subActive || sub.head != nil:
 			// Off the server, or riding: a rider hears through its head.
 		case sub.activation > asked && sub.catchUpTo != 0 && rev <= sub.catchUpTo:
-			s.owePending()
+			skipped = true
 		default:
 			s.progressAll(sub, resp.Header, false)
 		}
 	}
+	if skipped {
+		s.owePending()
+	}
+}
+
+// knownRev is the highest store revision the client has been shown, by
+// this stream's responses or by any answer to a call (Client.seenRev).
+func (s *watchStream) knownRev() int64 {
+	if c := s.w.client; c != nil {
+		return max(s.storeRev, c.seenRev.Load())
+	}
+	return s.storeRev
 }
 
 // Owed progress answers are asked for again after owedWaitFirst, then
@@ -672,10 +680,7 @@ func (s *watchStream) askForOwedProgress() {
 	if s.conn == nil {
 		return
 	}
-	seen := s.storeRev
-	if c := s.w.client; c != nil {
-		seen = max(seen, c.seenRev.Load())
-	}
+	seen := s.knownRev()
 	owed, blocked := false, false
 	for sub := range s.subs {
 		if sub.state != subActive {
