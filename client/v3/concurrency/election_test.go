@@ -11,6 +11,7 @@ import (
 	"github.com/a74b11dd/etcdkit/client/v3/concurrency"
 	"github.com/a74b11dd/etcdkit/client/v3/internal/sharedcluster"
 	"github.com/a74b11dd/etcdkit/etcdtest"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 )
 
 func leaderValue(t *testing.T, ctx context.Context, e *concurrency.Election) string {
@@ -318,21 +319,53 @@ func TestAnObserverCarriesOnThroughACompactionOfTheLeadersHistory(t *testing.T) 
 		t.Fatalf("observed %q, want one", got)
 	}
 
+	// A watch from the first leader's revision, on the observer's stream:
+	// it must come back compacted, or the fault proved nothing.
+	control := observerCli.Watch(ctx, "control", clientv3.WithRev(e.Rev()+1))
+
 	m[2].Blackhole()
 	if err := e.Proclaim(ctx, "two"); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := leaderCli.Put(ctx, "unrelated", "x")
-	if err != nil {
+	// Two writes: a compaction at the first would keep a watch from the
+	// revision after the proclamation.
+	var rev int64
+	for range 2 {
+		resp, err := leaderCli.Put(ctx, "unrelated", "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rev = resp.Header.Revision
+	}
+	if _, err := leaderCli.Compact(ctx, rev); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := leaderCli.Compact(ctx, resp.Header.Revision); err != nil {
-		t.Fatal(err)
+	// The observer's connection is closed, not resumed: its watches are
+	// made again, once its member has applied the compaction.
+	m[2].DropConnections()
+	direct := sharedcluster.ClientOf(t, []string{m[2].DirectEndpoint()})
+	for {
+		_, err := direct.Get(ctx, "unrelated", clientv3.WithRev(rev-1), clientv3.WithSerializable())
+		if errors.Is(err, rpctypes.ErrCompacted) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the observer's member never applied the compaction at %d: %v", rev, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	m[2].Unblackhole()
 
 	if got := nextValue(t, ctx, observed); got != "two" {
 		t.Errorf("observed %q after the compaction, want two", got)
+	}
+	select {
+	case wr := <-control:
+		if !errors.Is(wr.Err(), rpctypes.ErrCompacted) {
+			t.Fatalf("the control watch came back with %+v; want ErrCompacted, or the observer's watch was never compacted", wr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the control watch did not come back compacted: the observer's watch was never compacted")
 	}
 	ocancel()
 	for range observed {
